@@ -1,0 +1,49 @@
+# Two commands: `make run` and `make test`. See README.md.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test deps venv messages compilemessages bench clean check-deploy scaleout
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "*** $(PY) not found; set PY=/path/to/python3.11"; exit 2; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+deps:
+	sh scripts/system-deps.sh
+
+compilemessages: $(STAMP)
+	$(BIN)/python manage.py compilemessages -v0 --ignore=.venv
+
+# Refresh the French catalogues, then list what still needs French: scripts/untranslated.py
+messages: $(STAMP)
+	sh scripts/makemessages.sh
+	$(BIN)/python scripts/untranslated.py
+
+# Web + Celery worker + beat on SQLite and a filesystem broker unless DATABASE_URL/REDIS_URL are set.
+run: $(STAMP) compilemessages
+	@command -v msgfmt >/dev/null 2>&1 || sh scripts/system-deps.sh
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python scripts/run.py
+
+test: deps $(STAMP) compilemessages
+	$(BIN)/python scripts/services.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: deps $(STAMP) compilemessages
+	$(BIN)/python scripts/services.py -- $(BIN)/python bench/run_all.py
+
+check-deploy: $(STAMP)
+	DJANGO_SETTINGS_MODULE=config.settings_production SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+	  ALLOWED_HOSTS=onboarding.example SITE_URL=https://onboarding.example \
+	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var

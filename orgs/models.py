@@ -1,0 +1,120 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        # Sign-in is case-insensitive, like the unique constraint below.
+        return self.get(email__iexact=email)
+
+    def create_user(self, email, password=None, **extra):
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in by email. Emails are unique whatever their letter case."""
+
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique",
+                                    violation_error_message=_("A user with this email already exists.")),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return self.full_name or self.email
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+
+class Organization(models.Model):
+    class Kind(models.TextChoices):
+        PARTNER = "partner", _("Partner")
+        CUSTOMER = "customer", _("Customer")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    # The ordering system's id: partner.id or customer.id of the order JSON.
+    external_id = models.CharField(_("external id"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    country = models.CharField(_("country"), max_length=2)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    # The partner that manages this customer org; empty when the customer did the setup.
+    managed_by = models.ForeignKey("self", models.PROTECT, null=True, blank=True,
+                                   related_name="managed_customers",
+                                   limit_choices_to={"kind": "partner"},
+                                   verbose_name=_("managed by partner"))
+    subdomain = models.CharField(_("Webex subdomain"), max_length=30, null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "external_id"], name="org_kind_external_id_unique"),
+            models.UniqueConstraint(Lower("subdomain"), name="org_subdomain_ci_unique",
+                                    violation_error_message=_("This subdomain is already taken.")),
+            models.CheckConstraint(condition=Q(managed_by__isnull=True) | Q(kind="customer"),
+                                   name="org_only_customers_are_managed"),
+        ]
+        indexes = [models.Index(Lower("name"), name="org_name_lower_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.external_id})"
+
+
+class Membership(models.Model):
+    """A user's one organisation. OneToOne on user: the database refuses a second one."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")
+        MEMBER = "member", _("Member")
+
+    user = models.OneToOneField(User, models.CASCADE, related_name="membership",
+                                verbose_name=_("user"))
+    organization = models.ForeignKey(Organization, models.CASCADE, related_name="memberships",
+                                     verbose_name=_("organisation"))
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.ADMIN)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self):
+        return f"{self.user} → {self.organization}"

@@ -1,0 +1,256 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Service
+
+
+class Status(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    EMAIL_SENT = "email_sent", _("Email sent")
+    SET_UP = "set_up", _("Set up")
+    DEPLOYED = "deployed", _("Deployed")
+    CLOSED = "closed", _("Closed")
+
+
+class SetupMode(models.TextChoices):
+    SELF = "self", _("The installer did the setup")
+    COLLEAGUE = "colleague", _("Handed to a colleague")
+    CUSTOMER = "customer", _("The customer did the setup")
+
+
+class Provisioning(models.Model):
+    """One per order: its status plus one timestamp per event a job or a page cares about."""
+
+    order = models.OneToOneField("orders.Order", models.CASCADE, primary_key=True,
+                                 related_name="provisioning", verbose_name=_("order"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices,
+                              default=Status.SCHEDULED)
+    # send_due_deployment_emails: start date at DEPLOYMENT_EMAIL_HOUR, site time zone.
+    email_due_at = models.DateTimeField(_("email due"))
+    # The claim: pushed forward on each claim (a lease) and on each failure (backoff).
+    email_next_attempt_at = models.DateTimeField(_("next email attempt"), null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(_("email attempts"), default=0)
+    email_last_error = models.TextField(_("last email error"), blank=True)
+    email_failed_at = models.DateTimeField(_("email failing since"), null=True, blank=True)
+    email_sent_at = models.DateTimeField(_("email sent"), null=True, blank=True)
+    # First POST in the wizard (never a GET: mail scanners fetch links).
+    setup_begun_at = models.DateTimeField(_("setup begun"), null=True, blank=True)
+    set_up_at = models.DateTimeField(_("set up"), null=True, blank=True)
+    setup_mode = models.CharField(_("setup by"), max_length=10, choices=SetupMode.choices, blank=True)
+    installer_name = models.CharField(_("installer name"), max_length=150, blank=True)
+    installer_email = models.EmailField(_("installer email"), blank=True)
+    password_set_at = models.DateTimeField(_("password set"), null=True, blank=True)
+    # flag_stalled_provisioning: start date + 1 day at the same hour.
+    stall_due_at = models.DateTimeField(_("stalled from"))
+    stalled_at = models.DateTimeField(_("stalled"), null=True, blank=True)
+    rep_notified_at = models.DateTimeField(_("rep notified"), null=True, blank=True)
+    last_contacted_at = models.DateTimeField(_("rep last contacted partner"), null=True, blank=True)
+    # Setup window: links stop working after this; an admin or rep may extend it (re-open).
+    window_closes_at = models.DateTimeField(_("setup window closes"))
+    deployed_at = models.DateTimeField(_("deployed"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("provisioning")
+        verbose_name_plural = _("provisioning")
+        indexes = [
+            # send_due_deployment_emails: only unsent rows, so an idle run reads a tiny index.
+            models.Index(fields=["email_next_attempt_at"], name="prov_email_due_idx",
+                         condition=Q(email_sent_at__isnull=True)),
+            # flag_stalled_provisioning: only rows not yet flagged and not set up.
+            models.Index(fields=["stall_due_at"], name="prov_stall_due_idx",
+                         condition=Q(stalled_at__isnull=True, set_up_at__isnull=True)),
+            # The rep dashboard: stalled and still not set up, most overdue first.
+            models.Index(fields=["stall_due_at"], name="prov_stalled_open_idx",
+                         condition=Q(stalled_at__isnull=False, set_up_at__isnull=True)),
+            # Dashboard "email failed" filter and admin.
+            models.Index(fields=["email_failed_at"], name="prov_email_failed_idx",
+                         condition=Q(email_failed_at__isnull=False, email_sent_at__isnull=True)),
+            models.Index(fields=["status"], name="prov_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} — {self.get_status_display()}"
+
+
+class Event(models.Model):
+    """The order's history. Append-only: rows are never updated or deleted by the product."""
+
+    class Kind(models.TextChoices):
+        IMPORTED = "imported", _("Imported")
+        UPDATED = "updated", _("Updated by import")
+        EMAIL_SENT = "email_sent", _("Deployment email sent")
+        EMAIL_FAILED = "email_failed", _("Deployment email failed")
+        LINK_ISSUED = "link_issued", _("Setup link issued")
+        RESENT = "resent", _("Email resent")
+        CONTACT_CHANGED = "contact_changed", _("Deployment contact changed")
+        SETUP_BEGUN = "setup_begun", _("Setup begun")
+        COLLEAGUE_INVITED = "colleague_invited", _("Colleague asked to do the setup")
+        CUSTOMER_INVITED = "customer_invited", _("Customer asked to do the setup")
+        NOT_RECOGNISED = "not_recognised", _("Organisation not recognised")
+        SET_UP = "set_up", _("Set up")
+        PASSWORD_SET = "password_set", _("Password set")
+        STALLED = "stalled", _("Stalled")
+        REP_NOTIFIED = "rep_notified", _("Account rep notified")
+        CONTACTED = "contacted", _("Rep contacted the partner")
+        SETTINGS_SAVED = "settings_saved", _("Service settings saved")
+        SUBDOMAIN_RESERVED = "subdomain_reserved", _("Subdomain reserved")
+        DEPLOYED = "deployed", _("Deployed, billing started")
+        CLOSED = "closed", _("Setup window closed")
+        REOPENED = "reopened", _("Re-opened")
+
+    order = models.ForeignKey("orders.Order", models.CASCADE, related_name="events",
+                              verbose_name=_("order"))
+    kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(_("at"), db_default=models.functions.Now())
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                              related_name="+", verbose_name=_("by"))
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("history event")
+        verbose_name_plural = _("history")
+        indexes = [
+            models.Index(fields=["order", "-at"], name="event_order_at_idx"),
+            # The dashboard chart: stalled / set up per day over 30 days.
+            models.Index(fields=["kind", "at"], name="event_kind_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("History events are append-only.")
+        super().save(*args, **kwargs)
+
+
+class SetupLink(models.Model):
+    """A Set up now link: the raw token is only ever in the email; we keep its SHA-256."""
+
+    class Purpose(models.TextChoices):
+        DEPLOYMENT = "deployment", _("Deployment contact")
+        COLLEAGUE = "colleague", _("Colleague")
+        CUSTOMER_ADMIN = "customer_admin", _("Customer administrator")
+
+    order = models.ForeignKey("orders.Order", models.CASCADE, related_name="setup_links",
+                              verbose_name=_("order"))
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    recipient_email = models.EmailField(_("recipient"))
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    created_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    # Set when a newer link replaces this one.
+    superseded_at = models.DateTimeField(_("superseded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("setup link")
+        verbose_name_plural = _("setup links")
+        constraints = [
+            # One live link per order: issuing a new one must supersede the old in the same transaction.
+            models.UniqueConstraint(fields=["order"], condition=Q(superseded_at__isnull=True),
+                                    name="setuplink_one_live_per_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id} → {self.recipient_email}"
+
+
+class OutboundEmail(models.Model):
+    """Outbox: every email is written here in the caller's transaction, then sent by a task
+    (enqueued on commit) or, if the broker was down, by the send_pending_emails sweep."""
+
+    class Kind(models.TextChoices):
+        DEPLOYMENT = "deployment", _("Deployment email")
+        COLLEAGUE = "colleague", _("Setup handed to a colleague")
+        CUSTOMER_ADMIN = "customer_admin", _("Setup handed to the customer")
+        REP_STALLED = "rep_stalled", _("Stalled orders (to rep)")
+        REP_NOT_RECOGNISED = "rep_not_recognised", _("Organisation not recognised (to rep)")
+        DEPLOYED = "deployed", _("Deployment confirmation")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    order = models.ForeignKey("orders.Order", models.CASCADE, null=True, blank=True,
+                              related_name="emails", verbose_name=_("order"))
+    to = models.EmailField(_("to"))
+    subject = models.CharField(_("subject"), max_length=255)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbound email")
+        verbose_name_plural = _("outbound emails")
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="outbox_pending_idx",
+                         condition=Q(sent_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} → {self.to}"
+
+
+class Subscription(models.Model):
+    order = models.OneToOneField("orders.Order", models.CASCADE, related_name="subscription",
+                                 verbose_name=_("order"))
+    subscription_id = models.CharField(_("subscription id"), max_length=32, unique=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+
+    def __str__(self):
+        return self.subscription_id
+
+
+class BillingPeriod(models.Model):
+    """The start of billing for one purchased service. At most one per service per subscription."""
+
+    subscription = models.ForeignKey(Subscription, models.CASCADE, related_name="billing_periods",
+                                     verbose_name=_("subscription"))
+    service = models.CharField(_("service"), max_length=20, choices=Service.choices)
+    started_at = models.DateTimeField(_("billing started"))
+
+    class Meta:
+        verbose_name = _("billing period")
+        verbose_name_plural = _("billing periods")
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "service"],
+                                    name="billing_one_start_per_service"),
+        ]
+
+    def __str__(self):
+        return f"{self.subscription} {self.service} {self.started_at:%Y-%m-%d}"
+
+
+class CallingSettings(models.Model):
+    order = models.OneToOneField("orders.Order", models.CASCADE, related_name="calling_settings",
+                                 verbose_name=_("order"))
+    country = models.CharField(_("country"), max_length=2)
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    location_name = models.CharField(_("default location name"), max_length=100)
+    main_number = models.CharField(_("main number"), max_length=20)  # E.164
+    saved_at = models.DateTimeField(_("saved"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calling settings")
+        verbose_name_plural = _("calling settings")
+
+
+class MeetingSettings(models.Model):
+    order = models.OneToOneField("orders.Order", models.CASCADE, related_name="meeting_settings",
+                                 verbose_name=_("order"))
+    language = models.CharField(_("default language"), max_length=8)
+    time_zone = models.CharField(_("time zone"), max_length=64)
+    recording_allowed = models.BooleanField(_("recording allowed"), default=True)
+    saved_at = models.DateTimeField(_("saved"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("meeting settings")
+        verbose_name_plural = _("meeting settings")

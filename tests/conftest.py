@@ -1,0 +1,31 @@
+import os
+
+import pytest
+from django.conf import settings
+
+HOW_TO_FIX = (
+    "The suite runs against real PostgreSQL and Redis. Run it with `make test`, which starts "
+    "throwaway servers (Debian packages postgresql and redis-server; `make deps` installs them), "
+    "or set DATABASE_URL=postgres://… and REDIS_URL=redis://… yourself."
+)
+
+
+def pytest_configure(config):
+    missing = []
+    if not settings.IS_POSTGRES:
+        missing.append("DATABASE_URL is not a PostgreSQL URL")
+    if not settings.REDIS_URL:
+        missing.append("REDIS_URL is not set")
+    if missing:
+        pytest.exit(f"{'; '.join(missing)}. {HOW_TO_FIX}", returncode=2)
+
+
+@pytest.fixture(autouse=True)
+def _site_settings(settings, tmp_path):
+    settings.SITE_URL = "https://onboarding.example"
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+
+@pytest.fixture
+def redis_url():
+    return os.environ["REDIS_URL"]

@@ -1,0 +1,88 @@
+"""Factories for the named people and things of the tests (factory_boy)."""
+import datetime
+
+import factory
+from django.contrib.auth.models import Group
+from django.conf import settings
+
+from orders.models import Order, OrderLine
+from orgs.models import Membership, Organization, User
+from provisioning import services as prov
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    full_name = factory.Faker("name")
+    password = factory.django.Password("correct-horse-battery")
+
+
+class RepFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"rep{n}@vendor.example")
+    is_staff = True
+
+    @factory.post_generation
+    def group(self, create, extracted, **kwargs):
+        if create:
+            self.groups.add(Group.objects.get(name=settings.REPS_GROUP))
+
+
+class PartnerOrgFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    kind = Organization.Kind.PARTNER
+    external_id = factory.Sequence(lambda n: f"PTN-{1000 + n}")
+    name = factory.Sequence(lambda n: f"Partner {n} SARL")
+    country = "FR"
+
+
+class CustomerOrgFactory(PartnerOrgFactory):
+    kind = Organization.Kind.CUSTOMER
+    external_id = factory.Sequence(lambda n: f"CUS-{1000 + n}")
+    name = factory.Sequence(lambda n: f"Customer {n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organization = factory.SubFactory(PartnerOrgFactory)
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An imported order with its provisioning row, as import_orders leaves it."""
+
+    class Meta:
+        model = Order
+        skip_postgeneration_save = True
+
+    number = factory.Sequence(lambda n: f"CCW-{88000000 + n}")
+    product = "A-WX"
+    requested_start_date = factory.LazyFunction(lambda: datetime.date.today())
+    deployment_contact_email = "webex-deploy@partner.example"
+    language = "en"
+    account_rep = factory.SubFactory(RepFactory)
+    partner_external_id = "PTN-4411"
+    partner_name = "Réseaux Alpins SARL"
+    partner_country = "FR"
+    customer_external_id = factory.Sequence(lambda n: f"CUS-{90000 + n}")
+    customer_name = "Boulangerie Martin"
+    customer_country = "FR"
+    customer_address = "12 rue des Lilas"
+    customer_city = "Lyon"
+    customer_postal_code = "69003"
+
+    @factory.post_generation
+    def lines(self, create, extracted, **kwargs):
+        if not create:
+            return
+        services = extracted if extracted is not None else ["calling", "meetings"]
+        for service in services:
+            OrderLine.objects.create(order=self, sku=f"{self.product}-{service.upper()[:4]}",
+                                     service=service, quantity=50)
+        prov.create_provisioning(self)

@@ -1,0 +1,38 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_manage(*args, **env):
+    full_env = dict(os.environ, **env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_production_settings_pass_check_deploy_without_warning():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        DJANGO_SETTINGS_MODULE="config.settings_production",
+        SECRET_KEY="k" * 20 + "-Zq8!vR2#mN7$pL4^tX9&wB3*yH6(cJ1)",
+        ALLOWED_HOSTS="onboarding.example", SITE_URL="https://onboarding.example",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings_production", ALLOWED_HOSTS="x.example")
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_a_malformed_setting_is_a_loud_error():
+    result = run_manage("check", DEBUG="maybe-not")
+    assert result.returncode != 0
+    assert "DEBUG" in result.stderr or "maybe-not" in result.stderr
