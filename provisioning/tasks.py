@@ -21,3 +21,10 @@ def send_pending_emails():
 @shared_task
 def close_expired_setup_windows():
     return 0  # shell until the deployment-email issue lands
+
+
+@shared_task(acks_late=True)
+def deliver_email(email_id):
+    from provisioning import outbox
+
+    return outbox.deliver(email_id)

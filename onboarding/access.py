@@ -1,0 +1,50 @@
+"""Who may open an order's setup pages.
+
+- Someone who followed a valid setup link: the /setup/<token>/ view stores the link's id in the
+  session (the token leaves the URL) and redirects to a clean URL.
+- A signed-in user whose organisation is the order's partner org (unless the customer did the
+  setup) or the order's customer org.
+"""
+from orders.models import Order
+from provisioning.models import SetupLink, SetupMode
+
+SESSION_LINK_KEY = "setup_link_id"
+
+
+def remember_link(request, link):
+    request.session[SESSION_LINK_KEY] = link.pk
+
+
+def link_in_session(request):
+    link_id = request.session.get(SESSION_LINK_KEY)
+    if link_id is None:
+        return None
+    return SetupLink.objects.select_related("order", "order__provisioning").filter(pk=link_id).first()
+
+
+def user_can_manage(user, order):
+    """True when a signed-in user's organisation may manage this order's setup."""
+    if not user.is_authenticated:
+        return False
+    membership = getattr(user, "membership", None)
+    if membership is None:
+        return False
+    org_id = membership.organization_id
+    if order.customer_org_id == org_id:
+        return True
+    customer_led = order.provisioning.setup_mode == SetupMode.CUSTOMER
+    return order.partner_org_id == org_id and not customer_led
+
+
+def orders_for(user):
+    """The orders a signed-in user sees on 'My orders'."""
+    membership = getattr(user, "membership", None)
+    if membership is None:
+        return Order.objects.none()
+    org_id = membership.organization_id
+    from django.db.models import Q
+
+    return (Order.objects.filter(Q(customer_org_id=org_id) |
+                                 Q(partner_org_id=org_id, provisioning__setup_mode__in=["self", "colleague"]))
+            .select_related("provisioning", "partner_org", "customer_org")
+            .order_by("-requested_start_date"))
