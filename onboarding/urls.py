@@ -1,9 +1,14 @@
+"""onboarding's URLs, composed from the wizard's, the service setup's and the account pages'."""
 from django.urls import path
 
 from onboarding import views
+from onboarding.service_urls import urlpatterns as service_urlpatterns
+from onboarding.wizard_urls import urlpatterns as wizard_urlpatterns
 
 app_name = "onboarding"
 urlpatterns = [
     path("", views.home, name="home"),
     path("my/orders/", views.my_orders, name="my_orders"),
+    *wizard_urlpatterns,
+    *service_urlpatterns,
 ]

@@ -1,0 +1,2 @@
+# The service setup assistant (step 11), after the order is set up.
+urlpatterns: list = []

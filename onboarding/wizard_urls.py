@@ -1,0 +1,2 @@
+# The order setup wizard (steps 3-10): /setup/<token>/ and the clean /setup/ URLs.
+urlpatterns: list = []
