@@ -19,7 +19,7 @@ deps:
 	sh scripts/system-deps.sh
 
 compilemessages: $(STAMP)
-	$(BIN)/python manage.py compilemessages -v0 --ignore=.venv
+	$(BIN)/python scripts/compilemessages.py
 
 # Refresh the French catalogues, then list what still needs French: scripts/untranslated.py
 messages: $(STAMP)
@@ -28,7 +28,6 @@ messages: $(STAMP)
 
 # Web + Celery worker + beat on SQLite and a filesystem broker unless DATABASE_URL/REDIS_URL are set.
 run: $(STAMP) compilemessages
-	@command -v msgfmt >/dev/null 2>&1 || sh scripts/system-deps.sh
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py load_demo
