@@ -199,6 +199,8 @@ class Subscription(models.Model):
     order = models.OneToOneField("orders.Order", models.CASCADE, related_name="subscription",
                                  verbose_name=_("order"))
     subscription_id = models.CharField(_("subscription id"), max_length=32, unique=True)
+    # The service setup's first step: the installer reviewed the ordered services and quantities.
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
 
     class Meta:
@@ -249,6 +251,8 @@ class MeetingSettings(models.Model):
     language = models.CharField(_("default language"), max_length=8)
     time_zone = models.CharField(_("time zone"), max_length=64)
     recording_allowed = models.BooleanField(_("recording allowed"), default=True)
+    guests_allowed = models.BooleanField(_("guests without an account may join"), default=True)
+    join_before_host = models.BooleanField(_("attendees may join before the host"), default=False)
     saved_at = models.DateTimeField(_("saved"), auto_now=True)
 
     class Meta:
