@@ -94,9 +94,10 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down must not hang a page: fail fast, then serve as an empty cache (and empty
+            # sessions) until it answers again; see config/cache.py and docs/RELIABILITY.md.
+            "BACKEND": "config.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
-            # Redis down must not hang a page: fail fast, pages degrade instead of a 500.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
             "KEY_PREFIX": "onb",
         }
@@ -105,6 +106,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Sign-in throttled per client address and email against password guessing: config/throttle.py.
+AUTHENTICATION_BACKENDS = ["config.throttle.ThrottledModelBackend"]
+LOGIN_FAILURE_LIMIT = 5
+LOGIN_FAILURE_WINDOW = 15 * 60  # seconds
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

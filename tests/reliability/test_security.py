@@ -1,0 +1,191 @@
+"""Item 17: CSRF on every POST, security headers, no inline script or style, sign-in throttled."""
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.exceptions import NoReverseMatch
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+# Bearer-authenticated machine endpoints: no cookie, so no CSRF. Anything else exempt is a bug.
+CSRF_EXEMPT = {"/api/orders"}
+SAMPLES = ["1", "x", "00000000-0000-0000-0000-000000000001", "orgs", "orgs/user", "abc-def"]
+
+
+def _named_patterns(resolver=None, namespace=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _named_patterns(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}", entry
+
+
+def _sample_url(name, pattern):
+    params = list(pattern.pattern.regex.groupindex)
+    if not params:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            return None
+    for sample in SAMPLES:
+        try:
+            return reverse(name, kwargs={p: sample for p in params})
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def every_url():
+    seen = {}
+    for name, pattern in _named_patterns():
+        url = _sample_url(name, pattern)
+        if url and url not in seen.values():
+            seen[name] = url
+    return seen
+
+
+def test_every_post_without_a_csrf_token_is_refused_with_403():
+    urls = every_url()
+    assert len(urls) > 20  # the admin alone has more: the walk really ran
+    client = Client(enforce_csrf_checks=True)
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(superuser)  # past any login redirect, so only CSRF can refuse
+    accepted = {}
+    for name, url in urls.items():
+        if url in CSRF_EXEMPT:
+            continue
+        status = client.post(url, {"anything": "1"}).status_code
+        if status != 403:
+            accepted[name] = (url, status)
+    assert accepted == {}, f"POST without CSRF token not refused: {accepted}"
+
+
+def test_only_the_bearer_api_is_exempt_from_csrf():
+    exempt = {_sample_url(name, pattern) for name, pattern in _named_patterns()
+              if getattr(pattern.callback, "csrf_exempt", False)}
+    assert exempt <= CSRF_EXEMPT
+
+
+def test_every_page_sends_the_security_headers(client):
+    for url in ["/", reverse("login"), "/admin/login/", "/healthz"]:
+        response = client.get(url)
+        assert response["X-Content-Type-Options"] == "nosniff", url
+        assert response["X-Frame-Options"] == "DENY", url
+        csp = response["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, url
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, url
+
+
+def test_setup_pages_send_no_referrer_and_are_not_cached(client):
+    response = client.get("/setup/not-a-real-token-but-a-setup-path/")
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_production_settings_send_hsts_and_secure_cookies(monkeypatch, settings, client):
+    monkeypatch.setenv("SECRET_KEY", "k" * 50)
+    monkeypatch.setenv("ALLOWED_HOSTS", "onboarding.example")
+    production = importlib.import_module("config.settings_production")
+    assert production.SECURE_HSTS_SECONDS >= 31536000
+    assert production.SESSION_COOKIE_SECURE and production.CSRF_COOKIE_SECURE
+    assert production.SECURE_SSL_REDIRECT and not production.DEBUG
+    settings.SECURE_HSTS_SECONDS = production.SECURE_HSTS_SECONDS
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_SSL_REDIRECT = True
+    insecure = client.get("/", HTTP_HOST="testserver")
+    assert insecure.status_code == 301 and insecure["Location"].startswith("https://")
+    secure = client.get("/", secure=True)
+    assert secure["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
+INLINE_STYLE = re.compile(r"<style\b|\sstyle\s*=", re.I)
+INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=\s*[\"']", re.I)
+
+
+def _our_templates():
+    folders = [ROOT / "templates"] + [ROOT / app / "templates"
+                                      for app in ("orders", "orgs", "provisioning", "onboarding")]
+    return [p for folder in folders if folder.exists() for p in folder.rglob("*.html")]
+
+
+def test_no_template_has_inline_script_style_or_event_handler():
+    templates = _our_templates()
+    assert templates
+    offenders = []
+    for path in templates:
+        text = path.read_text()
+        if "/emails/" in str(path):  # emails are not pages: mail clients need inline styles
+            continue
+        for regex in (INLINE_SCRIPT, INLINE_STYLE, INLINE_HANDLER):
+            for match in regex.finditer(text):
+                offenders.append(f"{path.relative_to(ROOT)}: {match.group(0)}")
+    assert offenders == []
+
+
+class TestSignInThrottle:
+    email = "installer@partner.example"
+    password = "correct-horse-battery"
+
+    @pytest.fixture(autouse=True)
+    def _user(self, db):
+        from django.core.cache import cache
+
+        self.user = UserFactory(email=self.email)
+        yield
+        cache.clear()
+
+    def _attempt(self, client, password, address="203.0.113.7"):
+        return client.post(reverse("login"), {"username": self.email, "password": password},
+                           REMOTE_ADDR=address)
+
+    def test_guessing_is_stopped_after_five_failures_even_with_the_right_password(self, client):
+        statuses = [self._attempt(client, f"guess-{n}").status_code for n in range(4)]
+        assert statuses == [200] * 4  # the form says "wrong password" four times
+        fifth = self._attempt(client, "guess-5")
+        assert fifth.status_code == 429
+        assert "Too many failed sign-in attempts" in fifth.content.decode()
+        right = self._attempt(client, self.password)
+        assert right.status_code == 429
+        assert "_auth_user_id" not in client.session
+
+    def test_the_real_person_elsewhere_is_not_locked_out(self, client):
+        for n in range(6):
+            self._attempt(client, f"guess-{n}", address="198.51.100.66")
+        other = Client()
+        response = self._attempt(other, self.password, address="203.0.113.7")
+        assert response.status_code == 302
+        assert other.session["_auth_user_id"] == str(self.user.pk)
+
+    def test_the_admin_sign_in_is_throttled_too(self, client):
+        staff = UserFactory(email="staff@vendor.example", is_staff=True, is_superuser=True)
+        for n in range(5):
+            client.post("/admin/login/", {"username": staff.email, "password": f"x{n}"},
+                        REMOTE_ADDR="203.0.113.9")
+        client.post("/admin/login/", {"username": staff.email, "password": "correct-horse-battery"},
+                    REMOTE_ADDR="203.0.113.9")
+        assert "_auth_user_id" not in client.session
+
+    def test_a_success_resets_the_count(self, client):
+        for n in range(4):
+            self._attempt(client, f"guess-{n}")
+        assert self._attempt(client, self.password).status_code == 302
+        client.logout()
+        for n in range(4):
+            assert self._attempt(client, f"again-{n}").status_code == 200
+
+    def test_the_throttle_message_is_in_french_too(self, client):
+        client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "fr"
+        for n in range(5):
+            response = self._attempt(client, f"guess-{n}")
+        assert response.status_code == 429
+        assert "Trop de tentatives" in response.content.decode()
