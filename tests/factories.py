@@ -27,7 +27,8 @@ class RepFactory(UserFactory):
     @factory.post_generation
     def group(self, create, extracted, **kwargs):
         if create:
-            self.groups.add(Group.objects.get(name=settings.REPS_GROUP))
+            # get_or_create: the flush ending a transactional test removes the migration-made group.
+            self.groups.add(Group.objects.get_or_create(name=settings.REPS_GROUP)[0])
 
 
 class PartnerOrgFactory(factory.django.DjangoModelFactory):

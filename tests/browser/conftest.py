@@ -1,0 +1,256 @@
+"""Real-browser journeys: Playwright for Python driving Debian's chromium against pytest-django's
+live server (the suite's real PostgreSQL and Redis).
+
+- One browser per session, a fresh context (cookies, storage) per test.
+- Emails are captured by Django's locmem backend; a journey takes the Set up now link from the
+  real email body, as a person would click it.
+- Every page a journey visits is screenshotted (full page) under
+  test-artifacts/screenshots/<journey>/<nn>-<name>.png and checked with axe-core: any serious
+  or critical violation fails the test.
+- Any console error or uncaught page error (a CSP violation, a missing asset, a JS exception)
+  fails the test.
+"""
+import datetime
+import html.parser
+import importlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.core import mail
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-dev-shm-usage"]
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AXE_JS = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 740}
+PASSWORD = "correct-horse-battery"  # the factories' password
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"Debian's chromium is missing ({CHROMIUM}). The browser journeys need it: "
+                    "run `apt-get install chromium` as root (or `make deps`, which runs "
+                    "scripts/system-deps.sh). Playwright never downloads a browser here.",
+                    pytrace=False)
+    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
+    # Playwright's sync API keeps an asyncio loop running in this thread; Django's ORM calls in
+    # the test (factories, assertions) are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(live_server, settings, mailoutbox):
+    """The live server, with emailed links pointing at it and emails delivered at once (as a
+    running worker would)."""
+    from config.celery import app as celery_app
+
+    settings.SITE_URL = live_server.url
+    settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
+    ensure_reps_group()
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield live_server
+    finally:
+        celery_app.conf.task_always_eager = previous
+
+
+def ensure_reps_group():
+    """The 'Account representatives' group comes from a data migration; the flush that ends
+    every transactional test removes it, so put it back (with its permissions)."""
+    from django.contrib.auth.models import Group, Permission
+
+    migration = importlib.import_module("orgs.migrations.0002_reps_group")
+    group, _ = Group.objects.get_or_create(name=settings.REPS_GROUP)
+    for app_label, codename in migration.PERMS:
+        perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        if perm:
+            group.permissions.add(perm)
+    return group
+
+
+class Journey:
+    """A person's walk through the site in one browser context: every page visited is
+    screenshotted and checked for accessibility."""
+
+    def __init__(self, context, base_url, name):
+        self.context = context
+        self.base_url = base_url
+        self.name = name
+        self.count = 0
+        self.folder = SCREENSHOTS / name
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.problems = []
+        self.page = self.new_page()
+
+    def new_page(self):
+        page = self.context.new_page()
+        page.on("console", lambda msg: self._console(page, msg))
+        page.on("pageerror", lambda exc: self.problems.append(f"page error on {page.url}: {exc}"))
+        return page
+
+    def _console(self, page, msg):
+        # Chromium asks every origin for /favicon.ico; pages of ours name theirs in base.html.
+        if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+            self.problems.append(f"console error on {page.url}: {msg.text} {msg.location.get('url', '')}")
+
+    def open(self, path_or_url):
+        url = path_or_url if path_or_url.startswith("http") else self.base_url + path_or_url
+        response = self.page.goto(url)
+        return response
+
+    def visit(self, name, axe=True):
+        """Record the page the journey is on: a full-page screenshot, then axe-core."""
+        self.page.wait_for_load_state("load")
+        self.page.evaluate("() => document.fonts.ready.then(() => true)")
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        if axe:
+            assert_accessible(self.page, f"{self.name}/{path.name}")
+        return path
+
+    def button(self, name, exact=True):
+        return self.page.get_by_role("button", name=name, exact=exact)
+
+    def link(self, name, exact=True):
+        return self.page.get_by_role("link", name=name, exact=exact)
+
+    def press(self, name):
+        """Click a button by its visible label (the spec's words)."""
+        self.button(name).click()
+        self.page.wait_for_load_state("load")
+
+    def sign_in(self, email, password):
+        self.open("/accounts/login/")
+        self.visit("sign-in")
+        self.page.get_by_label(re.compile("email", re.I)).fill(email)
+        self.page.get_by_label(re.compile("password", re.I)).fill(password)
+        self.press("Sign in")
+
+    def heading(self):
+        return self.page.get_by_role("heading", level=1).inner_text()
+
+    def assert_no_horizontal_scroll(self):
+        overflow = self.page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{self.page.url} scrolls sideways by {overflow}px"
+
+
+_AXE_SOURCE = None
+
+
+def axe_violations(page):
+    """axe-core's serious and critical violations on the current page. Evaluated through the
+    DevTools protocol, so the site's CSP (no inline scripts) does not block it."""
+    global _AXE_SOURCE
+    if _AXE_SOURCE is None:
+        _AXE_SOURCE = AXE_JS.read_text(encoding="utf-8")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(_AXE_SOURCE)
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+          .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                      nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' — ' + n.failureSummary)}));
+    }""")
+    return result
+
+
+def assert_accessible(page, where):
+    violations = axe_violations(page)
+    assert not violations, f"axe-core: serious/critical violations on {where} ({page.url}):\n" + \
+        json.dumps(violations, indent=2, ensure_ascii=False)
+
+
+@pytest.fixture
+def journey(browser, site, request):
+    """journey(name, viewport=DESKTOP, locale='en-GB') -> Journey; each in its own context."""
+    contexts = []
+    journeys = []
+
+    def start(name=None, viewport=DESKTOP, locale="en-GB"):
+        context = browser.new_context(viewport=viewport, locale=locale)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        journeys.append(Journey(context, site.url, name or request.node.name.removeprefix("test_")))
+        return journeys[-1]
+
+    yield start
+    problems = [p for j in journeys for p in j.problems]
+    for context in contexts:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+# --- Emails ------------------------------------------------------------------------------------
+
+def deliver_pending_emails():
+    """Send whatever the outbox still holds (normally nothing: tasks run eagerly here)."""
+    from provisioning import outbox
+    from provisioning.models import OutboundEmail
+
+    for pk in OutboundEmail.objects.filter(sent_at__isnull=True).values_list("pk", flat=True):
+        outbox.deliver(pk)
+
+
+def emails_to(address):
+    deliver_pending_emails()
+    return [m for m in mail.outbox if address.lower() in [to.lower() for to in m.to]]
+
+
+class _Anchors(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.anchors, self._href, self._text = [], None, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._href, self._text = dict(attrs).get("href"), []
+
+    def handle_data(self, data):
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._href is not None:
+            self.anchors.append((" ".join("".join(self._text).split()), self._href))
+            self._href = None
+
+
+def link_in_email(message, label="Set up now"):
+    """The URL behind the email's button (HTML part), else the first setup URL of the text."""
+    for content, mimetype in getattr(message, "alternatives", []):
+        if mimetype == "text/html":
+            parser = _Anchors()
+            parser.feed(content)
+            for text, href in parser.anchors:
+                if text == label:
+                    return href
+    match = re.search(re.escape(settings.SITE_URL) + r"/setup/[^\s\"'<>]+", message.body)
+    assert match, f"no {label!r} link in the email {message.subject!r}:\n{message.body}"
+    return match.group(0)
+
+
+def email_due_now(order):
+    """A moment at which the order's deployment email is due: now, or its due time today."""
+    due = order.provisioning.email_due_at
+    now = datetime.datetime.now(tz=ZoneInfo(settings.TIME_ZONE))
+    return max(now, due + datetime.timedelta(minutes=1))
