@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test deps venv messages compilemessages bench clean check-deploy scaleout
+.PHONY: run test test-browser deps venv messages compilemessages bench clean check-deploy scaleout
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "*** $(PY) not found; set PY=/path/to/python3.11"; exit 2; }
@@ -35,6 +35,10 @@ run: $(STAMP) compilemessages
 
 test: deps $(STAMP) compilemessages
 	$(BIN)/python scripts/services.py -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Only the real-browser journeys (screenshots in test-artifacts/screenshots/).
+test-browser: deps $(STAMP) compilemessages
+	$(BIN)/python scripts/services.py -- $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 bench: deps $(STAMP) compilemessages
 	$(BIN)/python scripts/services.py -- $(BIN)/python bench/run_all.py
