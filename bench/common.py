@@ -88,14 +88,17 @@ def interleaved(fns, repeat=5, setup=None):
 
 @contextmanager
 def count_queries(using="default"):
-    """Yields a list that holds the SQL of every query run inside the block."""
+    """Yields a list of (sql, seconds) for every query run inside the block."""
     from django.db import connections
 
     captured = []
 
     def wrapper(execute, sql, params, many, context):
-        captured.append(sql)
-        return execute(sql, params, many, context)
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            captured.append((sql, time.perf_counter() - t0))
 
     with connections[using].execute_wrapper(wrapper):
         yield captured
