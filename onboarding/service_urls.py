@@ -1,2 +1,14 @@
-# The service setup assistant (step 11), after the order is set up.
-urlpatterns: list = []
+# The service setup assistant (step 11), after the order is set up. One URL scheme for both ways
+# in: the order's number is in the URL; the session's setup link or the signed-in user's
+# organisation must allow it (onboarding/access.py), else 404 (or the sign-in page when anonymous).
+from django.urls import path
+
+from onboarding import service_views
+
+urlpatterns = [
+    # Where the wizard ends: the session link's order, at its first step not done.
+    path("services/", service_views.service_setup, name="service_setup"),
+    path("orders/<str:number>/services/", service_views.resume, name="service_resume"),
+    path("orders/<str:number>/services/deployed/", service_views.deployed, name="service_deployed"),
+    path("orders/<str:number>/services/<slug:step>/", service_views.step, name="service_step"),
+]

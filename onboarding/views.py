@@ -1,11 +1,25 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from onboarding.access import link_in_session, orders_for
+from provisioning.models import Status
+
 
 def home(request):
-    return render(request, "onboarding/home.html")
+    """The front door: resume a setup started from a link, or go to one's orders."""
+    link = link_in_session(request)
+    resume = None
+    if link is not None and link.superseded_at is None and link.order.provisioning.set_up_at:
+        resume = link.order
+    return render(request, "onboarding/home.html", {"resume_order": resume})
 
 
 @login_required
 def my_orders(request):
-    return render(request, "onboarding/my_orders.html", {"orders": []})
+    """The signed-in user's organisation's orders (onboarding.access.orders_for decides which)."""
+    orders = list(orders_for(request.user).prefetch_related("lines"))
+    return render(request, "onboarding/my_orders.html", {
+        "orders": orders,
+        "organization": request.user.membership.organization if orders else None,
+        "Status": Status,
+    })

@@ -1,0 +1,288 @@
+"""The service setup assistant (spec step 11). Each step saves when submitted (real settings,
+through provisioning/deploy.py); leaving half-way loses nothing, and coming back resumes at the
+first step not done."""
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from onboarding import countries
+from onboarding.access import link_in_session, user_can_manage
+from onboarding.service_forms import (CallingSettingsForm, MeetingSettingsForm, SubdomainForm,
+                                      meeting_language_choices)
+from orders.models import Order
+from orgs import subdomains
+from provisioning import deploy as services
+from provisioning.deploy import (CALLING, DEPLOY, ENTERPRISE, MEETINGS, SUBSCRIPTION,
+                                 ServiceSetupError)
+
+STEP_LABELS = {
+    SUBSCRIPTION: gettext_lazy("Subscription details"),
+    CALLING: gettext_lazy("Calling settings"),
+    MEETINGS: gettext_lazy("Meeting settings"),
+    ENTERPRISE: gettext_lazy("Enterprise settings"),
+    DEPLOY: gettext_lazy("Deploy and start billing"),
+}
+
+ERROR_MESSAGES = {
+    ServiceSetupError.CLOSED: gettext_lazy(
+        "The setup window of this order has closed. Contact your account representative to "
+        "re-open it."),
+    ServiceSetupError.NOT_SET_UP: gettext_lazy("This order is not set up yet."),
+    ServiceSetupError.LOCKED: gettext_lazy(
+        "This organisation's Webex site is already live: its subdomain can no longer change."),
+}
+
+
+class Denied(Exception):
+    pass
+
+
+def _valid_link(request):
+    link = link_in_session(request)
+    return link if link is not None and link.superseded_at is None else None
+
+
+def _order_for(request, number):
+    """(order, link) when this request may set up the order's services; 404 otherwise.
+    An anonymous visitor without the right link is sent to sign in, whatever the number, so
+    the answer says nothing about which orders exist."""
+    try:
+        order = services.load_order(number=number)
+    except Order.DoesNotExist:
+        order = None
+    link = _valid_link(request) if order is not None else None
+    via_link = link is not None and link.order_id == order.pk
+    if order is not None and (via_link or user_can_manage(request.user, order)):
+        if order.provisioning.set_up_at is None:
+            raise Http404
+        return order, (link if via_link else None)
+    if not request.user.is_authenticated:
+        raise Denied
+    raise Http404
+
+
+def _guarded(view):
+    def wrapper(request, number, *args, **kwargs):
+        try:
+            order, link = _order_for(request, number)
+        except Denied:
+            return redirect_to_login(request.get_full_path())
+        return view(request, order, link, *args, **kwargs)
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def step_url(order, step):
+    if step is None or step == "deployed":
+        return reverse("onboarding:service_deployed", args=[order.number])
+    return reverse("onboarding:service_step", args=[order.number, step])
+
+
+def _resume_url(order):
+    if order.provisioning.deployed_at:
+        return step_url(order, None)
+    return step_url(order, services.first_step_not_done(order))
+
+
+@require_http_methods(["GET", "HEAD"])
+def service_setup(request):
+    """Where the order setup wizard hands over: the session link's order, first step not done."""
+    link = _valid_link(request)
+    if link is None:
+        if request.user.is_authenticated:
+            return redirect("onboarding:my_orders")
+        return redirect_to_login(request.get_full_path())
+    return redirect("onboarding:service_resume", number=link.order.number)
+
+
+@require_http_methods(["GET", "HEAD"])
+@_guarded
+def resume(request, order, link):
+    return redirect(_resume_url(order))
+
+
+@require_http_methods(["GET", "HEAD"])
+@_guarded
+def deployed(request, order, link):
+    if not order.provisioning.deployed_at:
+        return redirect(_resume_url(order))
+    return render(request, "onboarding/services/deployed.html", _summary(order))
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@_guarded
+def step(request, order, link, step):
+    steps = services.steps_for(order)
+    if step not in steps:
+        raise Http404
+    if order.provisioning.deployed_at:
+        return redirect(step_url(order, None))
+    first_open = services.first_step_not_done(order)
+    if steps.index(step) > steps.index(first_open):
+        return redirect(step_url(order, first_open))
+    context = _step_context(order, steps, step, first_open)
+    try:
+        return STEP_VIEWS[step](request, order, link, context)
+    except ServiceSetupError as error:
+        if error.code == ServiceSetupError.DEPLOYED:
+            return redirect(step_url(order, None))
+        if error.code == ServiceSetupError.INCOMPLETE:
+            messages.error(request, _("Finish this step before deploying."))
+            return redirect(step_url(order, error.missing[0]))
+        if error.code == ServiceSetupError.NOT_SET_UP:
+            raise Http404 from None
+        context["error"] = ERROR_MESSAGES.get(error.code, "")
+        return render(request, f"onboarding/services/{step}.html", context, status=409)
+
+
+def _step_context(order, steps, current, first_open):
+    index = steps.index(current)
+    reachable = steps[:steps.index(first_open) + 1]
+    done = services.done_steps(order)
+    return {
+        "order": order,
+        "step": current,
+        "step_label": STEP_LABELS[current],
+        "step_number": index + 1,
+        "step_count": len(steps),
+        "steps": [{"key": key, "label": STEP_LABELS[key], "url": step_url(order, key),
+                   "done": key in done, "current": key == current, "reachable": key in reachable}
+                  for key in steps],
+        "back_url": step_url(order, steps[index - 1]) if index else None,
+        "next_url": step_url(order, steps[index + 1]) if index + 1 < len(steps) else None,
+    }
+
+
+def _next(order, step):
+    steps = services.steps_for(order)
+    return redirect(step_url(order, steps[steps.index(step) + 1]))
+
+
+def _by(request):
+    return request.user if request.user.is_authenticated else None
+
+
+# --- The steps ---------------------------------------------------------------------------------
+
+def subscription_step(request, order, link, context):
+    if request.method == "POST":
+        services.mark_subscription_reviewed(order, by=_by(request))
+        return _next(order, SUBSCRIPTION)
+    context["subscription"] = services.subscription_of(order) or services.ensure_subscription(order)
+    context["lines"] = list(order.lines.all())
+    return render(request, "onboarding/services/subscription.html", context)
+
+
+def calling_step(request, order, link, context):
+    saved = services.related_or_none(order, "calling_settings")
+    if saved is not None:
+        initial = {"country": saved.country, "time_zone": saved.time_zone,
+                   "location_name": saved.location_name, "main_number": saved.main_number}
+    else:
+        country = (order.customer_org.country if order.customer_org_id else "") or order.customer_country
+        initial = {"country": country, "time_zone": countries.default_time_zone(country),
+                   "location_name": order.customer_city or order.customer_name}
+    form = CallingSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.save_calling_settings(order, by=_by(request), **form.cleaned_data)
+        return _next(order, CALLING)
+    context["form"] = form
+    return render(request, "onboarding/services/calling.html", context)
+
+
+def meetings_step(request, order, link, context):
+    saved = services.related_or_none(order, "meeting_settings")
+    if saved is not None:
+        initial = {field: getattr(saved, field) for field in MeetingSettingsForm.base_fields}
+    else:
+        calling = services.related_or_none(order, "calling_settings")
+        country = (order.customer_org.country if order.customer_org_id else "") or order.customer_country
+        initial = {"language": order.language, "recording_allowed": True, "guests_allowed": True,
+                   "join_before_host": False,
+                   "time_zone": calling.time_zone if calling else countries.default_time_zone(country)}
+    form = MeetingSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.save_meeting_settings(order, by=_by(request), **form.cleaned_data)
+        return _next(order, MEETINGS)
+    context["form"] = form
+    return render(request, "onboarding/services/meetings.html", context)
+
+
+def enterprise_step(request, order, link, context):
+    """Three buttons share the form: Check availability (answers here, keeps what was typed),
+    a suggestion (fills it in and checks it), Save (reserves it and goes on)."""
+    org = order.customer_org
+    context["org"] = org
+    if services.subdomain_locked(org, order):
+        context["locked"] = True
+        return render(request, "onboarding/services/enterprise.html", context)
+    if request.method != "POST":
+        context["form"] = SubdomainForm(initial={"subdomain": org.subdomain or ""}, org=org)
+        return render(request, "onboarding/services/enterprise.html", context)
+
+    data = request.POST.copy()
+    if "pick" in data:
+        data["subdomain"] = data["pick"]
+    data["subdomain"] = subdomains.normalise(data.get("subdomain"))  # shown back as it is saved
+    form = SubdomainForm(data, org=org)
+    context["form"] = form
+    if not form.is_valid():
+        context["suggestions"] = form.suggestions()
+        return render(request, "onboarding/services/enterprise.html", context)
+    value = form.cleaned_data["subdomain"]
+    if "save" not in data:  # Check availability, or a suggestion picked
+        context["available"] = value
+        return render(request, "onboarding/services/enterprise.html", context)
+    try:
+        services.reserve_subdomain(order, value, by=_by(request))
+    except ServiceSetupError as error:
+        if error.code != ServiceSetupError.TAKEN:
+            raise
+        form.add_error("subdomain", subdomains.MESSAGES["just_taken"])
+        form.wants_suggestions = True
+        context["suggestions"] = form.suggestions()
+        return render(request, "onboarding/services/enterprise.html", context, status=409)
+    messages.success(request, _("%(subdomain)s.webex.com is reserved for %(org)s.")
+                     % {"subdomain": value, "org": org.name})
+    return _next(order, ENTERPRISE)
+
+
+def deploy_step(request, order, link, context):
+    if request.method == "POST":
+        services.deploy(order, by=_by(request),
+                        installer_email=link.recipient_email if link is not None else "")
+        return redirect(step_url(order, None))
+    context.update(_summary(order))
+    context["missing"] = [STEP_LABELS[key] for key in services.missing_before_deploy(order)]
+    return render(request, "onboarding/services/deploy.html", context)
+
+
+STEP_VIEWS = {SUBSCRIPTION: subscription_step, CALLING: calling_step, MEETINGS: meetings_step,
+              ENTERPRISE: enterprise_step, DEPLOY: deploy_step}
+
+
+def _summary(order):
+    """Everything configured, for the Deploy step and the deployed page."""
+    calling = services.related_or_none(order, "calling_settings")
+    meeting = services.related_or_none(order, "meeting_settings")
+    subscription = services.subscription_of(order)
+    return {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "subscription": subscription,
+        "billing": list(subscription.billing_periods.order_by("service")) if (
+            subscription and order.provisioning.deployed_at) else [],
+        "calling": calling,
+        "calling_country": countries.country_name(calling.country) if calling else "",
+        "meeting": meeting,
+        "meeting_language": dict(meeting_language_choices()).get(meeting.language, meeting.language)
+        if meeting else "",
+        "subdomain": order.customer_org.subdomain if order.customer_org_id else "",
+    }
+

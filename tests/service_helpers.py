@@ -1,0 +1,78 @@
+"""Set-up orders for the service setup tests: what the order setup wizard (steps 3-10) leaves
+behind, made directly so these tests do not depend on the wizard's pages."""
+from django.utils import timezone
+
+from onboarding.access import SESSION_LINK_KEY
+from orgs.models import Organization
+from provisioning import deploy as services
+from provisioning import services as prov
+from provisioning.models import Event, SetupLink, SetupMode, Status
+from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory,
+                             PartnerOrgFactory, UserFactory)
+
+INSTALLER = "installer@partner.example"
+PARTNER_CONTACT = "webex-deploy@partner.example"
+
+
+def set_up_order(services_=("calling", "meetings"), *, mode=SetupMode.SELF, partner_org=None,
+                 customer_org=None, installer_email=INSTALLER, configured=False, **order_fields):
+    """An order as the wizard leaves it at step 9: orgs linked, status set_up. With
+    configured=True every service setup step before Deploy is done too."""
+    order = OrderFactory(lines=list(services_), **order_fields)
+    partner_org = partner_org or PartnerOrgFactory()
+    customer_org = customer_org or CustomerOrgFactory(
+        external_id=order.customer_external_id, name=order.customer_name,
+        country=order.customer_country, city=order.customer_city,
+        managed_by=None if mode == SetupMode.CUSTOMER else partner_org)
+    order.partner_org, order.customer_org = partner_org, customer_org
+    order.save(update_fields=["partner_org", "customer_org"])
+    provisioning = order.provisioning
+    provisioning.status = Status.SET_UP
+    provisioning.set_up_at = provisioning.setup_begun_at = timezone.now()
+    provisioning.setup_mode = mode
+    provisioning.installer_email = installer_email
+    provisioning.save()
+    Event.objects.create(order=order, kind=Event.Kind.SET_UP)
+    if configured:
+        configure(order)
+    return services.load_order(pk=order.pk)
+
+
+def configure(order, subdomain=None):
+    """Every step before Deploy done, through the same services the pages use."""
+    services.mark_subscription_reviewed(order)
+    names = set(order.services)
+    if "calling" in names:
+        services.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
+                                       location_name="Lyon", main_number="+33478000000")
+    if "meetings" in names:
+        services.save_meeting_settings(order, language="fr", time_zone="Europe/Paris",
+                                       recording_allowed=True, guests_allowed=True,
+                                       join_before_host=False)
+    services.reserve_subdomain(order, subdomain or f"site-{order.pk}")
+    return services.load_order(pk=order.pk)
+
+
+def with_link(client, order, email=INSTALLER, purpose=SetupLink.Purpose.DEPLOYMENT):
+    """`client` as someone who followed the order's setup link (the wizard keeps it in the
+    session). Returns the link."""
+    prov.issue_link(order, email, purpose)
+    link = SetupLink.objects.get(order=order, superseded_at__isnull=True)
+    session = client.session
+    session[SESSION_LINK_KEY] = link.pk
+    session.save()
+    return link
+
+
+def member_of(org, email=None):
+    user = UserFactory(**({"email": email} if email else {}))
+    MembershipFactory(user=user, organization=org)
+    return user
+
+
+def step_url(order, step):
+    return f"/orders/{order.number}/services/{step}/"
+
+
+def reload(org):
+    return Organization.objects.get(pk=org.pk)
