@@ -77,3 +77,7 @@ class FailSoftRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = FailSoftRedisCacheClient
+
+    def is_unavailable(self):
+        """True while the breaker is open: Redis failed in the last BREAK_SECONDS."""
+        return self._cache._breaker.is_open()

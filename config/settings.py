@@ -102,7 +102,7 @@ if REDIS_URL:
             "KEY_PREFIX": "onb",
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_ENGINE = "config.sessions"  # the cache's, failing soft like it: config/sessions.py
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -148,8 +148,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Celery: Redis when REDIS_URL is set, else a filesystem broker that needs no server.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # Publishing while Redis is down fails in about socket_timeout, not Celery's default minutes
+    # of retries: the work is in PostgreSQL already (config/broker.py, provisioning/outbox.py).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1,
-                                       "socket_timeout": 2, "max_retries": 1}
+                                       "socket_timeout": 2, "max_retries": 1,
+                                       "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 else:
     _broker = VAR_DIR / "broker"
     for sub in ("in", "processed"):
