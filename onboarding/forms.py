@@ -1,0 +1,174 @@
+"""The setup wizard's forms, one per step (steps 4-9), and the password form (step 10)."""
+import re
+
+from django import forms
+from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.utils.translation import gettext_lazy as _
+
+from onboarding import services
+
+PARTNER, CUSTOMER = "partner", "customer"
+SELF, COLLEAGUE, CUSTOMER_DOES_IT = "self", "colleague", "customer"
+NEW = "new"
+
+
+def country_field(**kwargs):
+    return forms.CharField(label=_("Country"), max_length=2, min_length=2,
+                           help_text=_("Two-letter country code, for example FR or GB."),
+                           widget=forms.TextInput(attrs={"autocomplete": "country",
+                                                         "class": "short"}), **kwargs)
+
+
+def clean_country(value):
+    value = (value or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise forms.ValidationError(_("Enter a two-letter country code, for example FR."))
+    return value
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("Who are you?"), widget=forms.RadioSelect,
+        choices=[(PARTNER, _("I am a partner")), (CUSTOMER, _("I am the customer"))])
+
+
+class InstallerForm(forms.Form):
+    choice = forms.ChoiceField(
+        label=_("Who will set up the services?"), widget=forms.RadioSelect,
+        choices=[(SELF, _("Yes, I will do the setup")),
+                 (COLLEAGUE, _("Someone else in my company will do the setup")),
+                 (CUSTOMER_DOES_IT, _("The customer will do the setup"))])
+    name = forms.CharField(label=_("Your name"), max_length=150, required=False,
+                           widget=forms.TextInput(attrs={"autocomplete": "name",
+                                                         "data-show-for": "self customer"}))
+    email = forms.EmailField(label=_("Your email"), required=False,
+                             help_text=_("Prefilled with the address the deployment email was "
+                                         "sent to; change it if that is a shared mailbox."),
+                             widget=forms.EmailInput(attrs={"autocomplete": "email",
+                                                            "data-show-for": "self customer"}))
+    colleague_email = forms.EmailField(
+        label=_("Your colleague's email"), required=False,
+        help_text=_("They receive their own setup email; the link you used stops working."),
+        widget=forms.EmailInput(attrs={"data-show-for": "colleague"}))
+
+    def __init__(self, *args, partner_org=None, **kwargs):
+        self.partner_org = partner_org
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        choice = data.get("choice")
+        if choice in (SELF, CUSTOMER_DOES_IT):
+            if not data.get("name"):
+                self.add_error("name", _("Enter your name."))
+            email = data.get("email")
+            if not email and "email" not in self.errors:
+                self.add_error("email", _("Enter your email."))
+            elif email:
+                problem = services.installer_email_problem(email, self.partner_org)
+                if problem:
+                    self.add_error("email", problem)
+        elif choice == COLLEAGUE and not data.get("colleague_email") \
+                and "colleague_email" not in self.errors:
+            self.add_error("colleague_email", _("Enter your colleague's email."))
+        return data
+
+
+class OrgStepForm(forms.Form):
+    """Creates an organisation (no `existing`) or verifies one. The wizard stores which of the
+    two the user saw (`marker`): if that changed before Confirm (someone created the org
+    meanwhile), the step is shown again rather than trusting details nobody verified."""
+
+    stale_message = None
+    detail_fields = ()
+
+    def __init__(self, *args, existing=None, **kwargs):
+        self.existing = existing
+        super().__init__(*args, **kwargs)
+        if existing is not None:
+            for name in list(self.fields):
+                del self.fields[name]
+
+    @property
+    def marker(self):
+        return str(self.existing.pk) if self.existing is not None else NEW
+
+    def clean(self):
+        data = super().clean()
+        seen = self.data.get(self.add_prefix("marker"))
+        if seen is not None and seen != self.marker:
+            raise forms.ValidationError(self.stale_message)
+        return data
+
+    def clean_country(self):
+        return clean_country(self.cleaned_data.get("country"))
+
+    def details(self):
+        """OrgDetails for a new organisation (None when verifying an existing one)."""
+        if self.existing is not None:
+            return None
+        return services.OrgDetails(**{name: self.cleaned_data.get(name, "")
+                                      for name in self.detail_fields})
+
+
+class PartnerOrgForm(OrgStepForm):
+    stale_message = services.PARTNER_ORG_APPEARED
+    detail_fields = ("name", "country")
+
+    name = forms.CharField(label=_("Partner organisation name"), max_length=200,
+                           widget=forms.TextInput(attrs={"autocomplete": "organization"}))
+    country = country_field()
+
+
+class CustomerAdminForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Customer administrator's email"),
+        help_text=_("This person administers the customer's Webex organisation. A user can "
+                    "belong to only one Webex organisation at a time."))
+
+    def __init__(self, *args, order=None, partner_org=None, customer_org=None,
+                 installer_email=None, **kwargs):
+        self.order, self.partner_org, self.customer_org = order, partner_org, customer_org
+        self.installer_email = installer_email
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        problem, selected = services.customer_admin_problem(
+            email, self.order, self.partner_org, self.customer_org, self.installer_email)
+        if problem:
+            raise forms.ValidationError(problem)
+        self.cleaned_data["selected_org"] = selected
+        return email
+
+
+class CustomerOrgForm(OrgStepForm):
+    stale_message = services.CUSTOMER_ORG_APPEARED
+    detail_fields = ("name", "country", "address", "city", "postal_code")
+
+    name = forms.CharField(label=_("Customer organisation name"), max_length=200)
+    country = country_field()
+    address = forms.CharField(label=_("Address"), max_length=200, required=False,
+                              widget=forms.TextInput(attrs={"autocomplete": "street-address"}))
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    postal_code = forms.CharField(label=_("Postal code"), max_length=20, required=False,
+                                  widget=forms.TextInput(attrs={"autocomplete": "postal-code",
+                                                                "class": "short"}))
+
+
+class ConfirmForm(forms.Form):
+    """Nothing to enter: the page shows both sides; submitting it is the confirmation."""
+
+
+class AdminPasswordForm(SetPasswordForm):
+    """Step 10. A plain form after the wizard: the raw password never enters wizard storage."""
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.fields["new_password1"].widget.attrs["autocomplete"] = "new-password"
+        self.fields["new_password1"].help_text = " ".join(password_validators_help_texts())
+        self.fields["new_password2"].widget.attrs["autocomplete"] = "new-password"
+
+    def save(self, commit=True):
+        raise NotImplementedError("use onboarding.services.set_admin_password")

@@ -1,0 +1,314 @@
+"""Every state change of the setup wizard (steps 3-10). The wizard writes nothing before Confirm
+except `begin_setup` (the "setup begun" mark of the rep dashboard) and the exits that end it: a
+hand-over to a colleague, and "I don't recognise this organisation"."""
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from onboarding import selectors
+from orgs import services as orgs_services
+from orgs.models import Membership, Organization, User
+from provisioning import outbox
+from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, SetupMode, Status
+from provisioning.services import issue_link, setup_url
+
+EMAIL_IN_OTHER_ORG = _(
+    "This email already belongs to another Webex organisation, and a user can belong to only one "
+    "organisation at a time. Enter another email, or ask that organisation's administrator to "
+    "remove this user first.")
+SAME_PERSON_BOTH_SIDES = _(
+    "The customer administrator must be someone other than the installer: a user can belong to "
+    "only one organisation at a time. Enter the customer's own email.")
+PARTNER_ORG_APPEARED = _(
+    "Your partner organisation was created by someone else a moment ago. Check its details "
+    "below before you continue.")
+CUSTOMER_ORG_APPEARED = _(
+    "This customer organisation was created by someone else a moment ago. Check its details "
+    "below before you continue.")
+
+
+class AlreadySetUp(Exception):
+    """Someone completed this order's setup first (double click, second tab, colleague)."""
+
+
+class LinkNoLongerValid(Exception):
+    """The link in the session was superseded (a hand-over) while this wizard was open."""
+
+
+class SetupConflict(Exception):
+    """A rule checked at Confirm failed: send the user back to `step` with `message`."""
+
+    def __init__(self, step, field, message):
+        super().__init__(str(message))
+        self.step, self.field, self.message = step, field, message
+
+
+@dataclass(frozen=True)
+class OrgDetails:
+    name: str
+    country: str
+    address: str = ""
+    city: str = ""
+    postal_code: str = ""
+
+
+@dataclass(frozen=True)
+class SetupPlan:
+    """What the wizard's steps decided; `complete_setup` re-checks it under the order's lock."""
+    mode: str                          # SetupMode
+    installer_name: str
+    installer_email: str               # the person doing this part of the setup
+    customer_admin_email: str
+    partner_led: bool = True           # False: the customer sets up their own organisation
+    partner_org_id: "int | None" = None
+    new_partner_org: "OrgDetails | None" = None
+    customer_org_id: "int | None" = None
+    new_customer_org: "OrgDetails | None" = None
+    hand_to_customer: bool = False     # the partner stops after attaching the order
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    order_id: int
+    set_up: bool                       # False when handed to the customer
+    password_user_id: "int | None"     # a user this setup created, who needs a password
+
+
+# --- Rules shared by the forms and by Confirm ---------------------------------------------------
+
+def installer_email_problem(email, partner_org):
+    """An installer joins the partner org: refuse an email of another organisation."""
+    _user, org = selectors.user_with_org(email)
+    if org is None or (partner_org is not None and org.pk == partner_org.pk):
+        return None
+    return EMAIL_IN_OTHER_ORG
+
+
+def customer_admin_problem(email, order, partner_org, customer_org, installer_email=None):
+    """(error or None, the existing customer org this email selects or None)."""
+    if installer_email and email.strip().lower() == installer_email.strip().lower():
+        return SAME_PERSON_BOTH_SIDES, None
+    _user, org = selectors.user_with_org(email)
+    if org is None:
+        return None, None
+    if org.kind == Organization.Kind.CUSTOMER:
+        if customer_org is not None:
+            return (None, org) if org.pk == customer_org.pk else (EMAIL_IN_OTHER_ORG, None)
+        # No org under the order's customer id yet: the admin's own org is the customer's, unless
+        # another partner manages it (its details are not this partner's to see).
+        partner_id = partner_org.pk if partner_org is not None else None
+        if org.managed_by_id in (None, partner_id):
+            return None, org
+    return EMAIL_IN_OTHER_ORG, None
+
+
+# --- State changes ------------------------------------------------------------------------------
+
+@transaction.atomic
+def begin_setup(order):
+    """The first POST in the wizard (never a GET: mail scanners fetch links). Once per order."""
+    if Provisioning.objects.filter(pk=order.pk, setup_begun_at__isnull=True) \
+            .update(setup_begun_at=timezone.now()):
+        Event.objects.create(order=order, kind=Event.Kind.SETUP_BEGUN)
+        return True
+    return False
+
+
+def _lock(link):
+    """The order's provisioning row, locked; raises unless this link may still finish a step."""
+    provisioning = (Provisioning.objects.select_for_update().select_related("order")
+                    .get(pk=link.order_id))
+    if provisioning.set_up_at is not None:
+        raise AlreadySetUp()
+    if not SetupLink.objects.filter(pk=link.pk, superseded_at__isnull=True).exists():
+        raise LinkNoLongerValid()
+    return provisioning
+
+
+def _email_context(order, raw_token, invited_by):
+    return {"order": order, "url": setup_url(raw_token), "invited_by": invited_by,
+            "window_closes_at": order.provisioning.window_closes_at}
+
+
+@transaction.atomic
+def hand_to_colleague(link, colleague_email):
+    """Step 5, "Someone else in my company will do the setup": a fresh link for the colleague
+    (the current one stops working) and their email, in the order's language."""
+    provisioning = _lock(link)
+    order = provisioning.order
+    email = colleague_email.strip().lower()
+    raw = issue_link(order, email, SetupLink.Purpose.COLLEAGUE)
+    outbox.enqueue(OutboundEmail.Kind.COLLEAGUE, email, "colleague",
+                   _email_context(order, raw, link.recipient_email), order.language, order)
+    Event.objects.create(order=order, kind=Event.Kind.COLLEAGUE_INVITED,
+                         data={"colleague": email, "by": link.recipient_email})
+    return email
+
+
+NOT_RECOGNISED_QUIET = datetime.timedelta(hours=1)
+
+
+@transaction.atomic
+def report_not_recognised(link, org):
+    """"I don't recognise this organisation": tell the order's account rep (once an hour per
+    organisation, however often the button is pressed) and record it. Nothing else is saved."""
+    order = link.order
+    which = "partner" if org.kind == Organization.Kind.PARTNER else "customer"
+    recent = Event.objects.filter(order=order, kind=Event.Kind.NOT_RECOGNISED, data__org_id=org.pk,
+                                  at__gte=timezone.now() - NOT_RECOGNISED_QUIET).exists()
+    Event.objects.create(order=order, kind=Event.Kind.NOT_RECOGNISED,
+                         data={"organisation": which, "org_id": org.pk,
+                               "reported_by": link.recipient_email})
+    if not recent:
+        outbox.enqueue(OutboundEmail.Kind.REP_NOT_RECOGNISED, order.account_rep.email,
+                       "rep-not-recognised",
+                       {"order": order, "org": org, "which": which,
+                        "reported_by": link.recipient_email,
+                        "admin_url": f"{settings.SITE_URL}/admin/orders/order/{order.pk}/change/"},
+                       settings.LANGUAGE_CODE, order)
+
+
+def _partner_org(plan, order):
+    if plan.new_partner_org is not None:
+        if selectors.partner_org_for(order) is not None:
+            raise SetupConflict("partner_org", None, PARTNER_ORG_APPEARED)
+        d = plan.new_partner_org
+        try:
+            return orgs_services.create_org(Organization.Kind.PARTNER, order.partner_external_id,
+                                            d.name, d.country), True
+        except orgs_services.OrgConflict:
+            raise SetupConflict("partner_org", None, PARTNER_ORG_APPEARED) from None
+    if plan.partner_org_id is not None:
+        return Organization.objects.get(pk=plan.partner_org_id), False
+    return None, False
+
+
+@transaction.atomic
+def complete_setup(link, plan):
+    """Step 9, Confirm: the first point at which the wizard saves anything, all in one
+    transaction under the order's lock, so a double click, a second tab or two people with the
+    same link create exactly one set of organisations and users.
+
+    1. Lock the order; stop if it is set up already (AlreadySetUp) or the link was superseded.
+    2. The partner org (created on the partner's first order) and the installer's membership.
+    3. Handed to the customer: attach the order, send the customer admin their link, stop.
+    4. Otherwise the customer org (managed by the partner unless the customer leads), the
+       customer administrator, the order's links, the status "set up" and its history entry.
+    """
+    provisioning = _lock(link)
+    order = provisioning.order
+    password_user = None
+
+    partner_org, partner_new = (None, False)
+    installer = None
+    if plan.partner_led:
+        partner_org, partner_new = _partner_org(plan, order)
+        if installer_email_problem(plan.installer_email, partner_org):
+            raise SetupConflict("installer", "email", EMAIL_IN_OTHER_ORG)
+        role = Membership.Role.ADMIN if partner_new else Membership.Role.MEMBER
+        try:
+            installer, created = orgs_services.ensure_member(plan.installer_email, partner_org, role,
+                                                             plan.installer_name)
+        except orgs_services.OrgConflict:
+            raise SetupConflict("installer", "email", EMAIL_IN_OTHER_ORG) from None
+        if created and partner_new:
+            password_user = installer  # step 10: the new partner org's administrator
+    else:
+        # The customer leads: the partner org is only recorded, never joined or managed.
+        partner_org = order.partner_org or selectors.partner_org_for(order)
+
+    existing_customer = selectors.customer_org_for(order)
+    problem, selected = customer_admin_problem(
+        plan.customer_admin_email, order, partner_org, existing_customer,
+        installer_email=plan.installer_email if plan.partner_led else None)
+    if problem:
+        raise SetupConflict("customer_admin", "email", problem)
+
+    if plan.hand_to_customer:
+        order.partner_org = partner_org
+        order.save(update_fields=["partner_org", "updated_at"])
+        provisioning.setup_mode = SetupMode.CUSTOMER
+        provisioning.installer_name = plan.installer_name
+        provisioning.installer_email = plan.installer_email.strip().lower()
+        provisioning.save(update_fields=["setup_mode", "installer_name", "installer_email",
+                                         "updated_at"])
+        admin_email = plan.customer_admin_email.strip().lower()
+        raw = issue_link(order, admin_email, SetupLink.Purpose.CUSTOMER_ADMIN, actor=installer)
+        outbox.enqueue(OutboundEmail.Kind.CUSTOMER_ADMIN, admin_email, "customer-admin",
+                       _email_context(order, raw, plan.installer_email), order.language, order)
+        Event.objects.create(order=order, kind=Event.Kind.CUSTOMER_INVITED, actor=installer,
+                             data={"customer_admin": admin_email, "by": plan.installer_email,
+                                   "partner_org_created": partner_new,
+                                   "password_user_id": password_user and password_user.pk})
+        return SetupResult(order.pk, False, password_user and password_user.pk)
+
+    customer_new = False
+    if plan.new_customer_org is not None:
+        if existing_customer is not None or selected is not None:
+            raise SetupConflict("customer_org", None, CUSTOMER_ORG_APPEARED)
+        d = plan.new_customer_org
+        try:
+            customer_org = orgs_services.create_org(
+                Organization.Kind.CUSTOMER, order.customer_external_id, d.name, d.country,
+                d.address, d.city, d.postal_code,
+                managed_by=partner_org if plan.partner_led else None)
+        except orgs_services.OrgConflict:
+            raise SetupConflict("customer_org", None, CUSTOMER_ORG_APPEARED) from None
+        customer_new = True
+    else:
+        customer_org = Organization.objects.get(pk=plan.customer_org_id)
+        if customer_org.pk not in {getattr(existing_customer, "pk", None),
+                                   getattr(selected, "pk", None)}:
+            raise SetupConflict("customer_org", None, CUSTOMER_ORG_APPEARED)
+    try:
+        admin, admin_created = orgs_services.ensure_member(
+            plan.customer_admin_email, customer_org, Membership.Role.ADMIN,
+            "" if plan.partner_led else plan.installer_name)
+    except orgs_services.OrgConflict:
+        raise SetupConflict("customer_admin", "email", EMAIL_IN_OTHER_ORG) from None
+    if not plan.partner_led and admin_created and customer_new:
+        password_user = admin  # the customer set up their own new org: they administer it
+
+    order.partner_org = partner_org
+    order.customer_org = customer_org
+    order.save(update_fields=["partner_org", "customer_org", "updated_at"])
+    provisioning.set_up_at = timezone.now()
+    provisioning.status = Status.SET_UP
+    provisioning.setup_mode = plan.mode
+    provisioning.installer_name = plan.installer_name
+    provisioning.installer_email = plan.installer_email.strip().lower()
+    provisioning.save(update_fields=["set_up_at", "status", "setup_mode", "installer_name",
+                                     "installer_email", "updated_at"])
+    Event.objects.create(order=order, kind=Event.Kind.SET_UP, actor=installer or admin,
+                         data={"mode": plan.mode, "partner_org_created": partner_new,
+                               "customer_org_created": customer_new,
+                               "customer_admin": admin.email,
+                               "password_user_id": password_user and password_user.pk})
+    return SetupResult(order.pk, True, password_user and password_user.pk)
+
+
+@transaction.atomic
+def set_admin_password(user, raw_password, order):
+    """Step 10: the new administrator's password. Validated by the form; stored hashed only."""
+    user.set_password(raw_password)
+    user.save(update_fields=["password"])
+    Provisioning.objects.filter(pk=order.pk, password_set_at__isnull=True) \
+        .update(password_set_at=timezone.now())
+    Event.objects.create(order=order, kind=Event.Kind.PASSWORD_SET, actor=user)
+
+
+def password_user_for(order):
+    """The administrator whom this order's setup created and who has no password yet, or None
+    (what a link opened after Confirm resumes at)."""
+    event = order.events.filter(kind=Event.Kind.SET_UP).order_by("-at").first()
+    user_id = event.data.get("password_user_id") if event else None
+    if not user_id:
+        return None
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or user.has_usable_password():
+        return None
+    return user

@@ -1,0 +1,473 @@
+"""The order setup wizard (spec steps 3-10): the Set up now link, the wizard, its exits and the
+password page. Views are thin: every state change is in onboarding/services.py."""
+from functools import cached_property
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.core.cache import cache
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+from formtools.wizard.views import SessionWizardView
+
+from onboarding import access, selectors, services
+from onboarding.forms import (COLLEAGUE, CUSTOMER, CUSTOMER_DOES_IT, PARTNER, SELF,
+                              AdminPasswordForm, ConfirmForm, CustomerAdminForm, CustomerOrgForm,
+                              InstallerForm, OrgStepForm, PartnerOrgForm, RoleForm)
+from orders.models import Order
+from orgs.models import User
+from provisioning.models import SetupLink, SetupMode
+from provisioning.services import LinkProblem, check_link, link_problem
+
+DONE_KEY = "setup_done"           # session: {"order": pk, "user": pk or None, "set_up": bool}
+BAD_TOKEN_LIMIT = 20               # unknown tokens per client address ...
+BAD_TOKEN_WINDOW = 10 * 60         # ... per 10 minutes, then 429
+
+STEP_NAMES = {
+    "role": _("Role"),
+    "installer": _("Installer"),
+    "partner_org": _("Partner organisation"),
+    "customer_admin": _("Customer administrator"),
+    "customer_org": _("Customer organisation"),
+    "confirm": _("Confirm"),
+}
+ALL_STEPS = list(STEP_NAMES)
+
+
+def wizard_prefix(order):
+    """Wizard storage is keyed per order: two tabs on two orders never share a wizard."""
+    return f"setup_{order.pk}"
+
+
+# --- The link ------------------------------------------------------------------------------------
+
+def _too_many_bad_tokens(request):
+    key = f"setup-bad-token:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, BAD_TOKEN_WINDOW)  # the window starts at the first miss
+    try:
+        return cache.incr(key) > BAD_TOKEN_LIMIT
+    except ValueError:  # the key expired between add and incr
+        return False
+
+
+def problem_response(request, link, problem):
+    """The page of a link that cannot open the wizard: what happened and what to do. It names
+    nothing but this order's own number, dates and a masked address."""
+    order = link.order
+    if problem == LinkProblem.SUPERSEDED:
+        newer = selectors.live_link(order)
+        return render(request, "onboarding/link/superseded.html", {
+            "order": order, "newer_to": selectors.mask_email(newer.recipient_email) if newer else "",
+            "newer_purpose": newer.purpose if newer else "", "purposes": SetupLink.Purpose,
+        }, status=410)
+    if problem == LinkProblem.EXPIRED:
+        return render(request, "onboarding/link/expired.html", {
+            "order": order, "closed_on": order.provisioning.window_closes_at,
+            "rep_email": order.account_rep.email}, status=410)
+    if problem == LinkProblem.DEPLOYED:
+        return render(request, "onboarding/link/deployed.html", {
+            "order": order, "deployed_at": order.provisioning.deployed_at})
+    return render(request, "onboarding/link/unknown.html", status=404)
+
+
+@require_http_methods(["GET", "HEAD"])
+def entry(request, token):
+    """GET /setup/<token>/: mail scanners fetch this, so it changes no data, only this browser's
+    session: the link is remembered and the token leaves the address bar."""
+    check = check_link(token)
+    if check.problem == LinkProblem.UNKNOWN:
+        if _too_many_bad_tokens(request):
+            return render(request, "onboarding/link/throttled.html", status=429)
+        return render(request, "onboarding/link/unknown.html", status=404)
+    if not check.ok:
+        return problem_response(request, check.link, check.problem)
+    access.remember_link(request, check.link)
+    # Opening the link starts the wizard again from the first step.
+    request.session.pop(f"wizard_{wizard_prefix(check.link.order)}", None)
+    request.session.pop(DONE_KEY, None)
+    response = redirect("onboarding:setup")
+    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        # The page speaks the language the email was written in, until the user picks another.
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, check.link.order.language,
+                            samesite="Lax", httponly=True)
+    return response
+
+
+def service_setup_url(order):
+    """Step 11 (the service setup assistant), or our own "set up" page until it exists."""
+    for kwargs in ({}, {"number": order.number}, {"order_number": order.number}):
+        try:
+            return reverse("onboarding:service_setup", kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return reverse("onboarding:setup_done")
+
+
+def resume(request, order):
+    """A link used after Confirm: the password page if it is still to do, else the services."""
+    user = services.password_user_for(order)
+    request.session[DONE_KEY] = {"order": order.pk, "user": user and user.pk, "set_up": True}
+    if user is not None:
+        return redirect("onboarding:setup_done")
+    return redirect(service_setup_url(order))
+
+
+# --- The wizard ----------------------------------------------------------------------------------
+
+def _cleaned(wizard, step, key):
+    return (wizard.get_cleaned_data_for_step(step) or {}).get(key)
+
+
+def _role(wizard):
+    if wizard.customer_admin_link:
+        return CUSTOMER
+    return _cleaned(wizard, "role", "role")
+
+
+def _installer(wizard):
+    return _cleaned(wizard, "installer", "choice") if _role(wizard) == PARTNER else None
+
+
+def show_role(wizard):
+    return not wizard.customer_admin_link
+
+
+def show_installer(wizard):
+    return _role(wizard) == PARTNER
+
+
+def show_partner_org(wizard):
+    return _installer(wizard) in (SELF, CUSTOMER_DOES_IT)
+
+
+def show_customer_admin(wizard):
+    if wizard.customer_admin_link:
+        return False  # the partner gave us this address: it is the link's recipient
+    return _role(wizard) == CUSTOMER or _installer(wizard) in (SELF, CUSTOMER_DOES_IT)
+
+
+def show_customer_org(wizard):
+    return _role(wizard) == CUSTOMER or _installer(wizard) == SELF
+
+
+def show_confirm(wizard):
+    return _role(wizard) == CUSTOMER or _installer(wizard) in (SELF, CUSTOMER_DOES_IT)
+
+
+class _BackToStep(Exception):
+    def __init__(self, conflict):
+        super().__init__(conflict.message)
+        self.conflict = conflict
+
+
+class SetupWizard(SessionWizardView):
+    """Role → installer → partner org → customer admin → customer org → confirm. Nothing is
+    saved before Confirm except the "setup begun" mark on the first POST."""
+
+    form_list = [("role", RoleForm), ("installer", InstallerForm), ("partner_org", PartnerOrgForm),
+                 ("customer_admin", CustomerAdminForm), ("customer_org", CustomerOrgForm),
+                 ("confirm", ConfirmForm)]
+    condition_dict = {"role": show_role, "installer": show_installer,
+                      "partner_org": show_partner_org, "customer_admin": show_customer_admin,
+                      "customer_org": show_customer_org, "confirm": show_confirm}
+
+    def dispatch(self, request, *args, **kwargs):
+        link = access.link_in_session(request)
+        if link is None:
+            return render(request, "onboarding/link/no_link.html", status=403)
+        problem = link_problem(link)
+        if problem:
+            return problem_response(request, link, problem)
+        self.link, self.order = link, link.order
+        self.provisioning = self.order.provisioning
+        if self.provisioning.set_up_at is not None:
+            return resume(request, self.order)
+        self.notice = None
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_prefix(self, request, *args, **kwargs):
+        return wizard_prefix(self.order)
+
+    def get_template_names(self):
+        return [f"onboarding/wizard/{self.steps.current}.html"]
+
+    # -- What the steps know ----------------------------------------------------------------------
+
+    @property
+    def customer_admin_link(self):
+        return self.link.purpose == SetupLink.Purpose.CUSTOMER_ADMIN
+
+    @cached_property
+    def partner_org(self):
+        """The partner org the steps work with: the order's own after a hand-over to the
+        customer, else the one with the order's partner id (None on a first order)."""
+        if self.order.partner_org_id:
+            return self.order.partner_org
+        return selectors.partner_org_for(self.order)
+
+    @cached_property
+    def customer_org_by_id(self):
+        return selectors.customer_org_for(self.order)
+
+    def installer_email(self):
+        if _role(self) != PARTNER:
+            return None
+        return _cleaned(self, "installer", "email")
+
+    def customer_admin_email(self):
+        if self.customer_admin_link:
+            return self.link.recipient_email
+        return _cleaned(self, "customer_admin", "email")
+
+    def customer_org_to_verify(self):
+        if self.customer_org_by_id is not None:
+            return self.customer_org_by_id
+        if self.customer_admin_link:
+            return self._link_admin_org
+        return _cleaned(self, "customer_admin", "selected_org")
+
+    @cached_property
+    def _link_admin_org(self):
+        _problem, selected = services.customer_admin_problem(
+            self.link.recipient_email, self.order, self.partner_org, self.customer_org_by_id)
+        return selected
+
+    def get_form_kwargs(self, step=None):
+        if step == "installer":
+            return {"partner_org": self.partner_org}
+        if step == "partner_org":
+            return {"existing": self.partner_org}
+        if step == "customer_admin":
+            return {"order": self.order, "partner_org": self.partner_org,
+                    "customer_org": self.customer_org_by_id,
+                    "installer_email": self.installer_email()}
+        if step == "customer_org":
+            return {"existing": self.customer_org_to_verify()}
+        return {}
+
+    def get_form_initial(self, step):
+        order = self.order
+        if step == "installer":
+            return {"email": self.link.recipient_email}
+        if step == "partner_org":
+            return {"name": order.partner_name, "country": order.partner_country}
+        if step == "customer_org":
+            return {"name": order.customer_name, "country": order.customer_country,
+                    "address": order.customer_address, "city": order.customer_city,
+                    "postal_code": order.customer_postal_code}
+        return {}
+
+    def process_step(self, form):
+        data = form.data.copy()
+        data.pop("csrfmiddlewaretoken", None)
+        if isinstance(form, OrgStepForm):
+            data[form.add_prefix("marker")] = form.marker  # what the user saw: create or verify
+        return data
+
+    # -- Requests ---------------------------------------------------------------------------------
+
+    def _forget_caches(self):
+        for name in list(self.__dict__):
+            if name.startswith("_cleaned_data_cache_") or name in ("_resolved_form_list",
+                                                                   "_cache_signature"):
+                delattr(self, name)
+
+    def get(self, request, *args, **kwargs):
+        """Shows the current step again (a reload or a language switch keeps the answers);
+        opening the emailed link is what starts over."""
+        step = self.storage.current_step
+        if step not in self.get_form_list():
+            self.storage.current_step = step = self.steps.first
+        return self.render(self.get_form(step, data=self.storage.get_step_data(step)))
+
+    def post(self, *args, **kwargs):
+        if self.provisioning.setup_begun_at is None:
+            services.begin_setup(self.order)
+        if f"{self.prefix}-current_step" not in self.request.POST:
+            # A page of another order's wizard: this browser opened another link since.
+            return render(self.request, "onboarding/wizard/other_order.html",
+                          {"order": self.order}, status=409)
+        posted_step = self.request.POST.get(f"{self.prefix}-current_step")
+        form_list = self.get_form_list()
+        if posted_step not in form_list:
+            # A tab left open on a step the answers elsewhere have since removed.
+            self.storage.current_step = self.steps.first
+            self.notice = _("Your answers changed in another window: please check this step.")
+            return self.render(self.get_form(self.steps.first,
+                                             data=self.storage.get_step_data(self.steps.first)))
+        self.storage.current_step = posted_step
+
+        goto = self.request.POST.get("wizard_goto_step")
+        if goto in form_list:
+            # Back keeps what was typed on this page, when it is complete.
+            form = self.get_form(posted_step, data=self.request.POST)
+            if form.is_valid():
+                self.storage.set_step_data(posted_step, self.process_step(form))
+                self._forget_caches()
+            if goto in self.get_form_list():
+                return self.render_goto_step(goto)
+
+        if self.request.POST.get("not_recognised") and posted_step in ("partner_org",
+                                                                         "customer_org"):
+            form = self.get_form(posted_step)
+            if form.existing is not None:
+                services.report_not_recognised(self.link, form.existing)
+                self.storage.reset()
+                return render(self.request, "onboarding/wizard/not_recognised.html",
+                              {"order": self.order, "org": form.existing,
+                               "rep_email": self.order.account_rep.email})
+        return super().post(*args, **kwargs)
+
+    def render_done(self, form, **kwargs):
+        try:
+            return super().render_done(form, **kwargs)
+        except _BackToStep as back:
+            conflict = back.conflict
+            if conflict.step not in self.get_form_list():
+                return render(self.request, "onboarding/wizard/cannot_continue.html",
+                              {"order": self.order, "message": conflict.message}, status=409)
+            self.storage.current_step = conflict.step
+            step_form = self.get_form(conflict.step,
+                                      data=self.storage.get_step_data(conflict.step))
+            step_form.is_valid()
+            field = conflict.field if conflict.field in step_form.fields else None
+            if conflict.message not in step_form.errors.get(field or "__all__", []):
+                step_form.add_error(field, conflict.message)
+            return self.render(step_form)
+
+    def done(self, form_list, form_dict=None, **kwargs):
+        installer = form_dict.get("installer")
+        try:
+            if installer is not None and installer.cleaned_data["choice"] == COLLEAGUE:
+                email = services.hand_to_colleague(self.link, installer.cleaned_data["colleague_email"])
+                return render(self.request, "onboarding/wizard/colleague_asked.html",
+                              {"order": self.order, "email": email})
+            result = services.complete_setup(self.link, self.plan(form_dict))
+        except services.AlreadySetUp:
+            return render(self.request, "onboarding/wizard/already_set_up.html",
+                          {"order": self.order}, status=409)
+        except services.LinkNoLongerValid:
+            self.link.refresh_from_db()
+            return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)
+        except services.SetupConflict as conflict:
+            raise _BackToStep(conflict) from None
+        self.request.session[DONE_KEY] = {"order": self.order.pk, "user": result.password_user_id,
+                                          "set_up": result.set_up}
+        return redirect("onboarding:setup_done")
+
+    def plan(self, form_dict):
+        role = _role(self)
+        customer_org_form = form_dict.get("customer_org")
+        customer = {}
+        if customer_org_form is not None:
+            if customer_org_form.existing is not None:
+                customer["customer_org_id"] = customer_org_form.existing.pk
+            else:
+                customer["new_customer_org"] = customer_org_form.details()
+        if role == CUSTOMER:
+            admin_email = self.customer_admin_email()
+            return services.SetupPlan(mode=SetupMode.CUSTOMER, installer_name="",
+                                      installer_email=admin_email, customer_admin_email=admin_email,
+                                      partner_led=False, **customer)
+        installer = form_dict["installer"].cleaned_data
+        partner_form = form_dict["partner_org"]
+        partner = ({"partner_org_id": partner_form.existing.pk} if partner_form.existing
+                   else {"new_partner_org": partner_form.details()})
+        mode = SetupMode.COLLEAGUE if self.link.purpose == SetupLink.Purpose.COLLEAGUE \
+            else SetupMode.SELF
+        return services.SetupPlan(
+            mode=mode, installer_name=installer["name"], installer_email=installer["email"],
+            customer_admin_email=form_dict["customer_admin"].cleaned_data["email"],
+            hand_to_customer=installer["choice"] == CUSTOMER_DOES_IT, **partner, **customer)
+
+    # -- Pages ------------------------------------------------------------------------------------
+
+    def progress(self):
+        steps = list(self.get_form_list())
+        if not self.customer_admin_link and (_role(self) is None or
+                                             (_role(self) == PARTNER and _installer(self) is None)):
+            steps = ALL_STEPS  # nothing chosen yet: show the usual path
+        current = self.steps.current
+        index = steps.index(current) if current in steps else 0
+        return [{"key": key, "name": STEP_NAMES[key],
+                 "state": "done" if i < index else "current" if i == index else "todo"}
+                for i, key in enumerate(steps)]
+
+    def summary(self):
+        """Both sides of the confirm page, from the answers (nothing is saved yet)."""
+        partner = None
+        if _role(self) == PARTNER:
+            installer = self.get_cleaned_data_for_step("installer") or {}
+            org_data = self.get_cleaned_data_for_step("partner_org") or {}
+            partner = {"org": self.partner_org,
+                       "new": org_data if self.partner_org is None else None,
+                       "installer_name": installer.get("name"),
+                       "installer_email": installer.get("email")}
+        elif self.partner_org is not None:
+            partner = {"org": self.partner_org, "new": None, "customer_led": True}
+        customer_org = self.customer_org_to_verify()
+        new_customer = {}
+        if "customer_org" in self.get_form_list():
+            new_customer = self.get_cleaned_data_for_step("customer_org") or {}
+        return {
+            "partner": partner,
+            "customer": {"org": customer_org, "new": new_customer if customer_org is None else None,
+                         "admin_email": self.customer_admin_email(),
+                         "hand_over": _installer(self) == CUSTOMER_DOES_IT,
+                         "managed": _role(self) == PARTNER},
+        }
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        step = self.steps.current
+        context.update(order=self.order, link=self.link, step_name=STEP_NAMES[step],
+                       progress=self.progress(), notice=self.notice,
+                       customer_admin_link=self.customer_admin_link,
+                       is_last=step == self.steps.last)
+        if step == "confirm":
+            context["summary"] = self.summary()
+        return context
+
+
+# --- After Confirm: the success page and the password (step 10) ---------------------------------
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def setup_done(request):
+    """"Your order has been set up successfully", and the new administrator's password. A plain
+    form, not a wizard step: the raw password never enters the wizard's session storage."""
+    marker = request.session.get(DONE_KEY)
+    if not marker:
+        return render(request, "onboarding/link/no_link.html", status=403)
+    order = (Order.objects.select_related("provisioning", "partner_org", "customer_org")
+             .get(pk=marker["order"]))
+    if order.provisioning.deployed_at is not None:
+        return render(request, "onboarding/link/deployed.html",
+                      {"order": order, "deployed_at": order.provisioning.deployed_at})
+    user = None
+    if marker.get("user"):
+        user = User.objects.filter(pk=marker["user"]).first()
+        if user is not None and user.has_usable_password():
+            user = None  # set already (another tab, or the link's resume)
+    form = None
+    if user is not None:
+        form = AdminPasswordForm(user, request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            services.set_admin_password(user, form.cleaned_data["new_password1"], order)
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            request.session[DONE_KEY] = {**marker, "user": None}
+            if marker.get("set_up"):
+                return redirect(service_setup_url(order))
+            return redirect("onboarding:setup_done")
+    next_url = service_setup_url(order) if marker.get("set_up") else None
+    if next_url == reverse("onboarding:setup_done"):
+        next_url = None
+    handed_to = None
+    if not marker.get("set_up"):
+        live = selectors.live_link(order)
+        handed_to = live.recipient_email if live else ""
+    return render(request, "onboarding/wizard/done.html", {
+        "order": order, "form": form, "password_user": user, "set_up": marker.get("set_up"),
+        "next_url": next_url, "handed_to": handed_to,
+        "customer_led": order.provisioning.setup_mode == SetupMode.CUSTOMER,
+    })

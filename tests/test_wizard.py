@@ -1,0 +1,572 @@
+"""The setup wizard (spec steps 4-10), through the Django test client: every branch."""
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+
+from orgs.models import Membership, Organization
+from provisioning.models import (CallingSettings, Event, MeetingSettings, OutboundEmail,
+                                 Provisioning, SetupLink, SetupMode, Status)
+from tests.factories import CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory
+from tests.wizard_helpers import (ADMIN_PASSWORD, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
+                                  INSTALLER_EMAIL, SETUP_URL, current_step, open_link, post_step,
+                                  set_password, walk)
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+COLLEAGUE_EMAIL = "colin.colleague@partner.example"
+
+
+def steps_seen(client, order, answers=None):
+    """The wizard's steps in the order it shows them for these answers (through Confirm)."""
+    answers = {**DEFAULT_ANSWERS, **(answers or {})}
+    seen = []
+    response = client.get(SETUP_URL)
+    while (step := current_step(response)) is not None:
+        seen.append(step)
+        response = post_step(client, order, step, answers.get(step, {}))
+    return seen, response
+
+
+def rows():
+    """What a wizard may leave behind: it must stay empty until Confirm."""
+    return {"orgs": Organization.objects.count(), "memberships": Membership.objects.count(),
+            "users": User.objects.filter(is_staff=False).count(),
+            "settings": CallingSettings.objects.count() + MeetingSettings.objects.count()}
+
+
+def token_in(email):
+    return re.search(r"/setup/([A-Za-z0-9_-]{32,})/", email.body_text).group(1)
+
+
+@pytest.fixture
+def order():
+    return OrderFactory()
+
+
+# --- I am a partner, Yes, I will do the setup ---------------------------------------------------
+
+def test_a_partners_first_order_creates_both_organisations_at_confirm(client, order):
+    open_link(client, order)
+    seen, response = steps_seen(client, order)
+
+    assert seen == ["role", "installer", "partner_org", "customer_admin", "customer_org", "confirm"]
+    assert response.status_code == 302 and response["Location"] == "/setup/done/"
+    partner = Organization.objects.get(kind="partner")
+    customer = Organization.objects.get(kind="customer")
+    assert (partner.external_id, partner.name, partner.country) == ("PTN-4411", "Réseaux Alpins SARL", "FR")
+    assert (customer.external_id, customer.city, customer.managed_by) == (
+        order.customer_external_id, "Lyon", partner)
+    installer = User.objects.get(email=INSTALLER_EMAIL)
+    assert installer.full_name == "Inès Installer"
+    assert (installer.membership.organization, installer.membership.role) == (partner, "admin")
+    admin = User.objects.get(email=CUSTOMER_ADMIN_EMAIL)
+    assert (admin.membership.organization, admin.membership.role) == (customer, "admin")
+    order.refresh_from_db()
+    assert (order.partner_org, order.customer_org) == (partner, customer)
+    provisioning = order.provisioning
+    provisioning.refresh_from_db()
+    assert provisioning.status == Status.SET_UP and provisioning.set_up_at is not None
+    assert (provisioning.setup_mode, provisioning.installer_email) == (SetupMode.SELF, INSTALLER_EMAIL)
+    kinds = list(order.events.values_list("kind", flat=True))
+    assert kinds.count(Event.Kind.SET_UP) == 1 and kinds.count(Event.Kind.SETUP_BEGUN) == 1
+
+    done = client.get("/setup/done/")
+    assert "Your order has been set up successfully" in done.content.decode()
+
+
+def test_the_installer_step_is_prefilled_with_the_deployment_contact(client, order):
+    open_link(client, order)
+    post_step(client, order, "role", {"role": "partner"})
+    response = client.get(SETUP_URL)
+    assert response.context["wizard"]["form"]["email"].value() == order.deployment_contact_email
+
+
+def test_every_step_shows_where_the_user_is_with_back_and_next(client, order):
+    open_link(client, order)
+    response = post_step(client, order, "role", {"role": "partner"})
+    html = response.content.decode()
+    progress = re.search(r'<ol class="progress">(.*?)</ol>', html, re.S).group(1)
+    names = re.findall(r'<span class="label">([^<]+)</span>', progress)
+    assert names == ["Role", "Installer", "Partner organisation", "Customer administrator",
+                     "Customer organisation", "Confirm"]
+    assert re.search(r'aria-current="step"><span class="num" aria-hidden="true">2</span>'
+                     r'<span class="label">Installer', progress)
+    assert 'name="wizard_goto_step" value="role"' in html and ">Back</button>" in html
+    assert ">Next</button>" in html
+    for label in ("Yes, I will do the setup", "Someone else in my company will do the setup",
+                  "The customer will do the setup"):
+        assert label in html
+    assert "js/wizard.js" in html and "<script>" not in html
+
+
+def test_errors_show_next_to_their_field(client, order):
+    open_link(client, order)
+    post_step(client, order, "role", {"role": "partner"})
+    response = post_step(client, order, "installer", {"choice": "self", "name": "", "email": "nope"})
+    assert current_step(response) == "installer"
+    html = response.content.decode()
+    assert re.search(r'id="id_installer-name_error">Enter your name.</p>', html)
+    assert 'id="id_installer-email_error">Enter a valid email address.</p>' in html
+    assert 'aria-invalid="true"' in html
+
+
+def test_back_keeps_the_answers(client, order):
+    open_link(client, order)
+    walk(client, order, until="partner_org")
+    response = post_step(client, order, "partner_org", {"name": "Changed SARL", "country": "FR"},
+                         wizard_goto_step="installer")
+    assert current_step(response) == "installer"
+    assert response.context["wizard"]["form"]["name"].value() == "Inès Installer"
+    response = post_step(client, order, "installer", DEFAULT_ANSWERS["installer"])
+    assert response.context["wizard"]["form"]["name"].value() == "Changed SARL"
+
+
+def test_a_reload_shows_the_same_step_with_its_answers(client, order):
+    open_link(client, order)
+    walk(client, order, until="customer_admin")
+    assert current_step(client.get(SETUP_URL)) == "customer_admin"
+
+
+def test_an_existing_partner_org_is_verified_and_the_installer_joins_it(client, order):
+    partner = PartnerOrgFactory(external_id="PTN-4411", name="Réseaux Alpins (existing)")
+    open_link(client, order)
+    response = walk(client, order, until="partner_org")
+    html = response.content.decode()
+    assert "Verify your partner organisation" in html and "Réseaux Alpins (existing)" in html
+    assert "I don't recognise this organisation" in html
+    assert 'name="partner_org-name"' not in html
+
+    response = walk(client, order)
+    assert response["Location"] == "/setup/done/"
+    assert Organization.objects.filter(kind="partner").count() == 1
+    installer = User.objects.get(email=INSTALLER_EMAIL)
+    assert (installer.membership.organization, installer.membership.role) == (partner, "member")
+    assert Organization.objects.get(kind="customer").managed_by == partner
+    # Step 10 is for a new partner org only.
+    assert "new_password1" not in client.get("/setup/done/").content.decode()
+
+
+def test_an_installer_of_another_organisation_is_refused(client, order):
+    MembershipFactory(user__email=INSTALLER_EMAIL, organization=PartnerOrgFactory())
+    open_link(client, order)
+    post_step(client, order, "role", {"role": "partner"})
+    response = post_step(client, order, "installer", DEFAULT_ANSWERS["installer"])
+    assert current_step(response) == "installer"
+    assert "already belongs to another Webex organisation" in response.content.decode()
+
+
+# --- Customer administrator and customer organisation -------------------------------------------
+
+@pytest.mark.parametrize("elsewhere", ["partner org", "customer org of another partner",
+                                       "customer org other than the order's"])
+def test_it_refuses_an_email_that_belongs_to_another_org(client, order, elsewhere):
+    if elsewhere == "partner org":
+        org = PartnerOrgFactory()
+    elif elsewhere == "customer org of another partner":
+        org = CustomerOrgFactory(managed_by=PartnerOrgFactory())
+    else:
+        CustomerOrgFactory(external_id=order.customer_external_id)
+        org = CustomerOrgFactory()
+    MembershipFactory(user__email="taken@elsewhere.example", organization=org)
+    before = rows()
+    open_link(client, order)
+    walk(client, order, until="customer_admin")
+    response = post_step(client, order, "customer_admin", {"email": "Taken@Elsewhere.example"})
+    assert current_step(response) == "customer_admin"
+    html = response.content.decode()
+    assert "already belongs to another Webex organisation" in html
+    assert "ask that organisation&#x27;s administrator to remove this user" in html
+    assert org.name not in html  # never shows another organisation's details
+    assert rows() == before
+
+
+def test_it_refuses_the_installer_as_customer_administrator(client, order):
+    open_link(client, order)
+    walk(client, order, until="customer_admin")
+    response = post_step(client, order, "customer_admin", {"email": INSTALLER_EMAIL})
+    assert current_step(response) == "customer_admin"
+    assert "must be someone other than the installer" in response.content.decode()
+
+
+def test_an_existing_customer_org_is_verified_not_recreated(client, order):
+    customer = CustomerOrgFactory(external_id=order.customer_external_id, name="Martin & Fils")
+    open_link(client, order)
+    response = walk(client, order, until="customer_org")
+    html = response.content.decode()
+    assert "Verify the customer organisation" in html and "Martin &amp; Fils" in html
+    walk(client, order)
+    order.refresh_from_db()
+    assert order.customer_org == customer
+    assert Organization.objects.filter(kind="customer").count() == 1
+    assert User.objects.get(email=CUSTOMER_ADMIN_EMAIL).membership.organization == customer
+
+
+def test_the_admin_email_of_an_existing_customer_org_selects_that_org(client, order):
+    customer = CustomerOrgFactory(external_id="CUS-OLD-1", name="Boulangerie Martin (old id)")
+    MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=customer)
+    open_link(client, order)
+    response = walk(client, order, until="customer_org")
+    assert "Boulangerie Martin (old id)" in response.content.decode()
+    walk(client, order)
+    order.refresh_from_db()
+    assert order.customer_org == customer
+    assert Organization.objects.filter(kind="customer").count() == 1
+
+
+def test_the_confirm_page_shows_both_sides(client, order):
+    open_link(client, order)
+    html = walk(client, order, until="confirm").content.decode()
+    assert 'id="side-partner"' in html and 'id="side-customer"' in html
+    for text in ("Réseaux Alpins SARL", "PTN-4411", INSTALLER_EMAIL, "Boulangerie Martin",
+                 "Lyon", CUSTOMER_ADMIN_EMAIL, "Your partner organisation will manage"):
+        assert text in html
+    assert rows() == {"orgs": 0, "memberships": 0, "users": 0, "settings": 0}
+
+
+# --- "I don't recognise this organisation" -------------------------------------------------------
+
+@pytest.mark.parametrize("which", ["partner_org", "customer_org"])
+def test_not_recognising_an_organisation_tells_the_rep_and_saves_nothing(client, order, which):
+    PartnerOrgFactory(external_id="PTN-4411")
+    CustomerOrgFactory(external_id=order.customer_external_id)
+    before = rows()
+    open_link(client, order)
+    walk(client, order, until=which)
+    response = post_step(client, order, which, not_recognised="1")
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "Contact your account representative" in html
+    assert order.account_rep.email in html
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.REP_NOT_RECOGNISED)
+    assert email.to == order.account_rep.email and order.number in email.subject
+    assert order.events.filter(kind=Event.Kind.NOT_RECOGNISED).count() == 1
+    assert rows() == before
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.set_up_at is None and provisioning.status != Status.SET_UP
+    # The wizard ended: the link starts it again from the first step.
+    assert current_step(client.get(SETUP_URL)) == "role"
+
+
+def test_pressing_not_recognised_again_does_not_flood_the_rep(client, order):
+    PartnerOrgFactory(external_id="PTN-4411")
+    open_link(client, order)
+    for _ in range(3):
+        walk(client, order, until="partner_org")
+        post_step(client, order, "partner_org", not_recognised="1")
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.REP_NOT_RECOGNISED).count() == 1
+    assert order.events.filter(kind=Event.Kind.NOT_RECOGNISED).count() == 3
+
+
+# --- Someone else in my company will do the setup -----------------------------------------------
+
+def test_handing_the_setup_to_a_colleague_sends_them_their_own_link(client, order):
+    order.language = "fr"
+    order.save()
+    first = open_link(client, order)
+    seen, response = steps_seen(client, order, {
+        "installer": {"choice": "colleague", "colleague_email": COLLEAGUE_EMAIL}})
+
+    assert seen == ["role", "installer"]
+    html = response.content.decode()
+    assert response.status_code == 200 and COLLEAGUE_EMAIL in html
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.COLLEAGUE)
+    assert email.to == COLLEAGUE_EMAIL
+    assert "On vous a demandé de configurer la commande Webex" in email.subject  # order's language
+    assert "Configurer maintenant" in email.body_text and email.body_html
+    assert order.events.filter(kind=Event.Kind.COLLEAGUE_INVITED,
+                               data__colleague=COLLEAGUE_EMAIL).exists()
+    assert rows() == {"orgs": 0, "memberships": 0, "users": 0, "settings": 0}
+    # The link used stops working; the colleague's opens the wizard with their address.
+    assert client.get(f"/setup/{first}/").status_code == 410
+    colleague = client.__class__()
+    open_link(colleague, order, raw=token_in(email))
+    post_step(colleague, order, "role", {"role": "partner"})
+    assert colleague.get(SETUP_URL).context["wizard"]["form"]["email"].value() == COLLEAGUE_EMAIL
+    walk(colleague, order, {"installer": {**DEFAULT_ANSWERS["installer"], "email": COLLEAGUE_EMAIL}})
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert (provisioning.setup_mode, provisioning.installer_email) == (SetupMode.COLLEAGUE,
+                                                                       COLLEAGUE_EMAIL)
+
+
+def test_the_colleague_email_is_required(client, order):
+    open_link(client, order)
+    post_step(client, order, "role", {"role": "partner"})
+    response = post_step(client, order, "installer", {"choice": "colleague"})
+    assert current_step(response) == "installer"
+    assert "Enter your colleague&#x27;s email." in response.content.decode()
+    assert not OutboundEmail.objects.exists()
+
+
+# --- The customer will do the setup / I am the customer -----------------------------------------
+
+def test_handing_the_setup_to_the_customer_then_the_customer_finishes_it(client, order):
+    open_link(client, order)
+    seen, response = steps_seen(client, order, {
+        "installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer"}})
+
+    assert seen == ["role", "installer", "partner_org", "customer_admin", "confirm"]
+    assert response["Location"] == "/setup/done/"
+    partner = Organization.objects.get(kind="partner")
+    order.refresh_from_db()
+    assert order.partner_org == partner and order.customer_org is None
+    provisioning = order.provisioning
+    assert provisioning.setup_mode == SetupMode.CUSTOMER and provisioning.set_up_at is None
+    done = client.get("/setup/done/").content.decode()
+    assert "The setup has been handed to the customer" in done and CUSTOMER_ADMIN_EMAIL in done
+    assert "new_password1" in done  # the new partner org's administrator
+    assert set_password(client).status_code == 302
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
+    assert email.to == CUSTOMER_ADMIN_EMAIL
+    assert order.events.filter(kind=Event.Kind.CUSTOMER_INVITED).count() == 1
+
+    customer = client.__class__()
+    open_link(customer, order, raw=token_in(email))
+    seen, response = steps_seen(customer, order)
+    assert seen == ["customer_org", "confirm"]
+    assert response["Location"] == "/setup/done/"
+    customer_org = Organization.objects.get(kind="customer")
+    assert customer_org.managed_by is None  # the partner will not manage it
+    admin = User.objects.get(email=CUSTOMER_ADMIN_EMAIL)
+    assert admin.membership.organization == customer_org
+    provisioning.refresh_from_db()
+    assert provisioning.status == Status.SET_UP and provisioning.setup_mode == SetupMode.CUSTOMER
+    assert "new_password1" in customer.get("/setup/done/").content.decode()
+
+
+def test_i_am_the_customer_sets_up_an_unmanaged_customer_org(client, order):
+    partner = PartnerOrgFactory(external_id="PTN-4411")
+    open_link(client, order)
+    seen, response = steps_seen(client, order, {"role": {"role": "customer"}})
+
+    assert seen == ["role", "customer_admin", "customer_org", "confirm"]
+    customer = Organization.objects.get(kind="customer")
+    assert customer.managed_by is None
+    order.refresh_from_db()
+    assert (order.partner_org, order.customer_org) == (partner, customer)
+    assert not Membership.objects.filter(organization=partner).exists()
+    provisioning = order.provisioning
+    assert (provisioning.setup_mode, provisioning.installer_email) == (SetupMode.CUSTOMER,
+                                                                       CUSTOMER_ADMIN_EMAIL)
+
+
+def test_i_am_the_customer_on_a_partners_first_order_creates_no_partner_org(client, order):
+    open_link(client, order)
+    walk(client, order, {"role": {"role": "customer"}})
+    assert not Organization.objects.filter(kind="partner").exists()
+    order.refresh_from_db()
+    assert order.partner_org is None and order.customer_org is not None
+
+
+# --- Leaving, restarting ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("leave_at", ["role", "installer", "partner_org", "customer_admin",
+                                      "customer_org", "confirm"])
+def test_leaving_at_any_step_leaves_nothing_behind(client, order, leave_at):
+    open_link(client, order)
+    walk(client, order, until=leave_at)
+    assert rows() == {"orgs": 0, "memberships": 0, "users": 0, "settings": 0}
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.set_up_at is None and order.partner_org_id is None
+    assert (provisioning.setup_begun_at is not None) == (leave_at != "role")
+    assert set(order.events.values_list("kind", flat=True)) <= {
+        Event.Kind.IMPORTED, Event.Kind.LINK_ISSUED, Event.Kind.SETUP_BEGUN}
+
+
+def test_setup_begun_is_recorded_once_on_the_first_post(client, order):
+    open_link(client, order)
+    client.get(SETUP_URL)
+    assert Provisioning.objects.get(pk=order.pk).setup_begun_at is None
+    walk(client, order, until="confirm")
+    assert order.events.filter(kind=Event.Kind.SETUP_BEGUN).count() == 1
+
+
+def test_opening_the_link_again_starts_from_the_first_step(client, order):
+    raw = open_link(client, order)
+    walk(client, order, until="customer_org")
+    open_link(client, order, raw=raw)
+    response = client.get(SETUP_URL)
+    assert current_step(response) == "role"
+    assert response.context["wizard"]["form"]["role"].value() is None
+    assert walk(client, order)["Location"] == "/setup/done/"
+
+
+def test_two_orders_in_one_browser_do_not_mix(client, order):
+    other = OrderFactory()
+    open_link(client, order)
+    post_step(client, order, "role", {"role": "partner"})
+    open_link(client, other)           # another tab opens another order's link
+    response = post_step(client, order, "installer", DEFAULT_ANSWERS["installer"])  # first tab
+    assert response.status_code == 409 and other.number in response.content.decode()
+    assert current_step(client.get(SETUP_URL)) == "role"   # the other order's wizard is intact
+    assert walk(client, other)["Location"] == "/setup/done/"
+    other.refresh_from_db()
+    order.refresh_from_db()
+    assert other.customer_org is not None and order.customer_org is None
+
+
+def test_a_step_from_a_stale_tab_goes_back_to_the_first_step(client, order):
+    open_link(client, order)
+    walk(client, order, until="customer_org")
+    open_link(client, order)           # restarted in another tab
+    response = post_step(client, order, "customer_org", DEFAULT_ANSWERS["customer_org"])
+    assert current_step(response) == "role"
+    assert "changed in another window" in response.content.decode()
+
+
+# --- Confirm re-checks what may have changed meanwhile ------------------------------------------
+
+def test_an_admin_email_taken_before_confirm_sends_the_user_back_to_that_step(client, order):
+    open_link(client, order)
+    walk(client, order, until="confirm")
+    MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=PartnerOrgFactory())
+    response = post_step(client, order, "confirm")
+    assert current_step(response) == "customer_admin"
+    assert "already belongs to another Webex organisation" in response.content.decode()
+    assert Provisioning.objects.get(pk=order.pk).set_up_at is None
+    assert not Organization.objects.filter(external_id="PTN-4411").exists()
+    response = post_step(client, order, "customer_admin", {"email": "other.admin@customer.example"})
+    assert walk(client, order)["Location"] == "/setup/done/"
+
+
+def test_a_partner_org_created_meanwhile_is_shown_for_verification(client, order):
+    open_link(client, order)
+    walk(client, order, until="confirm")
+    PartnerOrgFactory(external_id="PTN-4411", name="Created meanwhile")
+    response = post_step(client, order, "confirm")
+    assert current_step(response) == "partner_org"
+    html = response.content.decode()
+    assert "created by someone else a moment ago" in html and "Created meanwhile" in html
+    assert Organization.objects.filter(kind="partner").count() == 1
+    walk(client, order)
+    order.refresh_from_db()
+    assert order.partner_org.name == "Created meanwhile"
+
+
+def test_confirming_twice_sets_up_once(client, order):
+    open_link(client, order)
+    walk(client, order, until="confirm")
+    assert post_step(client, order, "confirm").status_code == 302
+    again = post_step(client, order, "confirm")       # the double click
+    assert again.status_code == 302
+    assert Organization.objects.count() == 2
+    assert order.events.filter(kind=Event.Kind.SET_UP).count() == 1
+
+
+# --- After Confirm: password, resume --------------------------------------------------------------
+
+def test_the_new_partner_admin_sets_a_password_and_can_sign_in(client, order):
+    open_link(client, order)
+    walk(client, order)
+    page = client.get("/setup/done/").content.decode()
+    assert "Create the administrator password" in page and INSTALLER_EMAIL in page
+
+    short = set_password(client, "short")
+    assert short.status_code == 200 and "at least 10 characters" in short.content.decode()
+    common = set_password(client, "password123")
+    assert "too common" in common.content.decode()
+    mismatch = client.post("/setup/done/", {"new_password1": ADMIN_PASSWORD,
+                                            "new_password2": ADMIN_PASSWORD + "x"})
+    assert mismatch.status_code == 200 and "didn’t match" in mismatch.content.decode()
+
+    response = set_password(client)
+    assert response.status_code == 302 and response["Location"] != "/setup/done/"
+    assert int(client.session["_auth_user_id"]) == User.objects.get(email=INSTALLER_EMAIL).pk
+    assert Provisioning.objects.get(pk=order.pk).password_set_at is not None
+    assert order.events.filter(kind=Event.Kind.PASSWORD_SET).count() == 1
+    fresh = client.__class__()
+    assert fresh.login(username=INSTALLER_EMAIL.upper(), password=ADMIN_PASSWORD)
+
+
+def test_the_raw_password_is_never_stored_in_a_session(client, order, redis_url):
+    import redis
+    from django.contrib.sessions.models import Session
+
+    open_link(client, order)
+    walk(client, order)
+    set_password(client, "short-but-" + ADMIN_PASSWORD)   # valid: stored hashed only
+    set_password(client, ADMIN_PASSWORD + "-mismatch")     # a failing POST too
+    store = redis.Redis.from_url(redis_url)
+    for key in store.scan_iter():
+        if store.type(key) == b"string":
+            assert ADMIN_PASSWORD.encode() not in store.get(key)
+    assert not any(ADMIN_PASSWORD in s.session_data for s in Session.objects.all())
+    assert ADMIN_PASSWORD not in str(dict(client.session))
+
+
+def test_a_link_opened_after_confirm_resumes_at_the_password_then_the_service_setup(client, order):
+    raw = open_link(client, order)
+    walk(client, order)
+    later = client.__class__()
+    open_link(later, order, raw=raw)
+    response = later.get(SETUP_URL)
+    assert response.status_code == 302 and response["Location"] == "/setup/done/"
+    assert "new_password1" in later.get("/setup/done/").content.decode()
+    set_password(later)
+
+    again = client.__class__()
+    open_link(again, order, raw=raw)
+    response = again.get(SETUP_URL)
+    assert response.status_code == 302 and response["Location"] != "/setup/done/"
+
+
+def test_a_link_opened_after_deploy_shows_the_deployed_page(client, order):
+    from django.utils import timezone
+
+    raw = open_link(client, order)
+    walk(client, order)
+    Provisioning.objects.filter(pk=order.pk).update(deployed_at=timezone.now(),
+                                                    status=Status.DEPLOYED)
+    response = client.get(f"/setup/{raw}/")
+    assert response.status_code == 200
+    assert "This order is already deployed" in response.content.decode()
+
+
+# --- French ----------------------------------------------------------------------------------------
+
+def test_the_wizard_speaks_the_orders_language(client, order):
+    order.language = "fr"
+    order.save()
+    open_link(client, order)
+    html = client.get(SETUP_URL).content.decode()
+    assert "Je suis un partenaire" in html and "Je suis le client" in html
+    html = post_step(client, order, "role", {"role": "partner"}).content.decode()
+    for label in ("Oui, j&#x27;effectuerai l&#x27;installation",
+                  "Une autre personne de mon entreprise effectuera l&#x27;installation",
+                  "Le client effectuera l&#x27;installation", "Suivant", "Précédent"):
+        assert label in html
+    html = walk(client, order, until="confirm").content.decode()
+    assert "Confirmer" in html
+    walk(client, order)
+    assert "Votre commande a été installée avec succès" in client.get("/setup/done/").content.decode()
+
+
+def test_a_french_partner_sees_the_not_recognised_button_in_french(client, order):
+    PartnerOrgFactory(external_id="PTN-4411")
+    open_link(client, order)
+    client.cookies["django_language"] = "fr"
+    html = walk(client, order, until="partner_org").content.decode()
+    assert "Je ne reconnais pas l'organisation" in html
+
+
+# --- Query budget ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("step,budget", [("role", 12), ("installer", 12), ("partner_org", 12),
+                                         ("customer_admin", 12), ("customer_org", 14)])
+def test_each_step_stays_within_its_query_budget(client, order, django_assert_max_num_queries,
+                                                 step, budget):
+    open_link(client, order)
+    walk(client, order, until=step)
+    with django_assert_max_num_queries(budget):
+        response = post_step(client, order, step, DEFAULT_ANSWERS[step])
+    assert current_step(response) != step
+
+
+def test_confirm_stays_within_its_query_budget(client, order, django_assert_max_num_queries):
+    open_link(client, order)
+    walk(client, order, until="confirm")
+    with django_assert_max_num_queries(45):
+        response = post_step(client, order, "confirm")
+    assert response.status_code == 302
+    assert len(mail.outbox) == 0  # nothing emailed on the self path

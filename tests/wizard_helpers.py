@@ -1,0 +1,73 @@
+"""Walk the order setup wizard through Django's test client. Shared by the wizard, service setup
+and reliability tests:
+
+    token = open_link(client, order)             # GET /setup/<token>/ → the link is in the session
+    walk(client, order)                          # every step, default answers, through Confirm
+    walk(client, order, {"installer": {...}}, until="confirm")   # stop when Confirm is shown
+    post_step(client, order, "customer_admin", {"email": "x@y.example"})   # one step by hand
+"""
+from provisioning.models import SetupLink
+from provisioning.services import issue_link
+
+SETUP_URL = "/setup/"
+INSTALLER_EMAIL = "ines.installer@partner.example"
+CUSTOMER_ADMIN_EMAIL = "camille.admin@customer.example"
+ADMIN_PASSWORD = "Correct-Horse-Battery-42"
+
+DEFAULT_ANSWERS = {
+    "role": {"role": "partner"},
+    "installer": {"choice": "self", "name": "Inès Installer", "email": INSTALLER_EMAIL},
+    "partner_org": {"name": "Réseaux Alpins SARL", "country": "FR"},
+    "customer_admin": {"email": CUSTOMER_ADMIN_EMAIL},
+    "customer_org": {"name": "Boulangerie Martin", "country": "FR", "address": "12 rue des Lilas",
+                     "city": "Lyon", "postal_code": "69003"},
+    "confirm": {},
+}
+
+
+def prefix(order):
+    return f"setup_{order.pk}"
+
+
+def open_link(client, order, email=None, purpose=SetupLink.Purpose.DEPLOYMENT, raw=None):
+    """Issue a link (unless `raw` is given) and open it as the recipient's browser would."""
+    raw = raw or issue_link(order, email or order.deployment_contact_email, purpose)
+    response = client.get(f"/setup/{raw}/")
+    assert response.status_code == 302 and response["Location"] == SETUP_URL, response
+    return raw
+
+
+def post_step(client, order, step, data=None, **extra):
+    """POST one step as its page would: `<prefix>-current_step` plus `<step>-<field>` values.
+    `extra` goes as is: wizard_goto_step="role" (Back), not_recognised="1"."""
+    payload = {f"{prefix(order)}-current_step": step}
+    payload.update({f"{step}-{name}": value for name, value in (data or {}).items()})
+    payload.update(extra)
+    return client.post(SETUP_URL, payload)
+
+
+def current_step(response):
+    context = getattr(response, "context", None)
+    if response.status_code != 200 or not context or "wizard" not in context:
+        return None
+    return context["wizard"]["steps"].current
+
+
+def walk(client, order, answers=None, until=None):
+    """Answer each step the wizard shows (DEFAULT_ANSWERS overridden by `answers`, per step)
+    until it stops showing steps (Confirm's redirect, an end page) or shows `until`.
+    Fails on a step that refuses its answers. Returns the last response."""
+    answers = {**DEFAULT_ANSWERS, **(answers or {})}
+    response = client.get(SETUP_URL)
+    while True:
+        step = current_step(response)
+        if step is None or step == until:
+            return response
+        response = post_step(client, order, step, answers.get(step, {}))
+        if current_step(response) == step:
+            form = response.context["wizard"]["form"]
+            raise AssertionError(f"step {step} refused its answers: {form.errors.as_data()}")
+
+
+def set_password(client, password=ADMIN_PASSWORD):
+    return client.post("/setup/done/", {"new_password1": password, "new_password2": password})
