@@ -35,6 +35,8 @@ class _Handler(socketserver.StreamRequestHandler):
                         break
                     size += len(data)
                 with sink.lock:
+                    if sink.count == 0:
+                        sink.first_at = time.perf_counter()
                     sink.count += 1
                     sink.bytes += size
                     sink.last_at = time.perf_counter()
@@ -60,6 +62,7 @@ class SmtpSink:
         self.lock = threading.Lock()
         self.count = 0
         self.bytes = 0
+        self.first_at = None
         self.last_at = None
         self.thread = None
 
@@ -76,6 +79,7 @@ class SmtpSink:
         with self.lock:
             self.count = 0
             self.bytes = 0
+            self.first_at = None
             self.last_at = None
 
 

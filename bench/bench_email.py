@@ -1,0 +1,164 @@
+"""Email throughput: emails per second per Celery worker to a local SMTP sink, 1 → 2 workers.
+
+    .venv/bin/python bench/bench_email.py
+
+Real `celery worker` processes (solo pool: one process, one email at a time each) on the bench
+Redis, sending over SMTP to a sink on loopback (bench/smtp_sink.py) that counts messages. Two
+workloads, each with 1 then 2 workers:
+
+- outbox: N pending OutboundEmail rows, one `deliver_email` task each (what every state change's
+  email goes through: lock the row, connect, send, mark sent);
+- deployment: the million orders' due deployment emails, one `send_due_deployment_emails` task per
+  worker; the workers claim disjoint batches (FOR UPDATE SKIP LOCKED) until none is left.
+
+Rates are counted at the sink, from the first to the last message received, so worker start-up
+is not in them. Every email must arrive exactly once (checked).
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+from bench.smtp_sink import SmtpSink  # noqa: E402
+
+OUTBOX_EMAILS = 3000
+TIMEOUT = 240  # seconds per run at most
+
+
+def start_workers(n, sink, log_dir):
+    env = dict(os.environ, EMAIL_URL=f"smtp://{sink.host}:{sink.port}", LOG_LEVEL="WARNING",
+               CELERY_TASK_ALWAYS_EAGER="false", DJANGO_SETTINGS_MODULE="config.settings")
+    procs = []
+    for i in range(n):
+        log = open(log_dir / f"worker{i}.log", "w")
+        procs.append(subprocess.Popen(
+            [str(Path(common.PYTHON).parent / "celery"), "-A", "config", "worker", "--pool", "solo",
+             "-n", f"bench{i}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-l", "WARNING"], cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+    from config.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=0.5) or []
+        if len(replies) >= n:
+            return procs
+        if any(p.poll() is not None for p in procs):
+            break
+    stop_workers(procs)
+    raise RuntimeError(f"celery workers did not start; see {log_dir}")
+
+
+def stop_workers(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def wait_for(sink, expected):
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and sink.count < expected:
+        time.sleep(0.05)
+    time.sleep(0.5)  # a duplicate would show up now
+    return sink.count
+
+
+def purge_queue():
+    from config.celery import app
+
+    app.control.purge()
+
+
+def outbox_run(n_workers, sink, log_dir):
+    from provisioning.models import OutboundEmail
+    from provisioning.tasks import deliver_email
+    from django.utils import timezone
+
+    body = ("Hello,\n\nYour order CCW-88213407 starts on 1 December 2026.\n" * 20)
+    html = "<p>" + body.replace("\n", "<br>") + "</p>"
+    emails = OutboundEmail.objects.bulk_create([
+        OutboundEmail(kind=OutboundEmail.Kind.DEPLOYED, to=f"bench{i}@partner.example",
+                      subject=f"Bench email {i}", body_text=body, body_html=html,
+                      next_attempt_at=timezone.now()) for i in range(OUTBOX_EMAILS)])
+    procs = start_workers(n_workers, sink, log_dir)
+    try:
+        sink.reset()
+        t0 = time.perf_counter()
+        for email in emails:
+            deliver_email.apply_async((email.pk,))
+        first = time.perf_counter()
+        received = wait_for(sink, len(emails))
+        first_at = sink.first_at or t0
+        rate = (received - 1) / (sink.last_at - first_at) if received > 1 else 0.0
+        return {"received": received, "expected": len(emails), "rate": rate,
+                "enqueue_s": first - t0, "sent_rows": OutboundEmail.objects.filter(
+                    pk__in=[e.pk for e in emails], sent_at__isnull=False).count()}
+    finally:
+        stop_workers(procs)
+        OutboundEmail.objects.filter(pk__in=[e.pk for e in emails]).delete()
+
+
+def deployment_run(n_workers, sink, log_dir):
+    from django.utils import timezone
+
+    from bench.bench_jobs import EMAIL_COLS, State
+    from provisioning.tasks import send_due_deployment_emails
+
+    now = timezone.now()
+    with State("email_workers", "email_sent_at IS NULL AND email_next_attempt_at <= %s",
+               EMAIL_COLS, [now]) as state:
+        procs = start_workers(n_workers, sink, log_dir)
+        try:
+            sink.reset()
+            for _ in range(n_workers):
+                send_due_deployment_emails.apply_async()
+            received = wait_for(sink, state.rows)
+            rate = (received - 1) / (sink.last_at - sink.first_at) if received > 1 else 0.0
+            return {"received": received, "expected": state.rows, "rate": rate}
+        finally:
+            stop_workers(procs)
+
+
+def main():
+    common.start()
+    results = common.Results("email", "Email throughput: Celery workers to a local SMTP sink")
+    log_dir = common.OUT_DIR / "workers"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    sink = SmtpSink().start()
+    purge_queue()
+    try:
+        for workload, run in (("outbox deliver_email", outbox_run),
+                              ("deployment job", deployment_run)):
+            rates = {}
+            for n in (1, 2):
+                try:
+                    r = run(n, sink, log_dir)
+                except ImportError as exc:
+                    results.note(f"{workload}: not measured ({exc})")
+                    break
+                rates[n] = r["rate"]
+                exact = "each once" if r["received"] == r["expected"] else \
+                    f"RECEIVED {r['received']} OF {r['expected']}"
+                results.row(f"{workload}, {n} worker{'s' if n > 1 else ''}",
+                            f"{r['rate']:,.0f} emails/s", f"{r['received']:,} emails, {exact}")
+            if len(rates) == 2:
+                results.row(f"{workload}: per worker with 2 workers", f"{rates[2] / 2:,.0f} emails/s")
+                results.ratio(f"{workload}: scaling 1 → 2 workers", rates[2], rates[1])
+    finally:
+        sink.stop()
+    results.note(f"{os.cpu_count()} CPUs shared by the workers, PostgreSQL, Redis and the sink.")
+    results.save()
+
+
+if __name__ == "__main__":
+    main()
