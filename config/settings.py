@@ -150,7 +150,9 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Publishing while Redis is down fails in about socket_timeout, not Celery's default minutes
     # of retries: the work is in PostgreSQL already (config/broker.py, provisioning/outbox.py).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1,
+    # visibility_timeout: an unacknowledged task is handed to another worker after this long, so
+    # every countdown and retry backoff stays below it (tests/reliability/test_beat.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200, "socket_connect_timeout": 1,
                                        "socket_timeout": 2, "max_retries": 1,
                                        "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 else:
@@ -162,7 +164,7 @@ else:
         "data_folder_in": str(_broker / "in"),
         "data_folder_out": str(_broker / "in"),
         "data_folder_processed": str(_broker / "processed"),
-        "visibility_timeout": 3600,
+        "visibility_timeout": 7200,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
