@@ -63,6 +63,11 @@ class Order(models.Model):
             models.Index(Lower("customer_name"), name="order_customer_lower_idx"),
             models.Index(fields=["requested_start_date"], name="order_start_idx"),
             models.Index(fields=["partner_external_id"], name="order_partner_ext_idx"),
+            # Admin search by customer id (orders.selectors.search_orders).
+            models.Index(fields=["customer_external_id"], name="order_customer_ext_idx"),
+            # Admin search by order-number prefix: LIKE 'CCW-8821%' needs pattern ops on PostgreSQL.
+            models.Index(fields=["number"], name="order_number_prefix_idx",
+                         opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):

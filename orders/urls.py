@@ -1,4 +1,8 @@
 from django.urls import path
 
+from orders import views
+
 app_name = "orders"
-urlpatterns: list = []
+urlpatterns = [
+    path("orders", views.create_order, name="create"),
+]

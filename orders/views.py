@@ -1,0 +1,73 @@
+"""POST /api/orders: the ordering system pushes one order per request (JSON, bearer API key).
+Thin: authentication, body parsing, then orders.services.import_order."""
+import json
+
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from orders import services
+
+# One order is a few kilobytes; a megabyte leaves room for hundreds of lines and stops abuse.
+MAX_BODY_BYTES = 1024 * 1024
+
+STATUS_CODES = {
+    services.CREATED: 201,
+    services.UPDATED: 200,
+    services.UNCHANGED: 200,
+    services.KEPT: 200,
+}
+
+
+def _errors(status, errors):
+    return JsonResponse({"errors": errors}, status=status)
+
+
+def _bearer_key(request):
+    scheme, _sep, key = request.headers.get("Authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+@csrf_exempt  # a bearer-token API: no cookies, so no CSRF to defend against
+@require_POST
+def create_order(request):
+    api_key = services.authenticate_api_key(_bearer_key(request))
+    if api_key is None:
+        response = JsonResponse({"error": _("A valid API key is required (Authorization: Bearer …).")},
+                                status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="orders"'
+        return response
+
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        return _errors(413, {"body": [_("The body is larger than %(max)d bytes.") % {"max": MAX_BODY_BYTES}]})
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return _errors(413, {"body": [_("The body is larger than %(max)d bytes.") % {"max": MAX_BODY_BYTES}]})
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        return _errors(400, {"body": [_("The body is not UTF-8 text.")]})
+    except json.JSONDecodeError as exc:
+        return _errors(400, {"body": [_("Malformed JSON at line %(line)d, column %(column)d: %(error)s")
+                                      % {"line": exc.lineno, "column": exc.colno, "error": exc.msg}]})
+    except RecursionError:
+        return _errors(400, {"body": [_("Malformed JSON: nested too deeply.")]})
+    if isinstance(data, list):
+        return _errors(400, {"body": [_("Send one order per request: a JSON object, not a list.")]})
+
+    outcome = services.import_order(data, source=f"api:{api_key.name}")
+    if outcome.status == services.REJECTED:
+        return _errors(400, outcome.errors)
+    payload = {"order_number": outcome.order.number, "status": outcome.status}
+    if outcome.status == services.UPDATED:
+        payload["changed"] = outcome.changed
+    elif outcome.status == services.KEPT:
+        # Provisioning has started: the repeat is acknowledged, its differences are not applied.
+        payload.update(status=services.UNCHANGED, ignored=outcome.changed,
+                       detail=_("Known order left unchanged: %(reason)s.") % {"reason": outcome.reason})
+    return JsonResponse(payload, status=STATUS_CODES[outcome.status])

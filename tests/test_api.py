@@ -1,0 +1,166 @@
+"""POST /api/orders: the ordering system pushes orders with a bearer API key."""
+import hashlib
+import json
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from orders import services
+from orders.models import ApiKey, Order
+from orders.views import MAX_BODY_BYTES
+from provisioning.models import Event, Provisioning
+from tests.test_import import SPEC_ORDER, order
+
+pytestmark = pytest.mark.django_db
+URL = "/api/orders"
+
+
+@pytest.fixture
+def raw_key():
+    _key, raw = services.create_api_key("Ordering system")
+    return raw
+
+
+def post(client, data, key, **extra):
+    body = data if isinstance(data, (str, bytes)) else json.dumps(data)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key is not None else {}
+    return client.post(URL, body, content_type="application/json", **headers, **extra)
+
+
+def test_a_new_order_is_created_with_201(client, raw_key):
+    response = post(client, SPEC_ORDER, raw_key)
+
+    assert response.status_code == 201
+    assert response.json() == {"order_number": "CCW-88213407", "status": "created"}
+    created = Order.objects.get()
+    assert created.lines.count() == 2
+    assert Provisioning.objects.filter(order=created, status="scheduled").exists()
+    assert list(created.events.values_list("kind", flat=True)) == ["imported"]
+
+
+def test_a_repeat_of_a_known_order_answers_200_without_a_duplicate(client, raw_key):
+    post(client, SPEC_ORDER, raw_key)
+
+    response = post(client, SPEC_ORDER, raw_key)
+
+    assert response.status_code == 200
+    assert response.json() == {"order_number": "CCW-88213407", "status": "unchanged"}
+    assert Order.objects.count() == 1
+
+
+def test_a_changed_repeat_before_the_email_updates_the_order(client, raw_key):
+    post(client, SPEC_ORDER, raw_key)
+
+    response = post(client, order(requested_start_date="2026-12-20"), raw_key)
+
+    assert response.status_code == 200
+    assert response.json() == {"order_number": "CCW-88213407", "status": "updated",
+                               "changed": ["requested_start_date"]}
+    assert str(Order.objects.get().requested_start_date) == "2026-12-20"
+    assert Event.objects.get(kind="updated").data["source"] == "api:Ordering system"
+
+
+def test_a_changed_repeat_after_the_email_is_acknowledged_but_not_applied(client, raw_key):
+    post(client, SPEC_ORDER, raw_key)
+    Provisioning.objects.update(email_sent_at=timezone.now(), status="email_sent")
+
+    response = post(client, order(requested_start_date="2026-12-20"), raw_key)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "order_number": "CCW-88213407", "status": "unchanged", "ignored": ["requested_start_date"],
+        "detail": "Known order left unchanged: the deployment email was already sent."}
+    assert str(Order.objects.get().requested_start_date) == "2026-12-01"
+
+
+def test_an_invalid_order_answers_400_with_per_field_errors(client, raw_key):
+    bad = order(product="A-XX", deployment_contact_email="nope",
+                lines=[{"sku": "S", "service": "calling", "quantity": -1}])
+
+    response = post(client, bad, raw_key)
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {
+        "product": ['unknown product "A-XX" (expected A-WX, A-SPK or A-FLEX)'],
+        "deployment_contact_email": ['invalid email address "nope"'],
+        "lines[0].quantity": ["must be at least 1, got -1"],
+    }}
+    assert not Order.objects.exists()
+
+
+def test_errors_follow_the_callers_language(client, raw_key):
+    response = post(client, order(product="A-XX"), raw_key, HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["product"] == [
+        'produit inconnu "A-XX" (attendu : A-WX, A-SPK ou A-FLEX)']
+
+
+def test_malformed_json_answers_400_with_line_and_column(client, raw_key):
+    response = post(client, '{"order_number": "CCW-1",\n "product": }', raw_key)
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"body": [
+        "Malformed JSON at line 2, column 13: Expecting value"]}}
+
+
+def test_a_list_of_orders_is_refused_with_a_clear_message(client, raw_key):
+    response = post(client, [SPEC_ORDER], raw_key)
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"body": [
+        "Send one order per request: a JSON object, not a list."]}}
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("authorization", [None, "", "Bearer ", "Bearer onb_not-a-key",
+                                           "Basic dXNlcjpwYXNz"])
+def test_without_a_valid_key_it_answers_401_and_writes_nothing(client, raw_key, authorization):
+    headers = {} if authorization is None else {"HTTP_AUTHORIZATION": authorization}
+    response = client.post(URL, json.dumps(SPEC_ORDER), content_type="application/json", **headers)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="orders"'
+    assert not Order.objects.exists()
+
+
+def test_a_revoked_key_answers_401(client, raw_key):
+    services.revoke_api_keys(ApiKey.objects.all())
+
+    response = post(client, SPEC_ORDER, raw_key)
+
+    assert response.status_code == 401
+    assert not Order.objects.exists()
+
+
+def test_other_methods_answer_405(client, raw_key):
+    response = client.get(URL, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    assert response.status_code == 405
+
+
+def test_a_body_over_the_limit_answers_413(client, raw_key):
+    response = post(client, " " * (MAX_BODY_BYTES + 1), raw_key)
+
+    assert response.status_code == 413
+    assert not Order.objects.exists()
+
+
+def test_the_api_needs_no_csrf_token(raw_key):
+    response = post(Client(enforce_csrf_checks=True), SPEC_ORDER, raw_key)
+    assert response.status_code == 201
+
+
+def test_keys_are_stored_as_sha256_only(raw_key):
+    key = ApiKey.objects.get()
+    stored = [str(value) for value in ApiKey.objects.values_list(
+        "name", "prefix", "key_hash", "created_at", "revoked_at", "last_used_at").get()]
+
+    assert key.key_hash == hashlib.sha256(raw_key.encode()).hexdigest()
+    assert not any(raw_key in value for value in stored)
+    assert raw_key.startswith(key.prefix) and len(key.prefix) == 12
+
+
+def test_using_a_key_records_when_it_was_last_used(client, raw_key):
+    post(client, SPEC_ORDER, raw_key)
+    assert ApiKey.objects.get().last_used_at is not None
