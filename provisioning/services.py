@@ -71,7 +71,7 @@ def issue_link(order, recipient_email, purpose, actor=None):
     SetupLink.objects.filter(order=order, superseded_at__isnull=True).update(superseded_at=now)
     link = SetupLink.objects.create(order=order, token_hash=hash_token(raw),
                                     recipient_email=recipient_email.lower(), purpose=purpose)
-    Event.objects.create(order=order, kind=Event.Kind.LINK_ISSUED, actor=actor,
+    Event.objects.create(order=order, kind=Event.Kind.LINK_ISSUED, actor=actor, at=now,
                          data={"recipient": link.recipient_email, "purpose": purpose})
     return raw
 
@@ -101,3 +101,147 @@ def link_problem(link):
     if provisioning.status == Status.CLOSED or timezone.now() > provisioning.window_closes_at:
         return LinkProblem.EXPIRED
     return None
+
+
+def issue_links(orders, purpose, now=None):
+    """issue_link for a batch of orders in three queries (the deployment-email job's batches).
+    Returns {order_id: raw token}."""
+    now = now or timezone.now()
+    tokens = {order.pk: secrets.token_urlsafe(32) for order in orders}
+    if not tokens:
+        return tokens
+    with transaction.atomic():
+        SetupLink.objects.filter(order_id__in=tokens, superseded_at__isnull=True) \
+            .update(superseded_at=now)
+        SetupLink.objects.bulk_create([
+            SetupLink(order=order, token_hash=hash_token(tokens[order.pk]), purpose=purpose,
+                      recipient_email=order.deployment_contact_email.lower(), created_at=now)
+            for order in orders])
+        Event.objects.bulk_create([
+            Event(order=order, kind=Event.Kind.LINK_ISSUED, at=now,
+                  data={"recipient": order.deployment_contact_email.lower(), "purpose": purpose})
+            for order in orders])
+    return tokens
+
+
+# --- Deployment email: resend, change contact, re-open, contacted ------------------------------
+
+class NotAllowed(Exception):
+    """A state change refused for a reason the person who asked should read."""
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What happened to one deployment email sent at once (resend, change contact, demo)."""
+    sent: bool
+    url: "str | None" = None
+    error: str = ""
+
+
+def window_length(order):
+    days = settings.SETUP_WINDOW_DAYS_FLEX if order.product == "A-FLEX" else settings.SETUP_WINDOW_DAYS
+    return datetime.timedelta(days=days)
+
+
+def check_email_can_change(provisioning, now):
+    from django.utils.translation import gettext as _
+
+    if provisioning.set_up_at is not None or provisioning.deployed_at is not None:
+        raise NotAllowed(_("Order %(number)s is already set up: its deployment email can no longer "
+                           "be resent or sent to another contact.")
+                         % {"number": provisioning.order.number})
+    if provisioning.status == Status.CLOSED or now > provisioning.window_closes_at:
+        raise NotAllowed(_("The setup window of order %(number)s is closed: re-open it first.")
+                         % {"number": provisioning.order.number})
+
+
+def _take_over_email(provisioning, now):
+    """Make the order's deployment email unsent and claimed by us, so that if the send below
+    fails the deployment-email job retries it after the lease."""
+    from provisioning import jobs
+
+    provisioning.email_sent_at = None
+    provisioning.email_next_attempt_at = now + jobs.EMAIL_LEASE
+    provisioning.email_attempts = 0
+    provisioning.email_failed_at = None
+    provisioning.email_last_error = ""
+    provisioning.save(update_fields=["email_sent_at", "email_next_attempt_at", "email_attempts",
+                                     "email_failed_at", "email_last_error", "updated_at"])
+
+
+def resend_deployment_email(order, actor=None):
+    """1. refuse once the order is set up (or closed); 2. record RESENT and take the email over;
+    3. issue a fresh link (the old one stops working) and send at once through the job's path."""
+    from provisioning import jobs
+
+    now = timezone.now()
+    with transaction.atomic():
+        provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
+        check_email_can_change(provisioning, now)
+        _take_over_email(provisioning, now)
+        Event.objects.create(order_id=order.pk, kind=Event.Kind.RESENT, actor=actor, at=now,
+                             data={"to": provisioning.order.deployment_contact_email})
+    return jobs.send_deployment_email_now(order.pk)
+
+
+def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
+    """Like resend, to a new deployment contact; `apply_to_lines` also sets the contact of every
+    line of the order."""
+    from orders.models import Order, OrderLine
+    from provisioning import jobs
+
+    email = email.strip().lower()
+    now = timezone.now()
+    with transaction.atomic():
+        provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
+        check_email_can_change(provisioning, now)
+        old = provisioning.order.deployment_contact_email
+        Order.objects.filter(pk=order.pk).update(deployment_contact_email=email, updated_at=now)
+        lines = OrderLine.objects.filter(order_id=order.pk).update(deployment_contact_email=email) \
+            if apply_to_lines else 0
+        _take_over_email(provisioning, now)
+        Event.objects.create(order_id=order.pk, kind=Event.Kind.CONTACT_CHANGED, actor=actor, at=now,
+                             data={"from": old, "to": email, "lines_changed": lines})
+    order.deployment_contact_email = email
+    return jobs.send_deployment_email_now(order.pk)
+
+
+def can_reopen(provisioning, now=None):
+    now = now or timezone.now()
+    return provisioning.deployed_at is None and (
+        provisioning.status == Status.CLOSED or now > provisioning.window_closes_at)
+
+
+@transaction.atomic
+def reopen(order, actor=None):
+    """Give a closed order a new setup window of the usual length from now. Its links work again;
+    an email never sent goes out on the job's next run."""
+    from django.utils.translation import gettext as _
+
+    now = timezone.now()
+    provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
+    if not can_reopen(provisioning, now):
+        raise NotAllowed(_("Order %(number)s is not closed: there is nothing to re-open.")
+                         % {"number": provisioning.order.number})
+    provisioning.window_closes_at = now + window_length(provisioning.order)
+    if provisioning.set_up_at is not None:
+        provisioning.status = Status.SET_UP
+    elif provisioning.email_sent_at is not None:
+        provisioning.status = Status.EMAIL_SENT
+    else:
+        provisioning.status = Status.SCHEDULED
+        provisioning.email_next_attempt_at = now
+    provisioning.save(update_fields=["window_closes_at", "status", "email_next_attempt_at",
+                                     "updated_at"])
+    Event.objects.create(order_id=order.pk, kind=Event.Kind.REOPENED, actor=actor, at=now,
+                         data={"window_closes_at": provisioning.window_closes_at.isoformat()})
+    return provisioning
+
+
+@transaction.atomic
+def mark_contacted(order, note, actor=None):
+    """The rep contacted the partner about a stalled order (the source's step 3)."""
+    now = timezone.now()
+    Provisioning.objects.filter(pk=order.pk).update(last_contacted_at=now, updated_at=now)
+    return Event.objects.create(order_id=order.pk, kind=Event.Kind.CONTACTED, actor=actor, at=now,
+                                note=note.strip())

@@ -1,26 +1,36 @@
 """Thin Celery tasks: ids in, a service call out. Retry policies live here.
-The jobs themselves are in provisioning/services.py (and provisioning/jobs.py)."""
+The jobs themselves are in provisioning/jobs.py."""
 from celery import shared_task
 
 
 @shared_task
 def send_due_deployment_emails():
-    return 0  # shell until the deployment-email issue lands
+    from provisioning import jobs
+
+    run = jobs.send_due_deployment_emails()
+    return {"sent": len(run.sent), "failed": len(run.failed), "batches": run.batches}
 
 
 @shared_task
 def flag_stalled_provisioning():
-    return 0  # shell until the deployment-email issue lands
+    from provisioning import jobs
+
+    run = jobs.flag_stalled_provisioning()
+    return {"flagged": len(run.flagged), "reps_emailed": run.reps_emailed}
 
 
 @shared_task
 def send_pending_emails():
-    return 0  # shell until the deployment-email issue lands
+    from provisioning import jobs
+
+    return jobs.send_pending_emails()
 
 
 @shared_task
 def close_expired_setup_windows():
-    return 0  # shell until the deployment-email issue lands
+    from provisioning import jobs
+
+    return len(jobs.close_expired_setup_windows())
 
 
 @shared_task(acks_late=True)

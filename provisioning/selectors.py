@@ -1,0 +1,85 @@
+"""Read queries of the account-rep dashboard. Each returns a queryset or plain data in a fixed
+number of queries, whatever the number of rows."""
+import datetime
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from provisioning.models import Event, OutboundEmail, Provisioning
+from provisioning.services import local_time_on
+
+SETUP_BEGUN, NEVER_BEGUN, EMAIL_FAILED = "begun", "never", "email_failed"
+
+
+def is_rep(user):
+    """Who may open the dashboard: staff in the reps group, and superusers."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.is_staff and user.groups.filter(name=settings.REPS_GROUP).exists()
+
+
+def stalled_orders(user, *, everyone=False, product="", min_days_overdue=None, setup="", search=""):
+    """Orders flagged stalled and still not set up, most overdue first (the stalled index).
+    Each row carries its order and its last history event."""
+    rows = Provisioning.objects.filter(stalled_at__isnull=False, set_up_at__isnull=True)
+    if not everyone:
+        rows = rows.filter(order__account_rep=user)
+    if product:
+        rows = rows.filter(order__product=product)
+    if min_days_overdue:
+        # Overdue by N days = start date N days ago or more; stall_due_at is start date + 1.
+        last_start = timezone.localdate() - datetime.timedelta(days=min_days_overdue)
+        rows = rows.filter(stall_due_at__lte=local_time_on(last_start + datetime.timedelta(days=1),
+                                                            settings.DEPLOYMENT_EMAIL_HOUR))
+    if setup == SETUP_BEGUN:
+        rows = rows.filter(setup_begun_at__isnull=False)
+    elif setup == NEVER_BEGUN:
+        rows = rows.filter(setup_begun_at__isnull=True)
+    elif setup == EMAIL_FAILED:
+        rows = rows.filter(email_failed_at__isnull=False, email_sent_at__isnull=True)
+    if search:
+        search = search.strip()
+        rows = rows.filter(Q(order__number__iexact=search) | Q(order__partner_name__icontains=search)
+                           | Q(order__customer_name__icontains=search)
+                           | Q(order__deployment_contact_email__icontains=search)
+                           | Q(order__partner_external_id__iexact=search)
+                           | Q(order__customer_external_id__iexact=search))
+    last = Event.objects.filter(order=OuterRef("order")).order_by("-at", "-pk")
+    return (rows.select_related("order", "order__account_rep")
+            .annotate(last_event_kind=Subquery(last.values("kind")[:1]),
+                      last_event_at=Subquery(last.values("at")[:1]))
+            .order_by("stall_due_at", "order_id"))
+
+
+def days_overdue(provisioning, today=None):
+    today = today or timezone.localdate()
+    return (today - provisioning.order.requested_start_date).days
+
+
+def failing_emails(user, everyone=False):
+    """Outbox emails about this rep's orders (or the rep's own notices) that keep failing."""
+    rows = OutboundEmail.objects.filter(sent_at__isnull=True, attempts__gt=0)
+    if not everyone:
+        rows = rows.filter(Q(order__account_rep=user) | Q(to__iexact=user.email))
+    return rows.count()
+
+
+def daily_chart(user, everyone=False, days=30):
+    """Orders stalled and set up per day (site time) over the last `days` days, from history."""
+    today = timezone.localdate()
+    first = today - datetime.timedelta(days=days - 1)
+    events = Event.objects.filter(kind__in=[Event.Kind.STALLED, Event.Kind.SET_UP],
+                                  at__gte=local_time_on(first, 0))
+    if not everyone:
+        events = events.filter(order__account_rep=user)
+    counts = {(row["day"], row["kind"]): row["n"] for row in
+              events.annotate(day=TruncDate("at", tzinfo=timezone.get_current_timezone()))
+              .values("day", "kind").annotate(n=Count("pk")).order_by()}
+    return [{"day": first + datetime.timedelta(days=i),
+             "stalled": counts.get((first + datetime.timedelta(days=i), Event.Kind.STALLED), 0),
+             "set_up": counts.get((first + datetime.timedelta(days=i), Event.Kind.SET_UP), 0)}
+            for i in range(days)]

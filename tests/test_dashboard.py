@@ -1,0 +1,257 @@
+"""The account-rep dashboard /reps/stalled/: who sees it, what it lists, what it costs."""
+import csv
+import datetime
+import io
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from provisioning import jobs
+from provisioning.models import Event, Provisioning, Status
+from tests.factories import MembershipFactory, OrderFactory, RepFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/reps/stalled/"
+
+
+def local(day, hour=0, minute=0):
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+TODAY = datetime.date(2026, 12, 10)
+NOW = local(TODAY, 10)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def anne(clock):
+    return RepFactory(email="anne@vendor.example")
+
+
+@pytest.fixture
+def world(anne):
+    """Anne's and Bruno's orders, flagged stalled by the job at NOW."""
+    bruno = RepFactory(email="bruno@vendor.example")
+
+    def order(days_ago, rep=anne, **kwargs):
+        return OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=days_ago), account_rep=rep,
+                            **kwargs)
+
+    w = {
+        "never": order(9, number="CCW-10000009", partner_name="Réseaux Alpins SARL",
+                       customer_name="Boulangerie Martin"),
+        "begun": order(2, number="CCW-10000002", product="A-SPK", customer_name="Fromagerie Dupont",
+                       deployment_contact_email="it@fromagerie.example"),
+        "failed": order(5, number="CCW-10000005", product="A-FLEX", customer_name="Garage Lefèvre"),
+        "brunos": order(20, rep=bruno, number="CCW-10000020", customer_name="Hôtel du Lac"),
+        "set_up": order(4, number="CCW-10000004", customer_name="Cave Rousseau"),
+        "today": order(0, number="CCW-10000000", customer_name="Pas encore"),
+    }
+    jobs.flag_stalled_provisioning(NOW)
+    Provisioning.objects.filter(pk=w["begun"].pk).update(setup_begun_at=NOW - datetime.timedelta(days=1))
+    Provisioning.objects.filter(pk=w["failed"].pk).update(email_failed_at=NOW, email_attempts=3,
+                                                          email_last_error="SMTPException: 421")
+    Provisioning.objects.filter(pk=w["set_up"].pk).update(status=Status.SET_UP, set_up_at=NOW)
+    Event.objects.create(order=w["set_up"], kind=Event.Kind.SET_UP, at=NOW)
+    return w
+
+
+def numbers(response):
+    return [row.order.number for row in response.context["page"].object_list]
+
+
+# --- Who may open it ---------------------------------------------------------------------------
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get(URL)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("who", ["partner user", "staff, not a rep", "rep outside staff"])
+def test_people_who_are_not_account_reps_get_403(client, who):
+    if who == "partner user":
+        user = MembershipFactory().user
+    elif who == "staff, not a rep":
+        user = UserFactory(is_staff=True)
+    else:
+        user = RepFactory(is_staff=False)
+    client.force_login(user)
+    assert client.get(URL).status_code == 403
+    assert client.get("/reps/orders/CCW-1/resend/").status_code == 403
+
+
+def test_reps_and_superusers_see_the_dashboard(client, anne, admin_user):
+    client.force_login(anne)
+    assert client.get(URL).status_code == 200
+    client.force_login(admin_user)
+    assert client.get(URL).status_code == 200
+
+
+# --- What it lists -----------------------------------------------------------------------------
+
+def test_by_default_a_rep_sees_their_own_stalled_orders_most_overdue_first(client, world, anne):
+    client.force_login(anne)
+    response = client.get(URL)
+    assert numbers(response) == ["CCW-10000009", "CCW-10000005", "CCW-10000002"]
+    page = response.content.decode()
+    for text in ["Réseaux Alpins SARL", "Boulangerie Martin", "it@fromagerie.example", "A-SPK",
+                 "Failing", "3 attempts"]:
+        assert text in page
+    assert [row.days_overdue for row in response.context["page"].object_list] == [9, 5, 2]
+
+
+def test_all_reps_shows_everyones_stalled_orders(client, world, anne):
+    client.force_login(anne)
+    assert numbers(client.get(URL, {"reps": "all"}))[0] == "CCW-10000020"
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({"product": "A-FLEX"}, ["CCW-10000005"]),
+    ({"overdue": "7"}, ["CCW-10000009"]),
+    ({"overdue": "2"}, ["CCW-10000009", "CCW-10000005", "CCW-10000002"]),
+    ({"setup": "begun"}, ["CCW-10000002"]),
+    ({"setup": "never"}, ["CCW-10000009", "CCW-10000005"]),
+    ({"setup": "email_failed"}, ["CCW-10000005"]),
+    ({"q": "ccw-10000002"}, ["CCW-10000002"]),
+    ({"q": "alpins"}, ["CCW-10000009", "CCW-10000005", "CCW-10000002"]),
+    ({"q": "fromagerie dupont"}, ["CCW-10000002"]),
+    ({"q": "IT@FROMAGERIE"}, ["CCW-10000002"]),
+    ({"q": "Hôtel du Lac"}, []),                    # Bruno's, not in "my orders"
+    ({"q": "Hôtel du Lac", "reps": "all"}, ["CCW-10000020"]),
+    ({"product": "bogus"}, ["CCW-10000009", "CCW-10000005", "CCW-10000002"]),  # ignored
+])
+def test_filters_and_search(client, world, anne, filters, expected):
+    client.force_login(anne)
+    assert numbers(client.get(URL, filters)) == expected
+
+
+def test_it_paginates(client, world, anne):
+    for n in range(30):
+        OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne)
+    jobs.flag_stalled_provisioning(NOW)
+    client.force_login(anne)
+    first = client.get(URL)
+    assert len(numbers(first)) == 25 and first.context["page"].paginator.count == 33
+    second = client.get(URL, {"page": 2})
+    assert len(numbers(second)) == 8
+    assert "page=2" in first.content.decode()
+
+
+def test_the_query_count_does_not_depend_on_the_page_size(client, world, anne, django_assert_max_num_queries):
+    for n in range(120):
+        OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=1 + n % 9), account_rep=anne)
+    jobs.flag_stalled_provisioning(NOW)
+    client.force_login(anne)
+    counts = []
+    for per_page in (25, 200):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(URL, {"per_page": per_page, "reps": "all"})
+        assert len(numbers(response)) == min(per_page, 124)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    with django_assert_max_num_queries(8):  # user, groups, count, page, chart, failing emails
+        client.get(URL, {"per_page": 200})
+
+
+def test_csv_export_follows_the_current_filter(client, world, anne):
+    client.force_login(anne)
+    response = client.get(URL, {"setup": "never", "format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:6] == ["Order number", "Partner", "Customer", "Product", "Start date", "Days overdue"]
+    assert [(r[0], r[5]) for r in rows[1:]] == [("CCW-10000009", "9"), ("CCW-10000005", "5")]
+
+
+def test_the_chart_counts_orders_stalled_and_set_up_per_day(client, world, anne):
+    client.force_login(anne)
+    response = client.get(URL)
+    chart = response.context["chart"]
+    assert (chart["stalled"], chart["set_up"]) == (4, 1)  # Anne's 4 flagged today, 1 set up since
+    page = response.content.decode()
+    assert "<svg" in page and "<script" not in page
+    assert "4 orders stalled, 1 orders set up" in page
+
+
+# --- Row actions -------------------------------------------------------------------------------
+
+def test_resend_from_the_dashboard_asks_then_sends(client, world, anne, mailoutbox):
+    client.force_login(anne)
+    url = "/reps/orders/CCW-10000009/resend/"
+    page = client.get(url, {"next": URL})
+    assert page.status_code == 200 and b"Resend the email" in page.content and mailoutbox == []
+
+    response = client.post(url, {"next": URL + "?setup=never"})
+    assert response.status_code == 302 and response["Location"] == URL + "?setup=never"
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["webex-deploy@partner.example"]
+    assert Event.objects.get(order=world["never"], kind=Event.Kind.RESENT).actor == anne
+
+
+def test_the_dashboard_refuses_to_resend_for_an_order_already_set_up(client, world, anne, mailoutbox):
+    client.force_login(anne)
+    url = "/reps/orders/CCW-10000004/resend/"
+    page = client.get(url)
+    assert b"already set up" in page.content and b"Resend the email" not in page.content
+    client.post(url)
+    assert mailoutbox == []
+
+
+def test_change_contact_from_the_dashboard(client, world, anne, mailoutbox):
+    client.force_login(anne)
+    response = client.post("/reps/orders/CCW-10000002/contact/",
+                           {"email": "marc@partner.example", "apply_to_lines": "on"})
+    assert response.status_code == 302
+    assert mailoutbox[0].to == ["marc@partner.example"]
+    world["begun"].refresh_from_db()
+    assert world["begun"].deployment_contact_email == "marc@partner.example"
+    assert set(world["begun"].lines.values_list("deployment_contact_email", flat=True)) == {"marc@partner.example"}
+
+
+def test_change_contact_needs_a_valid_email(client, world, anne, mailoutbox):
+    client.force_login(anne)
+    response = client.post("/reps/orders/CCW-10000002/contact/", {"email": "not an email"})
+    assert response.status_code == 200 and mailoutbox == []
+
+
+def test_mark_contacted_records_the_note(client, world, anne):
+    client.force_login(anne)
+    client.post("/reps/orders/CCW-10000009/contacted/", {"note": "Called Paul, setup on Monday."})
+    event = Event.objects.get(order=world["never"], kind=Event.Kind.CONTACTED)
+    assert (event.note, event.actor) == ("Called Paul, setup on Monday.", anne)
+    assert Provisioning.objects.get(pk=world["never"].pk).last_contacted_at == NOW
+    assert "Rep contacted the partner" in client.get(URL).content.decode()  # the row's last action
+
+
+def test_actions_are_posts_with_csrf(world, anne, mailoutbox):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(anne)
+    assert client.post("/reps/orders/CCW-10000009/resend/").status_code == 403
+    assert mailoutbox == []
+
+
+def test_a_closed_order_can_be_reopened_from_the_dashboard(client, world, anne):
+    Provisioning.objects.filter(pk=world["never"].pk).update(status=Status.CLOSED)
+    client.force_login(anne)
+    assert b"/reps/orders/CCW-10000009/reopen/" in client.get(URL).content
+    client.post("/reps/orders/CCW-10000009/reopen/")
+    provisioning = Provisioning.objects.get(pk=world["never"].pk)
+    assert provisioning.status == Status.SCHEDULED
+    assert provisioning.window_closes_at == NOW + datetime.timedelta(days=30)
+
+
+def test_the_dashboard_speaks_french(client, world, anne):
+    client.force_login(anne)
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert 'lang="fr"' in page
+    for text in ["Commandes bloquées", "Jours de retard", "Renvoyer", "Exporter en CSV"]:
+        assert text in page

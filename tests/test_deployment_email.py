@@ -1,0 +1,312 @@
+"""The deployment email: on the start date at the business hour, once, whatever runs at once."""
+import datetime
+import smtplib
+import threading
+import time
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.management import call_command
+from django.db import connection
+
+from provisioning import jobs, services
+from provisioning.models import Event, Provisioning, SetupLink, Status
+from tests.factories import OrderFactory
+
+START = datetime.date(2026, 12, 1)
+
+
+def local(day, hour=0, minute=0):
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def token_of(message):
+    """The raw token of the Set up now link in an email's plain text."""
+    marker = f"{settings.SITE_URL}/setup/"
+    start = message.body.index(marker) + len(marker)
+    return message.body[start:message.body.index("/", start)]
+
+
+def run_at(moment, **kwargs):
+    with time_machine.travel(moment, tick=False):
+        return jobs.send_due_deployment_emails(**kwargs)
+
+
+class FailingBackend(BaseEmailBackend):
+    """A mail server that refuses every message."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPException("421 service not available")
+
+
+class PickyBackend(BaseEmailBackend):
+    """Refuses one recipient, accepts the others (into mail.outbox)."""
+
+    def send_messages(self, messages):
+        for message in messages:
+            if "broken@" in message.to[0]:
+                raise smtplib.SMTPRecipientsRefused({message.to[0]: (550, b"no such user")})
+            mail.outbox.append(message)
+        return len(messages)
+
+
+class SlowBackend(BaseEmailBackend):
+    """locmem, slowed down so two concurrent runs interleave their batches."""
+
+    def send_messages(self, messages):
+        time.sleep(0.01)
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+# --- When -------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_it_sends_the_email_on_the_start_date_and_not_before(mailoutbox):
+    order = OrderFactory(requested_start_date=START)
+
+    assert run_at(local(START - datetime.timedelta(days=1), 12)).sent == []
+    assert run_at(local(START, 8, 59)).sent == []  # before the business hour
+    assert mailoutbox == []
+
+    run = run_at(local(START, settings.DEPLOYMENT_EMAIL_HOUR))
+    assert run.sent == [order.number]
+    assert [m.to for m in mailoutbox] == [["webex-deploy@partner.example"]]
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.status == Status.EMAIL_SENT
+    assert provisioning.email_sent_at == local(START, settings.DEPLOYMENT_EMAIL_HOUR)
+    assert Event.objects.filter(order=order, kind=Event.Kind.EMAIL_SENT).count() == 1
+
+    assert run_at(local(START, 15)).sent == []  # the next runs send nothing more
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_it_catches_up_after_an_outage(mailoutbox):
+    missed = [OrderFactory(requested_start_date=START + datetime.timedelta(days=d)) for d in range(3)]
+    future = OrderFactory(requested_start_date=START + datetime.timedelta(days=10))
+
+    run = run_at(local(START + datetime.timedelta(days=4), 7), batch_size=2)  # nothing ran for days
+
+    assert sorted(run.sent) == sorted(o.number for o in missed)
+    assert run.batches == 2
+    assert sorted(m.to[0] for m in mailoutbox) == ["webex-deploy@partner.example"] * 3
+    assert run_at(local(START + datetime.timedelta(days=4), 9)).sent == []
+    assert Provisioning.objects.get(pk=future.pk).email_sent_at is None
+
+
+@pytest.mark.django_db
+def test_closed_and_set_up_orders_are_not_emailed(mailoutbox):
+    closed = OrderFactory(requested_start_date=START)
+    set_up = OrderFactory(requested_start_date=START)
+    Provisioning.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
+    Provisioning.objects.filter(pk=set_up.pk).update(status=Status.SET_UP, set_up_at=local(START, 8))
+
+    run = run_at(local(START, 10))
+
+    assert run.sent == [] and run.skipped == 2 and mailoutbox == []
+    # They left the job's index: the next run does not even claim them.
+    assert run_at(local(START, 11)).batches == 0
+
+
+@pytest.mark.django_db
+def test_a_reopened_order_whose_email_never_went_gets_it(mailoutbox):
+    order = OrderFactory(requested_start_date=START)
+    Provisioning.objects.filter(pk=order.pk).update(status=Status.CLOSED)
+    run_at(local(START, 10))
+    with time_machine.travel(local(START, 11), tick=False):
+        services.reopen(order)
+    assert run_at(local(START, 11)).sent == [order.number]
+
+
+# --- Failures ---------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_an_smtp_failure_leaves_the_order_unsent_and_retries_it_with_backoff(settings, mailoutbox):
+    order = OrderFactory(requested_start_date=START)
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+
+    run = run_at(local(START, 9))
+    assert run.sent == [] and [n for n, _ in run.failed] == [order.number]
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.email_sent_at is None and provisioning.status == Status.SCHEDULED
+    assert provisioning.email_attempts == 1
+    assert "421 service not available" in provisioning.email_last_error
+    assert provisioning.email_failed_at == local(START, 9)
+    assert provisioning.email_next_attempt_at == local(START, 9, 1)  # first backoff: one minute
+
+    assert run_at(local(START, 9, 0)).failed == []  # not retried before its backoff
+    run_at(local(START, 9, 1))
+    provisioning.refresh_from_db()
+    assert provisioning.email_attempts == 2
+    assert provisioning.email_next_attempt_at == local(START, 9, 3)  # then two minutes
+    assert Event.objects.filter(order=order, kind=Event.Kind.EMAIL_FAILED).count() == 1  # one per streak
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert run_at(local(START, 9, 3)).sent == [order.number]
+    assert run_at(local(START, 9, 30)).sent == []
+    assert len(mailoutbox) == 1
+    provisioning.refresh_from_db()
+    assert provisioning.email_sent_at == local(START, 9, 3)
+    assert provisioning.email_failed_at is None and provisioning.email_last_error == ""
+    # The link that was emailed is the live one.
+    assert services.check_link(token_of(mailoutbox[0])).ok
+
+
+@pytest.mark.django_db
+def test_one_bad_address_does_not_stop_the_others(settings, mailoutbox):
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.PickyBackend"
+    good = [OrderFactory(requested_start_date=START) for _ in range(2)]
+    bad = OrderFactory(requested_start_date=START, deployment_contact_email="broken@partner.example")
+
+    run = run_at(local(START, 9))
+
+    assert sorted(run.sent) == sorted(o.number for o in good)
+    assert [n for n, _ in run.failed] == [bad.number]
+    assert Provisioning.objects.get(pk=bad.pk).email_failed_at is not None
+
+
+@pytest.mark.django_db
+def test_a_crashed_run_is_retried_after_the_lease(mailoutbox):
+    order = OrderFactory(requested_start_date=START)
+    with time_machine.travel(local(START, 9), tick=False):
+        assert jobs.claim_due_deployment_emails(local(START, 9), 10) == [order.pk]  # then it "crashed"
+    assert run_at(local(START, 9, 5)).sent == []  # still leased
+    assert run_at(local(START, 9) + jobs.EMAIL_LEASE).sent == [order.number]
+
+
+# --- Several runs at once ---------------------------------------------------------------------
+
+def naive_send_due(now, barrier):
+    """What a job without a claim would do: read the due orders, send, mark them sent."""
+    due = list(Provisioning.objects.filter(email_sent_at__isnull=True, email_next_attempt_at__lte=now)
+               .select_related("order"))
+    barrier.wait(timeout=10)
+    for provisioning in due:
+        mail.send_mail("Set up now", "…", None, [provisioning.order.deployment_contact_email])
+        Provisioning.objects.filter(pk=provisioning.pk).update(email_sent_at=now)
+
+
+def in_threads(target, count=2):
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(target())
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    return results
+
+
+@pytest.fixture
+def reps_group():
+    # Transactional tests flush the database, data-migration rows included.
+    Group.objects.get_or_create(name=settings.REPS_GROUP)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_claim_two_runs_send_the_same_email_twice(reps_group, mailoutbox):
+    for n in range(3):
+        OrderFactory(requested_start_date=START, deployment_contact_email=f"c{n}@partner.example")
+    barrier = threading.Barrier(2)
+    with time_machine.travel(local(START, 9), tick=False):
+        in_threads(lambda: naive_send_due(local(START, 9), barrier))
+    assert len(mailoutbox) == 6  # the race is real: every email went twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_runs_send_each_email_exactly_once(reps_group, settings, mailoutbox):
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.SlowBackend"
+    orders = [OrderFactory(requested_start_date=START, deployment_contact_email=f"c{n}@partner.example")
+              for n in range(30)]
+    barrier = threading.Barrier(2)
+
+    def one_run():
+        barrier.wait(timeout=10)
+        return jobs.send_due_deployment_emails(local(START, 9), batch_size=4)
+
+    with time_machine.travel(local(START, 9), tick=False):
+        runs = in_threads(one_run)
+
+    per_contact = Counter(m.to[0] for m in mailoutbox)
+    assert len(mailoutbox) == 30 and set(per_contact.values()) == {1}
+    assert sorted(runs[0].sent + runs[1].sent) == sorted(o.number for o in orders)
+    assert Event.objects.filter(kind=Event.Kind.EMAIL_SENT).count() == 30
+    assert SetupLink.objects.filter(superseded_at__isnull=True).count() == 30
+    assert SetupLink.objects.count() == 30  # no link issued by both runs either
+
+
+# --- The email --------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_english_email_names_the_order_and_carries_the_set_up_now_link(mailoutbox):
+    order = OrderFactory(requested_start_date=START, number="CCW-88213407", language="en")
+    run_at(local(START, 9))
+
+    message = mailoutbox[0]
+    url = f"{settings.SITE_URL}/setup/{token_of(message)}/"
+    assert message.subject == "Set up now: Webex order CCW-88213407, Webex Suite (A-WX), starting Dec. 1, 2026"
+    for text in ["CCW-88213407", "Webex Suite (A-WX)", "Calling × 50", "Meetings × 50",
+                 "Boulangerie Martin", "Dec. 1, 2026", f"Set up now:\n{url}",
+                 'choose "Someone else in my company will do the setup"', "Forward this email"]:
+        assert text in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert f'<a href="{url}" style="display:inline-block;background:#000000' in html
+    assert ">Set up now</a>" in html
+    assert url in html.split("Set up now</a>", 1)[1]  # the link in plain text too
+    assert services.check_link(token_of(message)).link.order == order
+
+
+@pytest.mark.django_db
+def test_the_french_email_is_in_french(mailoutbox):
+    OrderFactory(requested_start_date=START, number="CCW-88213408", language="fr")
+    run_at(local(START, 9))
+
+    message = mailoutbox[0]
+    assert "CCW-88213408" in message.subject and "1 décembre 2026" in message.subject
+    assert "Configurer maintenant" in message.body
+    assert "Une autre personne de mon entreprise effectuera l'installation" in message.body
+    html = message.alternatives[0][0]
+    assert ">Configurer maintenant</a>" in html
+    assert 'lang="fr"' in html
+
+
+# --- Cost -------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_job_queries_grow_with_batches_not_orders(django_assert_max_num_queries, mailoutbox):
+    for _ in range(40):
+        OrderFactory(requested_start_date=START)
+    # Per batch: claim, load (2), links (3 + a savepoint pair), sent (2 + a savepoint pair);
+    # then the last, empty claim. Not one query per order.
+    with django_assert_max_num_queries(4 * 12 + 1):
+        run = run_at(local(START, 9), batch_size=10)
+    assert len(run.sent) == 40 and run.batches == 4
+    with django_assert_max_num_queries(1):  # an idle run is one claim
+        run_at(local(START, 10))
+
+
+@pytest.mark.django_db
+def test_the_command_sends_what_is_due_and_says_so(mailoutbox, capsys):
+    order = OrderFactory(requested_start_date=START)
+    with time_machine.travel(local(START, 9, 30), tick=False):
+        call_command("send_due_deployment_emails")
+    out = capsys.readouterr().out
+    assert f"sent     {order.number}" in out and "1 sent, 0 failed" in out
+    assert len(mailoutbox) == 1

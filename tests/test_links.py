@@ -1,0 +1,251 @@
+"""Setup links: re-issued, expired (setup window), deployed; resend, change contact, re-open."""
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.contrib.admin import ModelAdmin, site
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.test import RequestFactory
+
+from orders.models import Order
+from provisioning import admin_actions, jobs, services
+from provisioning.models import Event, Provisioning, SetupLink, Status
+from tests.factories import OrderFactory, RepFactory
+
+pytestmark = pytest.mark.django_db
+
+START = datetime.date(2026, 12, 1)
+
+
+def local(day, hour=0, minute=0):
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def days_after_start(days, hour=12):
+    return local(START + datetime.timedelta(days=days), hour)
+
+
+def token_of(message):
+    marker = f"{settings.SITE_URL}/setup/"
+    start = message.body.index(marker) + len(marker)
+    return message.body[start:message.body.index("/", start)]
+
+
+def emailed_order(**kwargs):
+    """An order whose deployment email went out on its start date; returns (order, token)."""
+    order = OrderFactory(requested_start_date=START, **kwargs)
+    with time_machine.travel(local(START, 9), tick=False):
+        token = services.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    return order, token
+
+
+def set_up(order, at):
+    Provisioning.objects.filter(pk=order.pk).update(status=Status.SET_UP, set_up_at=at)
+    order.provisioning.refresh_from_db()
+
+
+# --- check_link --------------------------------------------------------------------------------
+
+def test_a_token_is_stored_only_as_its_hash():
+    order, token = emailed_order()
+    link = SetupLink.objects.get(order=order)
+    assert len(token) >= 43  # 256 random bits
+    assert link.token_hash == services.hash_token(token) and token not in link.token_hash
+
+
+def test_an_unknown_token_is_unknown():
+    emailed_order()
+    assert services.check_link("not-a-real-token").problem == services.LinkProblem.UNKNOWN
+
+
+def test_a_reissued_link_is_superseded_and_the_new_one_works():
+    order, old = emailed_order()
+    new = services.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    with time_machine.travel(days_after_start(1), tick=False):
+        assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+        assert services.check_link(new).ok
+
+
+@pytest.mark.parametrize("product, last_day", [("A-WX", 30), ("A-SPK", 30), ("A-FLEX", 7)])
+def test_a_link_expires_when_the_setup_window_closes(product, last_day):
+    order, token = emailed_order(product=product)
+    with time_machine.travel(local(START + datetime.timedelta(days=last_day), 23, 59), tick=False):
+        assert services.check_link(token).ok
+    with time_machine.travel(local(START + datetime.timedelta(days=last_day + 1), 0, 1), tick=False):
+        assert services.check_link(token).problem == services.LinkProblem.EXPIRED
+
+
+def test_a_link_of_a_deployed_order_says_so():
+    order, token = emailed_order()
+    Provisioning.objects.filter(pk=order.pk).update(status=Status.DEPLOYED, set_up_at=days_after_start(1),
+                                                    deployed_at=days_after_start(2))
+    with time_machine.travel(days_after_start(3), tick=False):
+        assert services.check_link(token).problem == services.LinkProblem.DEPLOYED
+
+
+# --- Closing and re-opening --------------------------------------------------------------------
+
+def test_the_window_job_closes_expired_orders_once():
+    expired, token = emailed_order()
+    flex = OrderFactory(requested_start_date=START, product="A-FLEX")
+    open_order = OrderFactory(requested_start_date=START + datetime.timedelta(days=20))
+    deployed = OrderFactory(requested_start_date=START)
+    Provisioning.objects.filter(pk=deployed.pk).update(status=Status.DEPLOYED, deployed_at=days_after_start(3))
+
+    with time_machine.travel(days_after_start(10), tick=False):
+        assert jobs.close_expired_setup_windows() == [flex.pk]
+    with time_machine.travel(days_after_start(31, 1), tick=False):
+        assert jobs.close_expired_setup_windows() == [expired.pk]
+        assert jobs.close_expired_setup_windows() == []
+
+    statuses = dict(Provisioning.objects.values_list("order_id", "status"))
+    assert statuses[expired.pk] == statuses[flex.pk] == Status.CLOSED
+    assert statuses[open_order.pk] == Status.SCHEDULED and statuses[deployed.pk] == Status.DEPLOYED
+    assert Event.objects.filter(kind=Event.Kind.CLOSED).count() == 2
+    assert services.check_link(token).problem == services.LinkProblem.EXPIRED
+
+
+def test_reopening_gives_a_new_window_from_now_and_the_link_works_again():
+    order, token = emailed_order()
+    Provisioning.objects.filter(pk=order.pk).update(email_sent_at=local(START, 9), status=Status.EMAIL_SENT)
+    with time_machine.travel(days_after_start(40), tick=False):
+        jobs.close_expired_setup_windows()
+        rep = RepFactory()
+        provisioning = services.reopen(order, actor=rep)
+        assert provisioning.status == Status.EMAIL_SENT
+        assert provisioning.window_closes_at == days_after_start(40) + datetime.timedelta(days=30)
+        assert services.check_link(token).ok
+        event = Event.objects.get(order=order, kind=Event.Kind.REOPENED)
+        assert event.actor == rep
+        with pytest.raises(services.NotAllowed, match="not closed"):
+            services.reopen(order)
+
+
+def test_a_reopened_flex_order_gets_seven_days():
+    order = OrderFactory(requested_start_date=START, product="A-FLEX")
+    with time_machine.travel(days_after_start(9), tick=False):
+        jobs.close_expired_setup_windows()
+        provisioning = services.reopen(order)
+    assert provisioning.window_closes_at == days_after_start(9) + datetime.timedelta(days=7)
+
+
+# --- Resend and change contact -----------------------------------------------------------------
+
+def test_resend_issues_a_fresh_link_and_sends_it_at_once(mailoutbox):
+    order, old = emailed_order()
+    rep = RepFactory()
+    with time_machine.travel(days_after_start(2), tick=False):
+        outcome = services.resend_deployment_email(order, actor=rep)
+
+    assert outcome.sent and len(mailoutbox) == 1
+    new = token_of(mailoutbox[0])
+    assert outcome.url.endswith(f"/setup/{new}/")
+    assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+    assert services.check_link(new).ok
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.email_sent_at == days_after_start(2) and provisioning.status == Status.EMAIL_SENT
+    assert Event.objects.get(order=order, kind=Event.Kind.RESENT).actor == rep
+
+
+def test_a_resend_the_mail_server_refuses_is_retried_by_the_job(settings, mailoutbox):
+    order, _ = emailed_order()
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+    with time_machine.travel(days_after_start(2), tick=False):
+        outcome = services.resend_deployment_email(order)
+    assert not outcome.sent and "421" in outcome.error
+    assert Provisioning.objects.get(pk=order.pk).email_sent_at is None
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=1), tick=False):
+        assert jobs.send_due_deployment_emails().sent == [order.number]
+    assert services.check_link(token_of(mailoutbox[0])).ok
+
+
+def test_change_contact_sends_to_the_new_contact_and_updates_the_other_lines(mailoutbox):
+    order, old = emailed_order()
+    outcome = services.change_deployment_contact(order, "Anne.Martin@Partner.example", apply_to_lines=True)
+
+    assert outcome.sent and mailoutbox[0].to == ["anne.martin@partner.example"]
+    order.refresh_from_db()
+    assert order.deployment_contact_email == "anne.martin@partner.example"
+    assert set(order.lines.values_list("deployment_contact_email", flat=True)) == {"anne.martin@partner.example"}
+    link = services.check_link(token_of(mailoutbox[0])).link
+    assert link.recipient_email == "anne.martin@partner.example"
+    assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+    event = Event.objects.get(order=order, kind=Event.Kind.CONTACT_CHANGED)
+    assert event.data == {"from": "webex-deploy@partner.example", "to": "anne.martin@partner.example",
+                          "lines_changed": 2}
+
+
+def test_change_contact_leaves_the_lines_alone_unless_asked(mailoutbox):
+    order, _ = emailed_order()
+    services.change_deployment_contact(order, "anne@partner.example")
+    assert set(order.lines.values_list("deployment_contact_email", flat=True)) == {""}
+
+
+@pytest.mark.parametrize("change", [
+    lambda order: services.resend_deployment_email(order),
+    lambda order: services.change_deployment_contact(order, "late@partner.example", apply_to_lines=True),
+], ids=["resend", "change contact"])
+def test_resend_and_change_contact_are_refused_once_the_order_is_set_up(change, mailoutbox):
+    order, token = emailed_order()
+    set_up(order, days_after_start(1))
+    with pytest.raises(services.NotAllowed, match="already set up"):
+        change(order)
+    assert mailoutbox == []
+    order.refresh_from_db()
+    assert order.deployment_contact_email == "webex-deploy@partner.example"
+    assert services.check_link(token).ok  # the installer's link still resumes the setup
+
+
+def test_resend_on_a_closed_order_asks_to_reopen_first(mailoutbox):
+    order, _ = emailed_order()
+    with time_machine.travel(days_after_start(35), tick=False):
+        jobs.close_expired_setup_windows()
+        with pytest.raises(services.NotAllowed, match="re-open it first"):
+            services.resend_deployment_email(order)
+
+
+# --- Admin actions -----------------------------------------------------------------------------
+
+def admin_request(user, data=None):
+    request = RequestFactory().post("/admin/orders/order/", data or {})
+    request.user = user
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    return request
+
+
+def test_the_admin_resend_action_confirms_first_then_resends(admin_user, mailoutbox):
+    order, _ = emailed_order()
+    modeladmin = ModelAdmin(Order, site)
+    queryset = Order.objects.filter(pk=order.pk)
+
+    page = admin_actions.resend_deployment_email(modeladmin, admin_request(admin_user), queryset)
+    page.render()
+    assert order.number in page.rendered_content and 'name="post" value="yes"' in page.rendered_content
+    assert mailoutbox == []
+
+    admin_actions.resend_deployment_email(modeladmin, admin_request(admin_user, {"post": "yes"}), queryset)
+    assert len(mailoutbox) == 1
+
+
+def test_the_admin_change_contact_action_refuses_set_up_orders(admin_user, mailoutbox):
+    order, _ = emailed_order()
+    set_up(order, days_after_start(1))
+    request = admin_request(admin_user, {"post": "yes", "email": "new@partner.example", "apply_to_lines": "on"})
+    admin_actions.change_deployment_contact(ModelAdmin(Order, site), request, Order.objects.filter(pk=order.pk))
+    assert mailoutbox == []
+    assert any("already set up" in str(m) for m in request._messages)
+
+
+def test_the_admin_reopen_action_reopens_closed_orders(admin_user):
+    order, _ = emailed_order()
+    with time_machine.travel(days_after_start(35), tick=False):
+        jobs.close_expired_setup_windows()
+        admin_actions.reopen_setup_window(ModelAdmin(Order, site), admin_request(admin_user, {"post": "yes"}),
+                                          Order.objects.filter(pk=order.pk))
+    assert Provisioning.objects.get(pk=order.pk).status == Status.SCHEDULED
+    assert Event.objects.filter(order=order, kind=Event.Kind.REOPENED).count() == 1

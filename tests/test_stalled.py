@@ -1,0 +1,171 @@
+"""Stalled provisioning: flagged once one day after the start date; the rep is told once."""
+import datetime
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection
+
+from provisioning import jobs, selectors
+from provisioning.models import Event, OutboundEmail, Provisioning, Status
+from tests.factories import OrderFactory, RepFactory
+
+START = datetime.date(2026, 12, 1)
+
+
+def local(day, hour=0, minute=0):
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+DAY_AFTER = local(START + datetime.timedelta(days=1), settings.DEPLOYMENT_EMAIL_HOUR)
+
+
+def flag_at(moment):
+    with time_machine.travel(moment, tick=False):
+        return jobs.flag_stalled_provisioning()
+
+
+@pytest.mark.django_db
+def test_an_order_not_set_up_one_day_after_its_start_date_is_flagged_once():
+    order = OrderFactory(requested_start_date=START)
+
+    assert flag_at(DAY_AFTER - datetime.timedelta(minutes=1)).flagged == []
+    assert flag_at(DAY_AFTER).flagged == [order.number]
+    assert flag_at(DAY_AFTER + datetime.timedelta(hours=1)).flagged == []  # never twice
+
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.stalled_at == DAY_AFTER and provisioning.rep_notified_at == DAY_AFTER
+    assert Event.objects.filter(order=order, kind=Event.Kind.STALLED).count() == 1
+    assert Event.objects.filter(order=order, kind=Event.Kind.REP_NOTIFIED).count() == 1
+
+
+@pytest.mark.django_db
+def test_each_rep_gets_one_email_listing_their_newly_stalled_orders():
+    anne, bruno = RepFactory(email="anne@vendor.example"), RepFactory(email="bruno@vendor.example")
+    annes = [OrderFactory(requested_start_date=START, account_rep=anne) for _ in range(2)]
+    brunos = OrderFactory(requested_start_date=START - datetime.timedelta(days=3), account_rep=bruno)
+
+    run = flag_at(DAY_AFTER)
+
+    assert run.reps_emailed == 2
+    emails = {e.to: e for e in OutboundEmail.objects.filter(kind=OutboundEmail.Kind.REP_STALLED)}
+    assert set(emails) == {"anne@vendor.example", "bruno@vendor.example"}
+    assert emails["anne@vendor.example"].subject == "2 orders are stalled: contact the partners"
+    assert all(o.number in emails["anne@vendor.example"].body_text for o in annes)
+    assert brunos.number not in emails["anne@vendor.example"].body_text
+    assert f"{settings.SITE_URL}/reps/stalled/" in emails["bruno@vendor.example"].body_text
+
+    flag_at(DAY_AFTER + datetime.timedelta(days=1))  # nothing new: no new email
+    assert OutboundEmail.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_set_up_closed_and_deployed_orders_are_not_flagged():
+    set_up = OrderFactory(requested_start_date=START)
+    closed = OrderFactory(requested_start_date=START)
+    Provisioning.objects.filter(pk=set_up.pk).update(status=Status.SET_UP, set_up_at=local(START, 14))
+    Provisioning.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
+
+    assert flag_at(DAY_AFTER).flagged == []
+    assert OutboundEmail.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_order_set_up_later_leaves_the_stalled_list_but_keeps_its_history():
+    rep = RepFactory()
+    late = OrderFactory(requested_start_date=START, account_rep=rep)
+    still = OrderFactory(requested_start_date=START, account_rep=rep)
+    flag_at(DAY_AFTER)
+    assert {p.order_id for p in selectors.stalled_orders(rep)} == {late.pk, still.pk}
+
+    Provisioning.objects.filter(pk=late.pk).update(status=Status.SET_UP, set_up_at=DAY_AFTER)
+
+    assert [p.order_id for p in selectors.stalled_orders(rep)] == [still.pk]
+    assert Provisioning.objects.get(pk=late.pk).stalled_at == DAY_AFTER
+    assert Event.objects.filter(order=late, kind=Event.Kind.STALLED).exists()
+
+
+@pytest.mark.django_db
+def test_the_flag_job_costs_a_few_queries_per_rep_not_per_order(django_assert_max_num_queries):
+    reps = [RepFactory(), RepFactory()]
+    for n in range(30):
+        OrderFactory(requested_start_date=START, account_rep=reps[n % 2])
+    # update…returning, load orders, one outbox insert per rep, one history insert, savepoints.
+    with django_assert_max_num_queries(2 + 2 + 1 + 2):
+        run = flag_at(DAY_AFTER)
+    assert len(run.flagged) == 30
+    with django_assert_max_num_queries(3):  # an idle run: the update finds nothing
+        flag_at(DAY_AFTER + datetime.timedelta(minutes=5))
+
+
+@pytest.mark.django_db
+def test_the_command_flags_and_says_so(capsys):
+    order = OrderFactory(requested_start_date=START)
+    with time_machine.travel(DAY_AFTER, tick=False):
+        call_command("flag_stalled_provisioning")
+    out = capsys.readouterr().out
+    assert f"stalled  {order.number}" in out and "1 order(s) flagged stalled, 1 rep email(s) queued." in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_flag_runs_flag_and_notify_once():
+    Group.objects.get_or_create(name=settings.REPS_GROUP)  # transactional tests flush it
+    rep = RepFactory()
+    orders = [OrderFactory(requested_start_date=START, account_rep=rep) for _ in range(20)]
+    barrier, runs, errors = threading.Barrier(2), [], []
+
+    def one_run():
+        try:
+            barrier.wait(timeout=10)
+            runs.append(jobs.flag_stalled_provisioning(DAY_AFTER))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with time_machine.travel(DAY_AFTER, tick=False):
+        threads = [threading.Thread(target=one_run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+
+    assert not errors
+    assert sorted(runs[0].flagged + runs[1].flagged) == sorted(o.number for o in orders)
+    assert Event.objects.filter(kind=Event.Kind.STALLED).count() == 20
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.REP_STALLED).count() == 1
+
+
+# --- The outbox sweep delivers the rep's email -------------------------------------------------
+
+@pytest.mark.django_db
+def test_the_sweep_delivers_the_rep_email_once(mailoutbox):
+    order = OrderFactory(requested_start_date=START)
+    flag_at(DAY_AFTER)
+    with time_machine.travel(DAY_AFTER + datetime.timedelta(minutes=1), tick=False):
+        assert jobs.send_pending_emails() == {"sent": 1, "failed": 0}
+        assert jobs.send_pending_emails() == {"sent": 0, "failed": 0}
+    assert len(mailoutbox) == 1 and order.number in mailoutbox[0].body
+    assert mailoutbox[0].to == [order.account_rep.email]
+
+
+@pytest.mark.django_db
+def test_a_failing_outbox_email_is_retried_with_backoff_and_visible(settings, mailoutbox):
+    OrderFactory(requested_start_date=START)
+    flag_at(DAY_AFTER)
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+    with time_machine.travel(DAY_AFTER, tick=False):
+        assert jobs.send_pending_emails() == {"sent": 0, "failed": 1}
+        assert jobs.send_pending_emails() == {"sent": 0, "failed": 0}  # waits for its backoff
+    email = OutboundEmail.objects.get()
+    assert email.attempts == 1 and "421" in email.last_error and email.sent_at is None
+    assert email.next_attempt_at == DAY_AFTER + datetime.timedelta(minutes=1)
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(DAY_AFTER + datetime.timedelta(minutes=1), tick=False):
+        assert jobs.send_pending_emails() == {"sent": 1, "failed": 0}
+    assert len(mailoutbox) == 1
