@@ -69,6 +69,9 @@ class Provisioning(models.Model):
             models.Index(fields=["email_failed_at"], name="prov_email_failed_idx",
                          condition=Q(email_failed_at__isnull=False, email_sent_at__isnull=True)),
             models.Index(fields=["status"], name="prov_status_idx"),
+            # close_expired_setup_windows: only orders whose window can still close.
+            models.Index(fields=["window_closes_at"], name="prov_window_open_idx",
+                         condition=Q(deployed_at__isnull=True) & ~Q(status__in=["closed", "deployed"])),
         ]
 
     def __str__(self):
