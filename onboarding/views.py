@@ -18,8 +18,10 @@ def home(request):
 def my_orders(request):
     """The signed-in user's organisation's orders (onboarding.access.orders_for decides which)."""
     orders = list(orders_for(request.user).prefetch_related("lines"))
+    organization = None
+    if orders:  # the user's organisation is on every order already loaded: no extra query
+        org_id = request.user.membership.organization_id
+        first = orders[0]
+        organization = first.partner_org if first.partner_org_id == org_id else first.customer_org
     return render(request, "onboarding/my_orders.html", {
-        "orders": orders,
-        "organization": request.user.membership.organization if orders else None,
-        "Status": Status,
-    })
+        "orders": orders, "organization": organization, "Status": Status})

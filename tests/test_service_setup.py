@@ -354,20 +354,36 @@ def test_every_step_speaks_french(client):
 
 # --- Query budgets -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("step, budget", [("subscription", 8), ("calling", 6), ("meetings", 6),
-                                          ("enterprise", 7), ("deploy", 7)])
+# Link visitor: session link (1), order with its settings (1), its lines (1); the enterprise
+# step also asks whether the org's site is live (1). Signed in: the user, their membership and
+# the layout's two permission lookups instead of the link. Never more with more data.
+@pytest.mark.parametrize("step, budget", [("subscription", 3), ("calling", 3), ("meetings", 3),
+                                          ("enterprise", 4), ("deploy", 3)])
+@pytest.mark.parametrize("signed_in", [False, True])
 def test_each_step_page_stays_within_its_query_budget(client, django_assert_max_num_queries,
-                                                      step, budget):
+                                                      step, budget, signed_in):
+    from tests.service_helpers import member_of
+
     order = configure(set_up_order(["calling", "meetings"]), subdomain="martin")
-    with_link(client, order)
+    if signed_in:
+        client.force_login(member_of(order.partner_org))
+        budget += 3
+    else:
+        with_link(client, order)
     client.get(step_url(order, step))  # warm the session
     with django_assert_max_num_queries(budget):
         assert client.get(step_url(order, step)).status_code == 200
+
+
+def test_check_availability_stays_within_its_query_budget(client, django_assert_max_num_queries):
+    order = enterprise_order(client)
+    with django_assert_max_num_queries(5):  # + the availability check, + suggestions at most
+        client.post(step_url(order, "enterprise"), {"subdomain": "free-name", "check": "1"})
 
 
 def test_the_deployed_page_stays_within_its_query_budget(client, django_assert_max_num_queries):
     order = configure(set_up_order(["calling", "meetings"]), subdomain="martin")
     services.deploy(order)
     with_link(client, order)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(4):  # link, order, lines, billing periods
         assert client.get(f"/orders/{order.number}/services/deployed/").status_code == 200

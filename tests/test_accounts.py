@@ -1,0 +1,169 @@
+"""Sign in, password reset by email, and "My orders" with its visibility rules."""
+import re
+
+import pytest
+
+from provisioning import deploy as services
+from provisioning.models import SetupMode
+from tests.factories import CustomerOrgFactory, PartnerOrgFactory, UserFactory
+from tests.service_helpers import member_of, set_up_order, step_url
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct-horse-battery"  # tests/factories.py
+
+
+def test_a_user_signs_in_with_their_email_in_any_letter_case(client):
+    member_of(PartnerOrgFactory(), "installer@partner.example")
+    response = client.post("/accounts/login/", {"username": "Installer@Partner.example",
+                                                "password": PASSWORD})
+    assert response.status_code == 302 and response.url == "/my/orders/"
+
+
+def test_a_wrong_password_is_refused_with_a_message(client):
+    member_of(PartnerOrgFactory(), "installer@partner.example")
+    response = client.post("/accounts/login/", {"username": "installer@partner.example",
+                                                "password": "nope"})
+    assert response.status_code in (200, 429)
+    assert "_auth_user_id" not in client.session
+
+
+def test_signing_in_from_a_service_setup_url_returns_there(client):
+    order = set_up_order()
+    member_of(order.partner_org, "installer@partner.example")
+    url = step_url(order, "subscription")
+    login = client.get(url)
+    assert login.url == f"/accounts/login/?next={url}"
+    response = client.post(login.url, {"username": "installer@partner.example",
+                                       "password": PASSWORD, "next": url})
+    assert response.url == url
+    assert client.get(url).status_code == 200
+
+
+def test_the_sign_in_page_speaks_french(client):
+    html = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Se connecter" in html and "Mot de passe oublié ?" in html
+
+
+# --- My orders -------------------------------------------------------------------------------------
+
+def resume_links(html):
+    return re.findall(r'href="/orders/([^/]+)/services/(?:deployed/)?"', html)
+
+
+def test_my_orders_lists_the_partner_s_orders_with_status_and_resume(client):
+    partner = PartnerOrgFactory()
+    open_order = set_up_order(partner_org=partner)
+    done = set_up_order(["messaging"], partner_org=partner, configured=True)
+    services.deploy(done)
+    client.force_login(member_of(partner))
+    html = client.get("/my/orders/").content.decode()
+    assert open_order.number in html and done.number in html
+    assert f'href="/orders/{open_order.number}/services/"' in html  # Resume
+    assert f'href="/orders/{done.number}/services/deployed/"' in html  # View
+    assert "Set up" in html and "Deployed" in html
+
+
+def test_a_partner_does_not_see_an_order_whose_customer_did_the_setup(client):
+    partner = PartnerOrgFactory()
+    managed = set_up_order(partner_org=partner, customer_name="Managed Customer")
+    customer_led = set_up_order(partner_org=partner, mode=SetupMode.CUSTOMER,
+                                customer_name="Independent Customer")
+    client.force_login(member_of(partner))
+    html = client.get("/my/orders/").content.decode()
+    assert managed.number in html and "Managed Customer" in html
+    assert customer_led.number not in html and "Independent Customer" not in html
+
+
+def test_the_customer_admin_sees_their_org_s_orders_including_customer_led_ones(client):
+    customer = CustomerOrgFactory()
+    led = set_up_order(customer_org=customer, mode=SetupMode.CUSTOMER)
+    managed = set_up_order(customer_org=customer)
+    other = set_up_order()
+    client.force_login(member_of(customer))
+    html = client.get("/my/orders/").content.decode()
+    assert sorted(resume_links(html)) == sorted([led.number, managed.number])
+    assert other.number not in html
+
+
+def test_my_orders_needs_signing_in(client):
+    response = client.get("/my/orders/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_a_user_without_an_organisation_has_no_orders(client):
+    client.force_login(UserFactory())
+    assert "No orders yet." in client.get("/my/orders/").content.decode()
+
+
+def test_my_orders_stays_within_its_query_budget(client, django_assert_max_num_queries):
+    partner = PartnerOrgFactory()
+    for _ in range(12):
+        set_up_order(partner_org=partner)
+    client.force_login(member_of(partner))
+    client.get("/my/orders/")
+    # user, membership, orders with their orgs, lines, and the layout's two permission lookups:
+    # the same for 12 orders as for 1.
+    with django_assert_max_num_queries(6):
+        html = client.get("/my/orders/").content.decode()
+    assert len(resume_links(html)) == 12
+
+
+def test_my_orders_speaks_french(client):
+    partner = PartnerOrgFactory()
+    set_up_order(partner_org=partner)
+    client.force_login(member_of(partner))
+    client.cookies["django_language"] = "fr"
+    html = client.get("/my/orders/").content.decode()
+    assert "Mes commandes" in html and "Reprendre" in html
+
+
+def test_the_home_page_offers_to_resume_a_set_up_order_from_the_link(client):
+    from tests.service_helpers import with_link
+
+    order = set_up_order()
+    with_link(client, order)
+    html = client.get("/").content.decode()
+    assert f'href="/orders/{order.number}/services/"' in html
+    assert "Resume service setup" in html
+
+
+# --- Password reset --------------------------------------------------------------------------------
+
+def test_password_reset_emails_a_link_built_from_site_url(client, mailoutbox):
+    member_of(PartnerOrgFactory(), "installer@partner.example")
+    response = client.post("/accounts/password_reset/", {"email": "Installer@partner.example"})
+    assert response.status_code == 302 and response.url == "/accounts/password_reset/done/"
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.subject == "Reset your Webex onboarding password"
+    link = re.search(r"https://onboarding\.example/accounts/reset/\S+/\S+/", message.body).group(0)
+    assert "testserver" not in message.body
+
+    path = link.removeprefix("https://onboarding.example")
+    form_page = client.get(path, follow=True)
+    assert "Choose a new password" in form_page.content.decode()
+    done = client.post(form_page.redirect_chain[-1][0],
+                       {"new_password1": "a-brand-new-secret-42", "new_password2": "a-brand-new-secret-42"})
+    assert done.url == "/accounts/reset/done/"
+    assert "Password changed" in client.get(done.url).content.decode()
+    assert client.login(username="installer@partner.example", password="a-brand-new-secret-42")
+    # The link works once.
+    again = client.get(path, follow=True).content.decode()
+    assert "This link no longer works" in again
+
+
+def test_password_reset_for_an_unknown_email_says_the_same_and_sends_nothing(client, mailoutbox):
+    response = client.post("/accounts/password_reset/", {"email": "nobody@nowhere.example"},
+                           follow=True)
+    assert "Check your email" in response.content.decode()
+    assert mailoutbox == []
+
+
+def test_password_reset_in_french(client, mailoutbox):
+    member_of(PartnerOrgFactory(), "installer@partner.example")
+    client.cookies["django_language"] = "fr"
+    page = client.get("/accounts/password_reset/").content.decode()
+    assert "Réinitialiser votre mot de passe" in page and "Envoyer le lien" in page
+    client.post("/accounts/password_reset/", {"email": "installer@partner.example"})
+    assert mailoutbox[0].subject == "Réinitialisez votre mot de passe d'intégration Webex"
+    assert "Pour choisir un nouveau mot de passe" in mailoutbox[0].body
