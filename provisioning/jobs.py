@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from config.db import retry_on_disconnect
 from orders.models import Order
 from provisioning import outbox, services
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, Status
@@ -129,8 +130,10 @@ def send_batch(rows, connection, run):
             else:
                 sent.append(provisioning)
                 urls[provisioning.pk] = url
-        _record_sent(sent)
-        _record_failures(failed)
+        # The mail server accepted these: record it even across a database restart, or the next
+        # run would send them again (config/db.py).
+        retry_on_disconnect(_record_sent, sent)
+        retry_on_disconnect(_record_failures, failed)
     finally:
         _reset(connection)
     run.sent += [p.order.number for p in sent]
