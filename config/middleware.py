@@ -13,8 +13,10 @@ CSP = "; ".join([
 
 
 class SecurityHeadersMiddleware:
-    """Content-Security-Policy on every response; setup pages also send no referrer,
-    so a token can never leak to another site through the Referer header."""
+    """Content-Security-Policy on every response; setup pages send a referrer only to this site,
+    so a token can never leak to another site through the Referer header. Not "no-referrer":
+    under it browsers send `Origin: null` with a form POST, which Django's CSRF check refuses
+    (every wizard step failed in a real browser)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -23,7 +25,7 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", CSP)
         if request.path.startswith("/setup/"):
-            response["Referrer-Policy"] = "no-referrer"
+            response["Referrer-Policy"] = "same-origin"
             response["Cache-Control"] = "no-store"
         return response
 

@@ -87,7 +87,7 @@ def test_every_page_sends_the_security_headers(client):
 
 def test_setup_pages_send_no_referrer_and_are_not_cached(client):
     response = client.get("/setup/not-a-real-token-but-a-setup-path/")
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
 
 
