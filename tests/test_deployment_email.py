@@ -310,3 +310,18 @@ def test_the_command_sends_what_is_due_and_says_so(mailoutbox, capsys):
     out = capsys.readouterr().out
     assert f"sent     {order.number}" in out and "1 sent, 0 failed" in out
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_load_demo_sends_the_demo_email_and_prints_its_live_link_on_every_run(mailoutbox, capsys):
+    with time_machine.travel(local(START, 7), tick=False):  # before the business hour: sent anyway
+        call_command("load_demo")
+        first = capsys.readouterr().out
+        call_command("load_demo")  # make run again: a fresh link, printed and emailed
+        second = capsys.readouterr().out
+
+    assert len(mailoutbox) == 2
+    for out, message in [(first, mailoutbox[0]), (second, mailoutbox[1])]:
+        assert f"Set up now:  {settings.SITE_URL}/setup/{token_of(message)}/" in out
+    assert services.check_link(token_of(mailoutbox[1])).ok
+    assert services.check_link(token_of(mailoutbox[0])).problem == services.LinkProblem.SUPERSEDED
