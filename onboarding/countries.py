@@ -302,9 +302,9 @@ def time_zones():
 
 @lru_cache(maxsize=1)
 def time_zone_choices():
-    """Grouped by area for the select: [("Europe", [("Europe/Paris", "Paris"), ...]), ...]."""
+    """Grouped by area for the select: [("Europe", [("Europe/Paris", "Europe/Paris"), ...])]."""
     groups = {}
     for name in sorted(time_zones() - {"UTC"}):
         area, _, place = name.partition("/")
-        groups.setdefault(area, []).append((name, place.replace("_", " ")))
+        groups.setdefault(area, []).append((name, name.replace("_", " ")))
     return [("UTC", "UTC")] + [(area, places) for area, places in sorted(groups.items())]

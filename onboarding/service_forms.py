@@ -35,6 +35,14 @@ class CallingSettingsForm(forms.Form):
                                   help_text=_("The location's main phone number, in national or "
                                               "international (+…) form."))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        country = self.data.get("country") or self.initial.get("country")
+        example = phonenumbers.example_number(country) if country in countries.COUNTRIES else None
+        if example:
+            self.fields["main_number"].widget.attrs["placeholder"] = phonenumbers.format_number(
+                example, phonenumbers.PhoneNumberFormat.NATIONAL)
+
     def clean_location_name(self):
         name = self.cleaned_data["location_name"].strip()
         if not name:

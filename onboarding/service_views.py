@@ -19,6 +19,7 @@ from orgs import subdomains
 from provisioning import deploy as services
 from provisioning.deploy import (CALLING, DEPLOY, ENTERPRISE, MEETINGS, SUBSCRIPTION,
                                  ServiceSetupError)
+from provisioning.models import Status
 
 STEP_LABELS = {
     SUBSCRIPTION: gettext_lazy("Subscription details"),
@@ -145,7 +146,9 @@ def _step_context(order, steps, current, first_open):
     index = steps.index(current)
     reachable = steps[:steps.index(first_open) + 1]
     done = services.done_steps(order)
+    closed = order.provisioning.status == Status.CLOSED
     return {
+        "error": ERROR_MESSAGES[ServiceSetupError.CLOSED] if closed else "",
         "order": order,
         "step": current,
         "step_label": STEP_LABELS[current],

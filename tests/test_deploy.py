@@ -173,3 +173,16 @@ def test_a_signed_in_installer_is_recorded_as_the_actor(client):
     client.force_login(installer)
     client.post(step_url(order, "deploy"))
     assert Event.objects.get(order=order, kind=Event.Kind.DEPLOYED).actor == installer
+
+
+def test_a_closed_order_says_so_on_every_step_and_deploys_nothing(client):
+    order = configure(set_up_order(["messaging"]), subdomain="martin")
+    Provisioning.objects.filter(pk=order.pk).update(status=Status.CLOSED)
+    with_link(client, order)
+    for step in ["subscription", "enterprise", "deploy"]:
+        assert "The setup window of this order has closed" in client.get(
+            step_url(order, step)).content.decode()
+    response = client.post(step_url(order, "deploy"))
+    assert response.status_code == 409
+    assert "Contact your account representative to re-open it." in response.content.decode()
+    assert not BillingPeriod.objects.exists()

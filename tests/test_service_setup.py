@@ -91,7 +91,8 @@ def test_calling_settings_default_to_the_customer_s_country(client):
     assert form["location_name"].value() == "Gent"
     html = response.content.decode()
     assert '<option value="BE" selected>Belgium</option>' in html
-    assert '<option value="Europe/Brussels" selected>Brussels</option>' in html
+    assert '<option value="Europe/Brussels" selected>Europe/Brussels</option>' in html
+    assert 'placeholder="012 34 56 78"' in html  # a Belgian example number
 
 
 def calling_post(**changes):
