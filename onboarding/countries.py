@@ -3,7 +3,7 @@ can validate a number for, with its English and French name (CLDR, via babel 2.1
 IANA time zone (the first zone of that country in tzdata's zone.tab).
 
 Generated once so the site needs no extra dependency; phonenumbers is pinned, so the set only
-changes when we bump it (tests/test_service_setup_settings.py checks they still agree)."""
+changes when we bump it (tests/test_service_setup.py checks they still agree)."""
 
 # code: (English name, French name, default time zone)
 import unicodedata
