@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,3 +16,7 @@ urlpatterns = [
     path("reps/", include("provisioning.urls")),
     path("", include("onboarding.urls")),
 ]
+
+# Benchmarks only (bench/bench_wizard.py): the bare FormView baseline, never mounted otherwise.
+if os.environ.get("BENCH_VIEWS") == "1":
+    urlpatterns.insert(0, path("bench/", include("bench.urls")))

@@ -165,6 +165,8 @@ class SetupWizard(SessionWizardView):
     """Role → installer → partner org → customer admin → customer org → confirm. Nothing is
     saved before Confirm except the "setup begun" mark on the first POST."""
 
+    # Saves the session only when the answers changed, not on every GET (bench/bench_wizard.py).
+    storage_name = "onboarding.wizard_storage.ChangedOnlySessionStorage"
     form_list = [("role", RoleForm), ("installer", InstallerForm), ("partner_org", PartnerOrgForm),
                  ("customer_admin", CustomerAdminForm), ("customer_org", CustomerOrgForm),
                  ("confirm", ConfirmForm)]

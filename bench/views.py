@@ -1,0 +1,50 @@
+"""Bench-only baseline (mounted at /bench/ only when BENCH_VIEWS=1, see config/urls.py): a bare
+Django FormView with the wizard's first form (RoleForm), the same template, the same session
+engine and the same access check (the setup link remembered in the session). On a valid POST it
+keeps the answer in the session and renders the next step's template, as the wizard does."""
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.views.generic import FormView
+from formtools.wizard.forms import ManagementForm
+
+from onboarding import access
+from onboarding.forms import InstallerForm, RoleForm
+from onboarding.wizard import ALL_STEPS, STEP_NAMES, wizard_prefix
+
+
+def _progress(current):
+    index = ALL_STEPS.index(current)
+    return [{"key": key, "name": STEP_NAMES[key],
+             "state": "done" if i < index else "current" if i == index else "todo"}
+            for i, key in enumerate(ALL_STEPS)]
+
+
+class BareRoleView(FormView):
+    form_class = RoleForm
+    prefix = "role"
+    template_name = "onboarding/wizard/role.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.link = access.link_in_session(request)
+        if self.link is None:
+            raise PermissionDenied
+        self.order = self.link.order
+        return super().dispatch(request, *args, **kwargs)
+
+    def _context(self, step, form):
+        prefix = wizard_prefix(self.order)
+        management = ManagementForm(prefix=prefix, initial={"current_step": step})
+        return {"wizard": {"form": form, "management_form": management,
+                           "steps": {"current": step, "prev": "role" if step != "role" else None}},
+                "form": form, "order": self.order, "link": self.link,
+                "step_name": STEP_NAMES[step], "progress": _progress(step), "notice": None,
+                "customer_admin_link": False, "is_last": False}
+
+    def get_context_data(self, **kwargs):
+        return self._context("role", kwargs.get("form") or self.get_form())
+
+    def form_valid(self, form):
+        self.request.session["bench_bare_role"] = form.cleaned_data
+        next_form = InstallerForm(prefix="installer", initial={"email": self.link.recipient_email})
+        return render(self.request, "onboarding/wizard/installer.html",
+                      self._context("installer", next_form))
