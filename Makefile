@@ -43,6 +43,11 @@ test-browser: deps $(STAMP) compilemessages
 bench: deps $(STAMP) compilemessages
 	$(BIN)/python scripts/services.py -- $(BIN)/python bench/run_all.py
 
+# Two webs, two Celery workers, two beats on one PostgreSQL + Redis: 1,000 orders, one email each
+# (the same test also runs in `make test`; see docs/RELIABILITY.md).
+scaleout: deps $(STAMP) compilemessages
+	$(BIN)/python scripts/scaleout.py $(PYTEST_ARGS)
+
 check-deploy: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings_production SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
 	  ALLOWED_HOSTS=onboarding.example SITE_URL=https://onboarding.example \
