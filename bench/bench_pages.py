@@ -1,0 +1,172 @@
+"""The rep dashboard and the admin order list on a million orders: queries per page and time
+against SQL, in the same run.
+
+    .venv/bin/python bench/bench_pages.py
+
+Each page is requested in-process (Django's test client, signed in; DEBUG off) several times;
+for each we report the number of queries (budget ≤ 8), the median time of the whole page, the
+time of the same SQL statements replayed alone (the page's database share), and the time of a
+hand-written SQL query that fetches the same rows (what a page could not go below), with the
+EXPLAIN of the page's slowest statement.
+"""
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+REPEAT = 5
+BUDGET = 8
+
+# The dashboard's rows, hand-written: stalled and not set up, most overdue first, with the order,
+# its rep and its last history event; and the count the paginator needs.
+DASHBOARD_SQL = """
+SELECT p.order_id, p.stall_due_at, p.email_sent_at, p.setup_begun_at, o.number, o.partner_name,
+       o.customer_name, o.product, o.requested_start_date, o.deployment_contact_email, u.email,
+       (SELECT e.kind FROM provisioning_event e WHERE e.order_id = p.order_id ORDER BY e.at DESC, e.id DESC LIMIT 1),
+       (SELECT e.at FROM provisioning_event e WHERE e.order_id = p.order_id ORDER BY e.at DESC, e.id DESC LIMIT 1)
+FROM provisioning_provisioning p JOIN orders_order o ON o.id = p.order_id JOIN orgs_user u ON u.id = o.account_rep_id
+WHERE p.stalled_at IS NOT NULL AND p.set_up_at IS NULL {where}
+ORDER BY p.stall_due_at, p.order_id LIMIT 25 OFFSET {offset}"""
+DASHBOARD_COUNT_SQL = """
+SELECT count(*) FROM provisioning_provisioning p JOIN orders_order o ON o.id = p.order_id
+WHERE p.stalled_at IS NOT NULL AND p.set_up_at IS NULL {where}"""
+ADMIN_SQL = """
+SELECT o.*, u.email, p.status FROM orders_order o JOIN orgs_user u ON u.id = o.account_rep_id
+LEFT JOIN provisioning_provisioning p ON p.order_id = o.id
+WHERE {where} ORDER BY o.id DESC LIMIT 50"""
+ADMIN_COUNT_SQL = "SELECT count(*) FROM orders_order o WHERE {where}"
+
+
+def capture():
+    """Context manager collecting (sql, params, seconds) of every query."""
+    from contextlib import contextmanager
+
+    from django.db import connection
+
+    @contextmanager
+    def block():
+        queries = []
+
+        def wrapper(execute, sql, params, many, context):
+            t0 = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                queries.append((sql, params, time.perf_counter() - t0))
+
+        with connection.execute_wrapper(wrapper):
+            yield queries
+
+    return block()
+
+
+def replay(queries):
+    from django.db import connection
+
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        for sql, params, _ in queries:
+            cur.execute(sql, params)
+            if cur.description:
+                cur.fetchall()
+    return time.perf_counter() - t0
+
+
+def hand_written(statements):
+    from django.db import connection
+
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        for sql, params in statements:
+            cur.execute(sql, params)
+            cur.fetchall()
+    return time.perf_counter() - t0
+
+
+def measure(results, client, label, url, statements):
+    response = client.get(url)
+    assert response.status_code == 200, f"{url} gave HTTP {response.status_code}"
+    page_times, sql_times, raw_times = [], [], []
+    queries = []
+    for _ in range(REPEAT):
+        with capture() as queries:
+            t0 = time.perf_counter()
+            response = client.get(url)
+            page_times.append(time.perf_counter() - t0)
+        sql_times.append(replay(queries))
+        raw_times.append(hand_written(statements))
+    page, sql, raw = (statistics.median(v) for v in (page_times, sql_times, raw_times))
+    slowest = max(queries, key=lambda q: q[2])
+    within = "within" if len(queries) <= BUDGET else "OVER"
+    results.row(f"{label}: queries", len(queries), f"budget ≤ {BUDGET}: {within}")
+    results.row(f"{label}: page / its SQL replayed / hand-written SQL",
+                f"{common.ms(page)} / {common.ms(sql)} / {common.ms(raw)}", f"GET {url}")
+    results.ratio(f"{label}: page / hand-written SQL", page, raw)
+    plan = common.explain(slowest[0], slowest[1])
+    results.block(f"{label}: EXPLAIN ANALYZE of the slowest query ({common.ms(slowest[2])})",
+                  f"{slowest[0][:600]}{'…' if len(slowest[0]) > 600 else ''}\n\n{plan}")
+    return len(queries)
+
+
+def main():
+    common.start()
+    from django.conf import settings
+    from django.test import Client
+
+    from orgs.models import User
+
+    settings.DEBUG = False
+    results = common.Results("pages", "Dashboard and admin on a million orders")
+    rep = User.objects.filter(email__startswith="bench-rep").order_by("pk").first()
+    admin, _ = User.objects.get_or_create(email="bench-admin@vendor.example",
+                                          defaults={"is_staff": True, "is_superuser": True})
+    client = Client()
+    client.force_login(rep)
+    try:
+        from provisioning import selectors  # noqa: F401
+    except ImportError:
+        results.note("the dashboard has not landed")
+    else:
+        mine = "AND o.account_rep_id = %s"
+        measure(results, client, "dashboard, first page (my stalled orders)", "/reps/stalled/",
+                [(DASHBOARD_SQL.format(where=mine, offset=0), [rep.pk]),
+                 (DASHBOARD_COUNT_SQL.format(where=mine), [rep.pk])])
+        filtered = ("AND o.product = 'A-WX' AND p.setup_begun_at IS NULL "
+                    "AND p.stall_due_at <= now() - interval '7 days'")
+        measure(results, client, "dashboard, filtered (all reps, A-WX, 7+ days, never begun, page 3)",
+                "/reps/stalled/?reps=all&product=A-WX&overdue=7&setup=never&page=3",
+                [(DASHBOARD_SQL.format(where=filtered, offset=50), []),
+                 (DASHBOARD_COUNT_SQL.format(where=filtered), [])])
+        search = "AND (o.customer_name ILIKE %s OR o.partner_name ILIKE %s OR o.deployment_contact_email ILIKE %s)"
+        measure(results, client, "dashboard, search 'Martin' (all reps)",
+                "/reps/stalled/?reps=all&q=Martin",
+                [(DASHBOARD_SQL.format(where=search, offset=0), ["%Martin%"] * 3),
+                 (DASHBOARD_COUNT_SQL.format(where=search), ["%Martin%"] * 3)])
+
+    client.force_login(admin)
+    try:
+        import orders.admin  # noqa: F401
+    except ImportError:
+        results.note("the order admin has not landed")
+    else:
+        measure(results, client, "admin orders, no search", "/admin/orders/order/",
+                [(ADMIN_SQL.format(where="true"), [])])
+        email = "deploy17@partner17.example"
+        measure(results, client, "admin orders, search by email", f"/admin/orders/order/?q={email}",
+                [(ADMIN_SQL.format(where="lower(o.deployment_contact_email) = %s"), [email]),
+                 (ADMIN_COUNT_SQL.format(where="lower(o.deployment_contact_email) = %s"), [email])])
+        measure(results, client, "admin orders, search by name fragment 'Dubois 4242'",
+                "/admin/orders/order/?q=Dubois+4242",
+                [(ADMIN_SQL.format(where="(o.customer_name ILIKE %s OR o.partner_name ILIKE %s "
+                                         "OR o.deployment_contact_email ILIKE %s)"), ["%Dubois 4242%"] * 3),
+                 (ADMIN_COUNT_SQL.format(where="(o.customer_name ILIKE %s OR o.partner_name ILIKE %s "
+                                               "OR o.deployment_contact_email ILIKE %s)"), ["%Dubois 4242%"] * 3)])
+    results.save()
+
+
+if __name__ == "__main__":
+    main()
