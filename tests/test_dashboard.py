@@ -14,6 +14,13 @@ from provisioning import jobs
 from provisioning.models import Event, Provisioning, Status
 from tests.factories import MembershipFactory, OrderFactory, RepFactory, UserFactory
 
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The factories give every person a password; the default hasher costs ~0.4 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 pytestmark = pytest.mark.django_db
 URL = "/reps/stalled/"
 

@@ -19,6 +19,13 @@ from provisioning import jobs, services
 from provisioning.models import Event, Provisioning, SetupLink, Status
 from tests.factories import OrderFactory
 
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The factories give every person a password; the default hasher costs ~0.4 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 START = datetime.date(2026, 12, 1)
 
 

@@ -8,11 +8,26 @@ from django.conf import settings
 from django.contrib.admin import ModelAdmin, site
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
+from django.utils import translation
 
 from orders.models import Order
 from provisioning import admin_actions, jobs, services
 from provisioning.models import Event, Provisioning, SetupLink, Status
 from tests.factories import OrderFactory, RepFactory
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Refusals are read in the language of the request; an earlier test may have left French on.
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The factories give every person a password; the default hasher costs ~0.4 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,13 @@ from provisioning import jobs, selectors
 from provisioning.models import Event, OutboundEmail, Provisioning, Status
 from tests.factories import OrderFactory, RepFactory
 
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The factories give every person a password; the default hasher costs ~0.4 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 START = datetime.date(2026, 12, 1)
 
 
