@@ -17,7 +17,7 @@ from onboarding.forms import (COLLEAGUE, CUSTOMER, CUSTOMER_DOES_IT, PARTNER, SE
                               InstallerForm, OrgStepForm, PartnerOrgForm, RoleForm)
 from orders.models import Order
 from orgs.models import User
-from provisioning.models import SetupLink, SetupMode
+from provisioning.models import Provisioning, SetupLink, SetupMode
 from provisioning.services import LinkProblem, check_link, link_problem
 
 DONE_KEY = "setup_done"           # session: {"order": pk, "user": pk or None, "set_up": bool}
@@ -293,6 +293,8 @@ class SetupWizard(SessionWizardView):
         posted_step = self.request.POST.get(f"{self.prefix}-current_step")
         form_list = self.get_form_list()
         if posted_step not in form_list:
+            if self._set_up_meanwhile():
+                return self._already_set_up()
             # A tab left open on a step the answers elsewhere have since removed.
             self.storage.current_step = self.steps.first
             self.notice = _("Your answers changed in another window: please check this step.")
@@ -321,6 +323,27 @@ class SetupWizard(SessionWizardView):
                                "rep_email": self.order.account_rep.email})
         return super().post(*args, **kwargs)
 
+    def render_next_step(self, form, **kwargs):
+        # The step just answered fell out of the path: an earlier answer stopped being valid
+        # (e.g. the installer's email now belongs to the org someone else just created).
+        if self.steps.current not in self.get_form_list() and self._set_up_meanwhile():
+            return self._already_set_up()
+        return super().render_next_step(form, **kwargs)
+
+    def render_revalidation_failure(self, step, form, **kwargs):
+        # An answer stopped being valid since it was given. If that is because someone else
+        # has just set the order up (their new orgs and users), say that rather than the step.
+        if self._set_up_meanwhile():
+            return self._already_set_up()
+        return super().render_revalidation_failure(step, form, **kwargs)
+
+    def _set_up_meanwhile(self):
+        return Provisioning.objects.filter(pk=self.order.pk, set_up_at__isnull=False).exists()
+
+    def _already_set_up(self):
+        return render(self.request, "onboarding/wizard/already_set_up.html",
+                      {"order": self.order}, status=409)
+
     def render_done(self, form, **kwargs):
         try:
             return super().render_done(form, **kwargs)
@@ -347,8 +370,7 @@ class SetupWizard(SessionWizardView):
                               {"order": self.order, "email": email})
             result = services.complete_setup(self.link, self.plan(form_dict))
         except services.AlreadySetUp:
-            return render(self.request, "onboarding/wizard/already_set_up.html",
-                          {"order": self.order}, status=409)
+            return self._already_set_up()
         except services.LinkNoLongerValid:
             self.link.refresh_from_db()
             return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)

@@ -1,0 +1,119 @@
+"""Confirm under concurrency, against real PostgreSQL with real concurrent transactions: a double
+click, a second tab or several people with the same link create exactly one set of orgs and users."""
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from onboarding import services
+from orgs.models import Membership, Organization, User
+from provisioning.models import Event, Provisioning, SetupLink
+from provisioning.services import issue_link
+from tests.factories import CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory
+from tests.wizard_helpers import (CUSTOMER_ADMIN_EMAIL, INSTALLER_EMAIL, current_step, open_link,
+                                  post_step, walk)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+THREADS = 20
+
+
+def confirm_at_once(clients_and_orders):
+    """Every client has walked to Confirm; they all press it at the same moment."""
+    barrier = threading.Barrier(len(clients_and_orders))
+    results, errors = [None] * len(clients_and_orders), []
+
+    def press(i, client, order):
+        try:
+            barrier.wait(timeout=60)
+            results[i] = post_step(client, order, "confirm")
+        except Exception as exc:  # a 500 surfaces here: the test client re-raises view errors
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press, args=(i, client, order))
+               for i, (client, order) in enumerate(clients_and_orders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+def walked_clients(order, raw, count, answers=None):
+    clients = []
+    for _ in range(count):
+        client = Client()
+        open_link(client, order, raw=raw)
+        walk(client, order, answers, until="confirm")
+        clients.append((client, order))
+    return clients
+
+
+def test_twenty_people_confirming_the_same_order_at_once_set_it_up_once():
+    order = OrderFactory()
+    raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    results = confirm_at_once(walked_clients(order, raw, THREADS))
+
+    assert all(r.status_code in (302, 409) for r in results), \
+        str([(r.status_code, current_step(r)) for r in results])
+    winners = [r for r in results if r.status_code == 302 and r["Location"] == "/setup/done/"]
+    assert len(winners) >= 1
+    losers = [r for r in results if r.status_code == 409]
+    assert all("This order is already set up" in r.content.decode() for r in losers)
+    assert Organization.objects.filter(kind="partner").count() == 1
+    assert Organization.objects.filter(kind="customer").count() == 1
+    assert User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).count() == 1
+    assert User.objects.filter(email=INSTALLER_EMAIL).count() == 1
+    assert Membership.objects.count() == 2
+    assert Event.objects.filter(order=order, kind=Event.Kind.SET_UP).count() == 1
+    assert Provisioning.objects.get(pk=order.pk).set_up_at is not None
+
+
+def test_without_the_lock_the_same_confirms_would_set_the_order_up_many_times(monkeypatch):
+    """The race the lock prevents is real: with an unlocked check-then-write (every request reads
+    "not set up" before any writes), each confirm sets the order up again."""
+    partner = PartnerOrgFactory(external_id="PTN-4411")
+    order = OrderFactory()
+    customer = CustomerOrgFactory(external_id=order.customer_external_id)
+    MembershipFactory(user__email=INSTALLER_EMAIL, organization=partner)
+    MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=customer)
+    raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    clients = walked_clients(order, raw, 4)
+    all_have_read = threading.Barrier(len(clients))
+
+    def unlocked(link):
+        provisioning = Provisioning.objects.select_related("order").get(pk=link.order_id)
+        if provisioning.set_up_at is not None:
+            raise services.AlreadySetUp()
+        all_have_read.wait(timeout=60)
+        return provisioning
+
+    monkeypatch.setattr(services, "_lock", unlocked)
+    confirm_at_once(clients)
+    assert Event.objects.filter(order=order, kind=Event.Kind.SET_UP).count() == len(clients)
+
+
+def test_a_partners_first_orders_confirmed_at_once_create_one_partner_org():
+    orders = [OrderFactory() for _ in range(4)]
+    answers = {order.pk: {"customer_admin": {"email": f"admin{i}@customer{i}.example"}}
+               for i, order in enumerate(orders)}
+    clients = []
+    for order in orders:
+        raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+        clients += walked_clients(order, raw, 1, answers[order.pk])
+    results = confirm_at_once(clients)
+
+    assert Organization.objects.filter(kind="partner", external_id="PTN-4411").count() == 1
+    done = [r for r in results if r.status_code == 302]
+    sent_back = [r for r in results if current_step(r) == "partner_org"]
+    assert len(done) == 1 and len(sent_back) == len(orders) - 1
+    assert all("created by someone else a moment ago" in r.content.decode() for r in sent_back)
+    # The others verify the org that now exists and finish; the installer is in it once.
+    for (client, order), result in zip(clients, results):
+        if result in sent_back:
+            assert walk(client, order, answers[order.pk])["Location"] == "/setup/done/"
+    assert Membership.objects.filter(user__email=INSTALLER_EMAIL).count() == 1
+    assert Event.objects.filter(kind=Event.Kind.SET_UP).count() == len(orders)
