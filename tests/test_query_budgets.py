@@ -1,0 +1,125 @@
+"""Query budgets of the pages and jobs no other test file bounds, and the wizard's session writes.
+A regression (a query per row, a session rewritten on every page) fails `make test`; timings
+are measured by `make bench` (bench/RESULTS.md), never asserted here."""
+import datetime
+import json
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.utils import timezone
+
+from orders import services as order_services
+from provisioning import jobs
+from provisioning.models import OutboundEmail, Provisioning, Status
+from tests.factories import OrderFactory, RepFactory
+from tests.test_import import SPEC_ORDER
+from tests.wizard_helpers import SETUP_URL, current_step, open_link, post_step
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def order():
+    return OrderFactory(requested_start_date=timezone.localdate() + datetime.timedelta(days=3))
+
+
+# --- The wizard writes the session only when the answers change --------------------------------
+
+def test_reloading_a_wizard_step_does_not_rewrite_the_session(client, order):
+    open_link(client, order)
+    client.get(SETUP_URL)  # the wizard's storage is created: written once
+
+    reload = client.get(SETUP_URL)
+
+    assert reload.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in reload.cookies  # no save, so no new cookie
+
+
+def test_an_answered_step_is_still_saved_in_the_session(client, order):
+    open_link(client, order)
+    client.get(SETUP_URL)
+
+    answered = post_step(client, order, "role", {"role": "partner"})
+
+    assert settings.SESSION_COOKIE_NAME in answered.cookies
+    assert current_step(client.get(SETUP_URL)) == "installer"  # the answer survived the request
+
+
+def test_going_back_to_a_step_is_saved_too(client, order):
+    open_link(client, order)
+    post_step(client, order, "role", {"role": "partner"})
+
+    post_step(client, order, "installer", {}, wizard_goto_step="role")
+
+    assert current_step(client.get(SETUP_URL)) == "role"
+
+
+# --- Jobs: queries grow with batches, not with rows ----------------------------------------------
+
+def pending_emails(count):
+    return OutboundEmail.objects.bulk_create([
+        OutboundEmail(kind=OutboundEmail.Kind.DEPLOYED, to=f"person{i}@example.com",
+                      subject="Deployed", body_text="Deployed.", next_attempt_at=timezone.now())
+        for i in range(count)])
+
+
+def test_the_outbox_sweep_costs_one_claim_per_batch_and_a_fixed_few_per_email(
+        django_assert_max_num_queries, mailoutbox):
+    pending_emails(12)
+
+    # 3 claims (5 + 5 + 2) and per email: savepoint, lock, update, release.
+    with django_assert_max_num_queries(3 + 12 * 4):
+        assert jobs.send_pending_emails(batch_size=5) == {"sent": 12, "failed": 0}
+    assert len(mailoutbox) == 12
+
+    with django_assert_max_num_queries(1):  # an idle sweep is one claim
+        assert jobs.send_pending_emails(batch_size=5) == {"sent": 0, "failed": 0}
+
+
+def test_closing_expired_setup_windows_costs_the_same_for_one_order_or_many(
+        django_assert_max_num_queries):
+    rep = RepFactory()
+    start = timezone.localdate() - datetime.timedelta(days=60)
+    OrderFactory.create_batch(6, requested_start_date=start, account_rep=rep)
+
+    # the update, the history insert, and the transaction's savepoint and release
+    with django_assert_max_num_queries(4):
+        closed = jobs.close_expired_setup_windows()
+    assert len(closed) == 6
+    assert Provisioning.objects.filter(status=Status.CLOSED).count() == 6
+
+    with django_assert_max_num_queries(4):
+        assert jobs.close_expired_setup_windows() == []
+
+
+# --- Pages no other file bounds ------------------------------------------------------------------
+
+def test_the_health_check_costs_one_query(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("services", [["calling"], ["calling", "meetings", "messaging", "webinars"]])
+def test_the_order_api_costs_the_same_whatever_the_number_of_lines(
+        client, django_assert_max_num_queries, services):
+    _key, raw = order_services.create_api_key("Ordering system")
+    RepFactory(email=SPEC_ORDER["account_rep_email"])
+    order = dict(SPEC_ORDER, lines=[{"sku": f"A-WX-{s[:4].upper()}", "service": s, "quantity": 10}
+                                    for s in services])
+
+    with django_assert_max_num_queries(API_BUDGET):
+        response = client.post("/api/orders", json.dumps(order), content_type="application/json",
+                               HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 201
+
+
+# Measured 12 for 1 line and for 4: key, key's last use, rep, known order, order, lines (one bulk
+# insert), provisioning, history, and the transactions' savepoints.
+API_BUDGET = 12
