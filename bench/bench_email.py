@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 from bench.smtp_sink import SmtpSink  # noqa: E402
 
-OUTBOX_EMAILS = 3000
+OUTBOX_EMAILS = 2000
 TIMEOUT = 240  # seconds per run at most
 
 
