@@ -75,6 +75,30 @@ def _lines_key(lines):
                   for line in lines)
 
 
+def _differences(order, lines, cleaned):
+    """({field: (ours, theirs)}, lines differ?) between a stored order and a validated one."""
+    changes = {name: (getattr(order, name), cleaned[name]) for name in ORDER_FIELDS
+               if getattr(order, name) != cleaned[name]}
+    if order.account_rep.email.lower() != cleaned["account_rep_email"]:
+        changes["account_rep_email"] = (order.account_rep.email, cleaned["account_rep_email"])
+    ours = [{"sku": line.sku, "service": line.service, "quantity": line.quantity,
+             "deployment_contact_email": line.deployment_contact_email} for line in lines]
+    lines_changed = _lines_key(ours) != _lines_key(cleaned["lines"])
+    if not changes and not lines_changed:
+        return {}, False
+    return changes, lines_changed
+
+
+def create_provisioning_many(orders, actor=None):
+    """The bulk twin of provisioning.services.create_provisioning for a batch of new orders: the
+    same provisioning rows (schedule_for) and 'imported' events, in two INSERTs.
+    tests/test_import.py checks that both write the same rows."""
+    Provisioning.objects.bulk_create([Provisioning(order=order, **provisioning_services.schedule_for(order))
+                                      for order in orders])
+    Event.objects.bulk_create([Event(order=order, kind=Event.Kind.IMPORTED, actor=actor)
+                               for order in orders])
+
+
 def _why_frozen(provisioning):
     """Why a known order may no longer be changed by a re-import, or '' when it may."""
     if provisioning is None:
@@ -100,39 +124,87 @@ class OrderImporter:
 
     # --- batches ---------------------------------------------------------------------------------
 
-    def import_many(self, items, *, start=1, batch_size=500):
-        """Yield one Outcome per item, in order. `start` numbers items for error labels."""
+    def import_many(self, items, *, start=1, batch_size=250):
+        """Yield one Outcome per item, in order. `start` numbers items for error labels.
+
+        Per batch: validate everything, look up its reps and known orders in a few queries, then
+        write all its new orders in one transaction with bulk inserts. Each order is still
+        all-or-nothing; if that transaction fails (a race on a number, say), it is rolled back
+        whole and its orders are redone one transaction each, so one bad order never blocks the
+        others. Known numbers go one by one through the re-import policy."""
         for offset in range(0, len(items), batch_size):
-            batch = items[offset:offset + batch_size]
-            checked = [validate_order(data) for data in batch]
-            self._prefetch_reps({v.cleaned["account_rep_email"] for v in checked if v.ok})
-            numbers = [v.cleaned["number"] for v in checked if v.ok]
-            known = set(Order.objects.filter(number__in=numbers).values_list("number", flat=True))
-            for i, (data, validated) in enumerate(zip(batch, checked)):
-                position = start + offset + i
-                yield self._import_validated(data, validated, position, known)
+            yield from self._import_batch(items[offset:offset + batch_size], start + offset)
 
     def import_one(self, data):
-        return self._import_validated(data, validate_order(data), None, known=None)
-
-    def _import_validated(self, data, validated, position, known):
-        label = order_label(data, position)
+        validated = validate_order(data)
+        label = order_label(data)
         if not validated.ok:
             return Outcome(label, REJECTED, errors=validated.errors)
-        cleaned = validated.cleaned
+        return self._guarded(label, self._create_or_reimport, validated.cleaned)
+
+    def _import_batch(self, batch, first_position):
+        checked = [validate_order(data) for data in batch]
+        labels = [order_label(data, first_position + i) for i, data in enumerate(batch)]
+        outcomes = [Outcome(labels[i], REJECTED, errors=v.errors) if not v.ok else None
+                    for i, v in enumerate(checked)]
+        valid = [(i, v.cleaned) for i, v in enumerate(checked) if v.ok]
+        if not valid:
+            return outcomes
+        self._prefetch_reps({cleaned["account_rep_email"] for _i, cleaned in valid})
+        known = {order.number: order for order in (
+            Order.objects.filter(number__in=[cleaned["number"] for _i, cleaned in valid])
+            .select_related("account_rep").prefetch_related("lines"))}
+
+        fresh, later, seen = [], [], set()
+        for i, cleaned in valid:
+            if cleaned["number"] in known or cleaned["number"] in seen:
+                later.append((i, cleaned))  # a re-import, or a repeat within this batch
+            else:
+                seen.add(cleaned["number"])
+                fresh.append((i, cleaned))
+
+        created = self._bulk_create([cleaned for _i, cleaned in fresh]) if fresh else []
+        if created is None:  # the batch's transaction failed and was rolled back: one by one
+            for i, cleaned in fresh:
+                outcomes[i] = self._guarded(labels[i], self._create_or_reimport, cleaned)
+        else:
+            for (i, _cleaned), order in zip(fresh, created):
+                outcomes[i] = Outcome(labels[i], CREATED, order=order)
+
+        for i, cleaned in later:
+            current = known.get(cleaned["number"])
+            if current is not None and _differences(current, list(current.lines.all()), cleaned) == ({}, False):
+                outcomes[i] = Outcome(labels[i], UNCHANGED, order=current)  # no write, no lock
+            else:
+                outcomes[i] = self._guarded(labels[i], self._create_or_reimport, cleaned)
+        return outcomes
+
+    def _guarded(self, label, fn, cleaned):
         try:
-            if known is not None and cleaned["number"] not in known:
-                try:
-                    return self._create(label, cleaned)
-                except IntegrityError:
-                    # The same number arrived a moment ago (same file or a concurrent import).
-                    if not Order.objects.filter(number=cleaned["number"]).exists():
-                        raise
-            return self._create_or_reimport(label, cleaned)
+            return fn(label, cleaned)
         except DatabaseError as exc:
             # Validation should make this unreachable; one bad row must not stop the file.
             return Outcome(label, REJECTED, errors={"order": [
                 _("could not be saved: %(error)s") % {"error": str(exc).strip().splitlines()[0]}]})
+
+    def _bulk_create(self, cleaned_list):
+        """New orders of one batch in one transaction; None if it failed (nothing was written)."""
+        new_reps = {}
+        try:
+            with transaction.atomic():
+                orders = [Order(number=cleaned["number"],
+                                account_rep=self._rep(cleaned["account_rep_email"], new_reps),
+                                **{name: cleaned[name] for name in ORDER_FIELDS})
+                          for cleaned in cleaned_list]
+                Order.objects.bulk_create(orders)
+                OrderLine.objects.bulk_create([OrderLine(order=order, **line)
+                                               for order, cleaned in zip(orders, cleaned_list)
+                                               for line in cleaned["lines"]])
+                create_provisioning_many(orders, actor=self.actor)
+        except DatabaseError:
+            return None
+        self._reps.update(new_reps)
+        return orders
 
     def _create_or_reimport(self, label, cleaned):
         if Order.objects.filter(number=cleaned["number"]).exists():
@@ -164,13 +236,7 @@ class OrderImporter:
             order = (Order.objects.select_for_update(of=("self",)).select_related("account_rep")
                      .get(number=cleaned["number"]))
             provisioning = Provisioning.objects.select_for_update().filter(order=order).first()
-            changes = {name: (getattr(order, name), cleaned[name]) for name in ORDER_FIELDS
-                       if getattr(order, name) != cleaned[name]}
-            if order.account_rep.email.lower() != cleaned["account_rep_email"]:
-                changes["account_rep_email"] = (order.account_rep.email, cleaned["account_rep_email"])
-            current_lines = list(order.lines.values("sku", "service", "quantity",
-                                                    "deployment_contact_email"))
-            lines_changed = _lines_key(current_lines) != _lines_key(cleaned["lines"])
+            changes, lines_changed = _differences(order, list(order.lines.all()), cleaned)
             changed = list(changes) + (["lines"] if lines_changed else [])
             if not changed:
                 return Outcome(label, UNCHANGED, order=order)
@@ -216,6 +282,8 @@ class OrderImporter:
         it is: an order never grants staff rights to someone who already has an account."""
         if email in self._reps:
             return self._reps[email]
+        if email in new_reps:  # created earlier in this (uncommitted) batch
+            return new_reps[email]
         user = User.objects.alias(email_lower=Lower("email")).filter(email_lower=email).first()
         if user is None:
             try:

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import IntegrityError
 from django.db.models import Q
+from django.forms.models import model_to_dict
 from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings as hsettings, strategies as st
 
@@ -280,14 +282,54 @@ def test_an_error_clears_the_progress_line_before_it_is_printed(tmp_path):
                    "\r3 / 3 orders processed\n")
 
 
-def test_the_import_runs_a_bounded_number_of_queries_per_order(tmp_path, django_assert_max_num_queries):
+def test_the_import_runs_a_bounded_number_of_queries_per_batch(tmp_path, django_assert_max_num_queries):
     orders = [order(f"CCW-{n}", account_rep_email=f"rep{n % 3}@vendor.example") for n in range(40)]
-    # Per new order: insert order, lines, provisioning, event, two savepoints and their releases
-    # (the test's transaction turns each order's transaction into a savepoint). The reps and the
-    # known numbers are looked up once per batch, and each new rep is created once (5 queries).
-    with django_assert_max_num_queries(40 * 8 + 3 * 5 + 5):
+    # One batch: look up reps and known numbers (2), create each new rep once (5 each, plus the
+    # group), then one INSERT each for orders, lines, provisioning rows and events, in one
+    # transaction (a savepoint and its release here). Nothing per order.
+    with django_assert_max_num_queries(2 + 3 * 5 + 1 + 4 + 2):
         code, _out, _err = run_import(tmp_path, orders)
-    assert code == 0 and Order.objects.count() == 40
+    assert code == 0 and Order.objects.count() == 40 and OrderLine.objects.count() == 80
+
+
+def test_reimporting_unchanged_orders_runs_no_query_per_order(tmp_path, django_assert_max_num_queries):
+    orders = [order(f"CCW-{n}") for n in range(40)]
+    run_import(tmp_path, orders)
+    with django_assert_max_num_queries(4):  # reps, known orders, their lines (+ rep join)
+        code, out, _err = run_import(tmp_path, orders)
+    assert code == 0 and "40 unchanged" in out
+
+
+def snapshot(number):
+    """What the import wrote for one order, outside the order's own columns."""
+    imported = Order.objects.get(number=number)
+    rows = {rel.name: rel.related_model._default_manager.filter(**{rel.field.name: imported}).count()
+            for rel in Order._meta.related_objects}
+    provisioning = model_to_dict(imported.provisioning, exclude=["order"])
+    events = list(imported.events.values("kind", "actor", "note", "data"))
+    return rows, provisioning, events
+
+
+def test_the_batch_import_writes_exactly_what_create_provisioning_writes():
+    importer = OrderImporter()
+    assert importer.import_one(order("CCW-1")).status == "created"  # create_provisioning
+    assert [o.status for o in importer.import_many([order("CCW-2")])] == ["created"]  # its bulk twin
+
+    assert snapshot("CCW-1") == snapshot("CCW-2")
+
+
+def test_a_failed_batch_is_rolled_back_whole_and_redone_order_by_order(monkeypatch):
+    def race(orders, actor=None):
+        # Orders and lines of the batch are inserted by now: the rollback must take them back.
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr("orders.services.create_provisioning_many", race)
+
+    outcomes = list(OrderImporter().import_many([order("CCW-1"), order("CCW-2"), order("CCW-3")]))
+
+    assert [o.status for o in outcomes] == ["created", "created", "created"]
+    assert Order.objects.count() == 3
+    assert not Order.objects.filter(Q(lines__isnull=True) | Q(provisioning__isnull=True)).exists()
 
 
 # --- Hostile input -------------------------------------------------------------------------------
