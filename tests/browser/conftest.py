@@ -62,6 +62,8 @@ def site(live_server, settings, mailoutbox):
 
     settings.SITE_URL = live_server.url
     settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
+    # Each journey hashes a few passwords (set, sign in); the real hasher costs ~0.5 s each here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     ensure_reps_group()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
@@ -254,3 +256,57 @@ def email_due_now(order):
     due = order.provisioning.email_due_at
     now = datetime.datetime.now(tz=ZoneInfo(settings.TIME_ZONE))
     return max(now, due + datetime.timedelta(minutes=1))
+
+
+# --- Orders and the deployment email ------------------------------------------------------------
+
+def order_data(number, **overrides):
+    """An order as the ordering system sends it (SPEC's JSON), starting today."""
+    data = {
+        "order_number": number,
+        "product": "A-WX",
+        "requested_start_date": datetime.date.today().isoformat(),
+        "deployment_contact_email": "webex-deploy@partner.example",
+        "language": "en",
+        "account_rep_email": "rachel.rep@vendor.example",
+        "partner": {"id": "PTN-4411", "name": "Réseaux Alpins SARL", "country": "FR"},
+        "customer": {"id": "CUS-90210", "name": "Boulangerie Martin", "country": "FR",
+                     "address": "12 rue des Lilas", "city": "Lyon", "postal_code": "69003"},
+        "lines": [
+            {"sku": "A-WX-CALL-PRO", "service": "calling", "quantity": 50},
+            {"sku": "A-WX-MTG-ENT", "service": "meetings", "quantity": 50},
+        ],
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return data
+
+
+def import_order(number, **overrides):
+    """The order, through the real import path (what import_orders and the API call)."""
+    from orders import services as order_services
+    from orders.models import Order
+
+    outcome = order_services.import_order(order_data(number, **overrides), source="import")
+    assert outcome.status == "created", outcome.describe()
+    return Order.objects.select_related("provisioning", "account_rep").get(number=number)
+
+
+def send_deployment_emails(order):
+    """The beat job, run at a moment the order's email is due."""
+    from provisioning import jobs
+
+    order.provisioning.refresh_from_db()
+    run = jobs.send_due_deployment_emails(now=email_due_now(order))
+    deliver_pending_emails()
+    return run
+
+
+def email_to(address, subject_contains=""):
+    found = [m for m in emails_to(address) if subject_contains in m.subject]
+    assert found, (f"no email to {address} ({subject_contains!r}); sent: "
+                   f"{[(m.to, m.subject) for m in mail.outbox]}")
+    return found[-1]

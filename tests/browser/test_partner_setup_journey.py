@@ -1,0 +1,150 @@
+"""Journey 1: a partner's first order, set up by the deployment contact, from the email to the
+deployed summary; then signing in with the new password. In English and in French, and once
+with the keyboard only."""
+import pytest
+
+from orgs.models import Organization
+from provisioning.models import Status
+from tests.browser.conftest import email_to, import_order, link_in_email, send_deployment_emails
+from tests.factories import CustomerOrgFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+INSTALLER = "ines.installer@partner.example"
+CUSTOMER_ADMIN = "camille.admin@boulangerie.example"
+NEW_PASSWORD = "Lilas-Lyon-69003!"
+
+LABELS = {
+    "en": {
+        "set_up_now": "Set up now", "partner": "I am a partner", "self": "Yes, I will do the setup",
+        "next": "Next", "back": "Back", "confirm": "Confirm", "your_name": "Your name",
+        "your_email": "Your email", "admin_email": "Customer administrator's email",
+        "success": "Your order has been set up successfully", "new_password": "New password",
+        "new_password2": "New password confirmation", "save_password": "Save password",
+        "subscription": "Subscription details", "calling": "Calling settings",
+        "meetings": "Meeting settings", "enterprise": "Enterprise settings",
+        "deploy_step": "Deploy and start billing", "location": "Default location name",
+        "main_number": "Main number", "subdomain": "Subdomain", "check": "Check availability",
+        "save": "Save", "deploy": "Deploy", "deployed": "Your services are deployed",
+        "my_orders": "My orders", "email": "Email address", "password": "Password",
+        "sign_in": "Sign in", "sign_out": "Sign out",
+    },
+    "fr": {
+        "set_up_now": "Configurer maintenant", "partner": "Je suis un partenaire",
+        "self": "Oui, j'effectuerai l'installation", "next": "Suivant", "back": "Précédent",
+        "confirm": "Confirmer", "your_name": "Votre nom", "your_email": "Votre adresse e-mail",
+        "admin_email": "Adresse e-mail de l'administrateur du client",
+        "success": "Votre commande a été installée avec succès",
+        "new_password": "Nouveau mot de passe",
+        "new_password2": "Confirmation du nouveau mot de passe",
+        "save_password": "Enregistrer le mot de passe",
+        "subscription": "Détails d'abonnement", "calling": "Paramètres d'appel",
+        "meetings": "Paramètres de la réunion", "enterprise": "Paramètres de l'entreprise",
+        "deploy_step": "Déployer et commencer la facturation",
+        "location": "Nom de l'emplacement par défaut", "main_number": "Numéro principal",
+        "subdomain": "Sous-domaine", "check": "Vérifier la disponibilité", "save": "Enregistrer",
+        "deploy": "Déployer", "deployed": "Vos services sont déployés", "my_orders": "Mes commandes",
+        "email": "Adresse électronique", "password": "Mot de passe", "sign_in": "Se connecter",
+        "sign_out": "Se déconnecter",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_partner_sets_up_their_first_order_from_the_email_to_the_deployed_summary(journey, language):
+    t = LABELS[language]
+    order = import_order(f"CCW-1000{language == 'fr' and 2 or 1}", language=language)
+    # Another organisation already has the subdomain the partner will try first.
+    CustomerOrgFactory(name="Another Martin", subdomain="boulangerie-martin")
+    send_deployment_emails(order)
+    email = email_to("webex-deploy@partner.example")
+    url = link_in_email(email, t["set_up_now"])
+
+    j = journey(f"partner-first-order-{language}", locale="fr-FR" if language == "fr" else "en-GB")
+    j.open(url)
+    j.visit("role")
+    assert j.page.locator("html").get_attribute("lang") == language
+    j.page.get_by_label(t["partner"]).check()
+    j.press(t["next"])
+
+    j.visit("installer")
+    j.page.get_by_label(t["self"]).check()
+    j.page.get_by_label(t["your_name"]).fill("Inès Installer")
+    j.page.get_by_label(t["your_email"]).fill(INSTALLER)
+    j.press(t["next"])
+
+    j.visit("partner-org-create")
+    assert j.page.get_by_label("Partner organisation name" if language == "en"
+                               else "Nom de l'organisation partenaire").input_value() == "Réseaux Alpins SARL"
+    j.press(t["next"])
+
+    j.visit("customer-admin")
+    j.page.get_by_label(t["admin_email"]).fill(CUSTOMER_ADMIN)
+    j.press(t["next"])
+
+    j.visit("customer-org-new")
+    j.press(t["next"])
+
+    j.visit("confirm")
+    assert Organization.objects.count() == 1, "nothing is saved before Confirm"
+    j.press(t["confirm"])
+
+    j.visit("set-up-successfully")
+    assert t["success"] in j.heading()
+    j.page.get_by_label(t["new_password"], exact=True).fill(NEW_PASSWORD)
+    j.page.get_by_label(t["new_password2"]).fill(NEW_PASSWORD)
+    j.press(t["save_password"])
+
+    j.visit("subscription")
+    assert j.heading() == t["subscription"]
+    j.press(t["next"])
+
+    j.visit("calling")
+    assert j.heading() == t["calling"]
+    j.page.get_by_label(t["location"]).fill("Lyon")
+    j.page.get_by_label(t["main_number"]).fill("04 72 00 00 00")
+    j.press(t["next"])
+
+    j.visit("meetings")
+    assert j.heading() == t["meetings"]
+    j.press(t["next"])
+
+    j.visit("enterprise")
+    assert j.heading() == t["enterprise"]
+    j.page.get_by_label(t["subdomain"]).fill("boulangerie-martin")
+    j.button(t["check"]).click()  # answered in place, without leaving the page
+    suggestions = j.page.locator("button[name=pick]")
+    suggestions.first.wait_for()
+    j.visit("subdomain-taken")
+    assert j.page.get_by_label(t["subdomain"]).get_attribute("aria-invalid") == "true"
+    suggested = suggestions.first.inner_text().strip()
+    suggestions.first.click()
+    j.page.get_by_text(f"{suggested}.webex.com").first.wait_for()
+    assert j.page.get_by_label(t["subdomain"]).input_value() == suggested
+    j.button(t["check"]).click()
+    j.page.locator(".availability .alert.success").wait_for()
+    j.visit("subdomain-available")
+    j.press(t["save"])
+
+    j.visit("deploy")
+    assert j.heading() == t["deploy_step"]
+    j.press(t["deploy"])
+
+    j.visit("deployed")
+    assert j.heading() == t["deployed"]
+    order.provisioning.refresh_from_db()
+    assert order.provisioning.status == Status.DEPLOYED
+    assert Organization.objects.get(kind="customer", external_id="CUS-90210").subdomain == suggested
+
+    # Later, in another browser: sign in with the new password, the order shows deployed.
+    later = journey(f"partner-first-order-{language}-sign-in",
+                    locale="fr-FR" if language == "fr" else "en-GB")
+    later.open("/accounts/login/")
+    later.visit("sign-in")
+    later.page.get_by_label(t["email"]).fill(INSTALLER)
+    later.page.get_by_label(t["password"]).fill(NEW_PASSWORD)
+    later.press(t["sign_in"])
+    later.visit("my-orders")
+    assert later.heading() == t["my_orders"]
+    row = later.page.get_by_role("row").filter(has_text=order.number)
+    assert row.count() == 1
