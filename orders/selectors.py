@@ -18,8 +18,13 @@ def search_orders(queryset, term, prefix=""):
     p = prefix
     if "@" in term and " " not in term:
         email = term.lower()
+        # The rep is looked up first: an OR across the join to users made PostgreSQL scan every
+        # order (1 s on a million, bench/RESULTS.md); on two indexed columns it is a BitmapOr.
+        from orgs.models import User
+
+        rep_ids = list(User.objects.filter(email=email).values_list("pk", flat=True))
         return queryset.alias(**{"contact_lower_search": Lower(f"{p}deployment_contact_email")}).filter(
-            Q(contact_lower_search=email) | Q(**{f"{p}account_rep__email": email}))
+            Q(contact_lower_search=email) | Q(**{f"{p}account_rep_id__in": rep_ids}))
     if IDENTIFIER_RE.match(term):
         return queryset.filter(
             Q(**{f"{p}number": term}) | Q(**{f"{p}number__startswith": term.upper()})

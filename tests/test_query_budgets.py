@@ -123,3 +123,19 @@ def test_the_order_api_costs_the_same_whatever_the_number_of_lines(
 # Measured 12 for 1 line and for 4: key, key's last use, rep, known order, order, lines (one bulk
 # insert), provisioning, history, and the transactions' savepoints.
 API_BUDGET = 12
+
+
+def test_an_admin_search_by_email_finds_the_contacts_and_the_reps_orders(
+        admin_client, django_assert_max_num_queries):
+    rep = RepFactory(email="rita.rep@vendor.example")
+    by_contact = OrderFactory(deployment_contact_email="Deploy@Partner.example")
+    by_rep = OrderFactory(account_rep=rep)
+    OrderFactory(deployment_contact_email="someone.else@partner.example")
+
+    # Measured 4: user, the rep's id, the page, and the count through the same indexed WHERE.
+    with django_assert_max_num_queries(4):
+        contact = admin_client.get("/admin/orders/order/", {"q": "deploy@partner.example"})
+    found_by_rep = admin_client.get("/admin/orders/order/", {"q": "rita.rep@vendor.example"})
+
+    assert [o.pk for o in contact.context["cl"].result_list] == [by_contact.pk]
+    assert [o.pk for o in found_by_rep.context["cl"].result_list] == [by_rep.pk]
