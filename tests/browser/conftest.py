@@ -109,9 +109,14 @@ class Journey:
         return page
 
     def _console(self, page, msg):
-        # Chromium asks every origin for /favicon.ico; pages of ours name theirs in base.html.
-        if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
-            self.problems.append(f"console error on {page.url}: {msg.text} {msg.location.get('url', '')}")
+        if msg.type != "error":
+            return
+        source = msg.location.get("url", "")
+        # Chromium asks every origin for /favicon.ico (pages of ours name theirs in base.html),
+        # and logs a page's own 404/410 status: journeys assert those statuses themselves.
+        if source.endswith("/favicon.ico") or (source == page.url and "status of" in msg.text):
+            return
+        self.problems.append(f"console error on {page.url}: {msg.text} {source}")
 
     def open(self, path_or_url):
         url = path_or_url if path_or_url.startswith("http") else self.base_url + path_or_url
@@ -310,3 +315,49 @@ def email_to(address, subject_contains=""):
     assert found, (f"no email to {address} ({subject_contains!r}); sent: "
                    f"{[(m.to, m.subject) for m in mail.outbox]}")
     return found[-1]
+
+
+# --- Steps several journeys walk the same way (English labels) ----------------------------------
+
+def choose_partner_self(j, name, email):
+    """Role and installer steps: I am a partner → Yes, I will do the setup."""
+    j.visit("role")
+    j.page.get_by_label("I am a partner").check()
+    j.press("Next")
+    j.visit("installer")
+    j.page.get_by_label("Yes, I will do the setup").check()
+    j.page.get_by_label("Your name").fill(name)
+    j.page.get_by_label("Your email").fill(email)
+    j.press("Next")
+
+
+def set_password(j, password):
+    j.page.get_by_label("New password", exact=True).fill(password)
+    j.page.get_by_label("New password confirmation").fill(password)
+    j.press("Save password")
+
+
+def finish_services(j, subdomain, main_number="04 72 00 00 00"):
+    """The service setup assistant from Subscription details to the deployed summary."""
+    j.visit("subscription")
+    assert j.heading() == "Subscription details"
+    j.press("Next")
+    if j.heading() == "Calling settings":
+        j.visit("calling")
+        j.page.get_by_label("Default location name").fill("Lyon")
+        j.page.get_by_label("Main number").fill(main_number)
+        j.press("Next")
+    if j.heading() == "Meeting settings":
+        j.visit("meetings")
+        j.press("Next")
+    j.visit("enterprise")
+    assert j.heading() == "Enterprise settings"
+    j.page.get_by_label("Subdomain").fill(subdomain)
+    j.button("Check availability").click()
+    j.page.locator(".availability .alert.success").wait_for()
+    j.press("Save")
+    j.visit("deploy")
+    assert j.heading() == "Deploy and start billing"
+    j.press("Deploy")
+    j.visit("deployed")
+    assert j.heading() == "Your services are deployed"

@@ -1,0 +1,240 @@
+"""Journeys 2-7 of the order setup wizard in a real browser: existing organisations, handing the
+setup to a colleague or to the customer, the "don't recognise" exit, leaving half-way, and the
+pages of expired, superseded and re-issued links."""
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from orgs.models import Membership, Organization, User
+from provisioning import services as prov
+from provisioning.models import Provisioning, SetupLink, Status
+from tests.browser.conftest import (PASSWORD, choose_partner_self, email_to, finish_services,
+                                    import_order, link_in_email, send_deployment_emails,
+                                    set_password)
+from tests.factories import CustomerOrgFactory, MembershipFactory, PartnerOrgFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CONTACT = "webex-deploy@partner.example"
+INSTALLER = "ines.installer@partner.example"
+COLLEAGUE = "colin.colleague@partner.example"
+CUSTOMER_ADMIN = "camille.admin@boulangerie.example"
+NEW_PASSWORD = "Lilas-Lyon-69003!"
+
+
+def deployment_link(order):
+    send_deployment_emails(order)
+    return link_in_email(email_to(CONTACT, order.number))
+
+
+def existing_orgs():
+    """The partner's org (from an earlier order) with its installer, and the customer's org it
+    manages, with its administrator."""
+    partner = PartnerOrgFactory(external_id="PTN-4411", name="Réseaux Alpins SARL")
+    MembershipFactory(organization=partner, user__email=INSTALLER)
+    customer = CustomerOrgFactory(external_id="CUS-90210", name="Boulangerie Martin",
+                                  managed_by=partner, city="Lyon")
+    MembershipFactory(organization=customer, user__email=CUSTOMER_ADMIN)
+    return partner, customer
+
+
+def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_order(journey):
+    partner, customer = existing_orgs()
+    order = import_order("CCW-20001")
+    j = journey("existing-orgs")
+    j.open(deployment_link(order))
+    choose_partner_self(j, "Inès Installer", INSTALLER)
+
+    j.visit("partner-org-verify")
+    assert j.heading() == "Verify your partner organisation"
+    assert j.page.get_by_text("PTN-4411").is_visible()
+    assert j.button("I don't recognise this organisation").is_visible()
+    j.press("Next")
+
+    j.visit("customer-admin")
+    j.page.get_by_label("Customer administrator's email").fill(CUSTOMER_ADMIN)
+    j.press("Next")
+
+    j.visit("customer-org-verify")
+    assert j.heading() == "Verify the customer organisation"
+    assert j.page.get_by_text("CUS-90210").is_visible()
+    j.press("Next")
+
+    j.visit("confirm")
+    j.press("Confirm")
+    j.visit("set-up")
+    assert "Your order has been set up successfully" in j.heading()
+    assert not j.page.get_by_label("New password", exact=True).count(), \
+        "an existing partner organisation has its administrator already"
+    j.link("Continue to the service setup").click()
+    j.visit("subscription")
+    assert j.heading() == "Subscription details"
+    order.refresh_from_db()
+    assert (order.partner_org_id, order.customer_org_id) == (partner.pk, customer.pk)
+    assert Organization.objects.count() == 2
+
+
+def test_the_contact_hands_the_setup_to_a_colleague_who_finishes_it(journey):
+    order = import_order("CCW-20002")
+    first_link = deployment_link(order)
+    contact = journey("colleague-1-contact")
+    contact.open(first_link)
+    contact.visit("role")
+    contact.page.get_by_label("I am a partner").check()
+    contact.press("Next")
+    contact.visit("installer")
+    contact.page.get_by_label("Someone else in my company will do the setup").check()
+    assert not contact.page.get_by_label("Your name").is_visible()  # only the colleague's email
+    contact.page.get_by_label("Your colleague's email").fill(COLLEAGUE)
+    contact.press("Next")
+    contact.visit("handed-to-colleague")
+    assert contact.heading() == "Setup handed to your colleague"
+
+    contact.open(first_link)
+    contact.visit("first-link-superseded")
+    assert contact.heading() == "A newer setup link was sent"
+    assert "handed to a colleague" in contact.page.get_by_role("main").inner_text()
+
+    colleague = journey("colleague-2-colleague")
+    colleague.open(link_in_email(email_to(COLLEAGUE)))
+    choose_partner_self(colleague, "Colin Colleague", COLLEAGUE)
+    colleague.visit("partner-org-create")
+    colleague.press("Next")
+    colleague.visit("customer-admin")
+    colleague.page.get_by_label("Customer administrator's email").fill(CUSTOMER_ADMIN)
+    colleague.press("Next")
+    colleague.visit("customer-org-new")
+    colleague.press("Next")
+    colleague.visit("confirm")
+    colleague.press("Confirm")
+    colleague.visit("set-up")
+    set_password(colleague, NEW_PASSWORD)
+    finish_services(colleague, "boulangerie-martin")
+    order.provisioning.refresh_from_db()
+    assert order.provisioning.status == Status.DEPLOYED
+    assert User.objects.get(email=COLLEAGUE).membership.organization.external_id == "PTN-4411"
+
+
+def test_the_customer_does_the_setup_and_the_partner_cannot_see_their_organisation(journey):
+    order = import_order("CCW-20003")
+    partner = journey("customer-led-1-partner")
+    partner.open(deployment_link(order))
+    partner.visit("role")
+    partner.page.get_by_label("I am a partner").check()
+    partner.press("Next")
+    partner.visit("installer")
+    partner.page.get_by_label("The customer will do the setup").check()
+    partner.page.get_by_label("Your name").fill("Inès Installer")
+    partner.page.get_by_label("Your email").fill(INSTALLER)
+    partner.press("Next")
+    partner.visit("partner-org-create")
+    partner.press("Next")
+    partner.visit("customer-admin")
+    partner.page.get_by_label("Customer administrator's email").fill(CUSTOMER_ADMIN)
+    partner.press("Next")
+    partner.visit("confirm")
+    assert "will not have access to manage" in partner.page.get_by_role("main").inner_text()
+    partner.press("Confirm")
+    partner.visit("handed-to-customer")
+    assert partner.heading() == "The setup has been handed to the customer"
+    set_password(partner, NEW_PASSWORD)  # the new partner org's administrator
+    partner.visit("partner-password-saved")
+
+    customer = journey("customer-led-2-customer")
+    customer.open(link_in_email(email_to(CUSTOMER_ADMIN)))
+    customer.visit("customer-org-new")
+    assert customer.heading() == "Confirm the customer's details"
+    customer.press("Next")
+    customer.visit("confirm")
+    customer.press("Confirm")
+    customer.visit("set-up")
+    assert "Your order has been set up successfully" in customer.heading()
+    set_password(customer, NEW_PASSWORD)
+    finish_services(customer, "boulangerie-martin")
+    customer_org = Organization.objects.get(kind="customer", external_id="CUS-90210")
+    assert customer_org.managed_by_id is None
+
+    later = journey("customer-led-3-partner-signs-in")
+    later.sign_in(INSTALLER, NEW_PASSWORD)
+    later.visit("my-orders")
+    assert later.heading() == "My orders"
+    assert not later.page.get_by_text(order.number).count()
+    response = later.open(f"/orders/{order.number}/services/deployed/")
+    later.visit("customer-org-refused", axe=False)
+    assert response.status == 404
+
+
+def test_not_recognising_the_partner_organisation_tells_the_rep_and_saves_nothing(journey):
+    partner = PartnerOrgFactory(external_id="PTN-4411", name="Réseaux Alpins SARL")
+    order = import_order("CCW-20004")
+    j = journey("not-recognised")
+    j.open(deployment_link(order))
+    choose_partner_self(j, "Inès Installer", INSTALLER)
+    j.visit("partner-org-verify")
+    j.press("I don't recognise this organisation")
+    j.visit("contact-your-rep")
+    assert j.heading() == "Contact your account representative"
+    assert "rachel.rep@vendor.example" in j.page.get_by_role("main").inner_text()
+
+    rep_email = email_to("rachel.rep@vendor.example", order.number)
+    assert "does not recognise" in rep_email.subject
+    assert Organization.objects.get() == partner
+    assert not User.objects.filter(email=INSTALLER).exists()
+    assert not Membership.objects.exists()
+    assert Provisioning.objects.get(pk=order.pk).set_up_at is None
+
+
+def test_leaving_half_way_and_opening_the_link_again_starts_from_the_first_step(journey):
+    order = import_order("CCW-20005")
+    link = deployment_link(order)
+    j = journey("abandon")
+    j.open(link)
+    choose_partner_self(j, "Inès Installer", INSTALLER)
+    j.visit("partner-org-create")
+    j.press("Next")
+    j.visit("customer-admin")
+    j.page.get_by_label("Customer administrator's email").fill(CUSTOMER_ADMIN)
+    j.press("Next")
+    j.visit("customer-org-half-way")
+    j.page.close()  # the partner closes the tab
+
+    j.page = j.new_page()
+    j.open(link)
+    j.visit("reopened-first-step")
+    assert j.heading() == "Who is setting up this order?"
+    assert not j.page.get_by_label("I am a partner").is_checked()
+    assert not Organization.objects.exists()
+    assert not User.objects.filter(email__in=[INSTALLER, CUSTOMER_ADMIN]).exists()
+    assert Provisioning.objects.get(pk=order.pk).set_up_at is None
+
+
+def test_expired_superseded_reissued_and_unknown_links_each_say_what_happened(journey):
+    order = import_order("CCW-20006")
+    old_link = deployment_link(order)
+    j = journey("links")
+
+    # The rep resends the email: a new link, the old one says it was replaced.
+    prov.resend_deployment_email(order)
+    new_link = link_in_email(email_to(CONTACT, order.number))
+    assert new_link != old_link
+    j.open(old_link)
+    j.visit("superseded")
+    assert j.heading() == "A newer setup link was sent"
+    j.open(new_link)
+    j.visit("reissued-link-opens-the-wizard")
+    assert j.heading() == "Who is setting up this order?"
+
+    # The setup window closes: the live link says so and names the rep.
+    Provisioning.objects.filter(pk=order.pk).update(
+        window_closes_at=timezone.now() - datetime.timedelta(minutes=1))
+    response = j.open(new_link)
+    j.visit("expired")
+    assert response.status == 410
+    assert j.heading() == "The setup window has closed"
+    assert "rachel.rep@vendor.example" in j.page.get_by_role("main").inner_text()
+
+    response = j.open("/setup/" + "x" * 43 + "/")
+    j.visit("unknown")
+    assert response.status == 404
+    assert SetupLink.objects.filter(order=order).count() == 2
