@@ -9,10 +9,18 @@ import time_machine
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from provisioning import jobs
 from provisioning.models import Event, Provisioning, Status
 from tests.factories import MembershipFactory, OrderFactory, RepFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _no_language_leak():
+    # A request in French leaves French active in this thread; later tests expect English.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
