@@ -249,6 +249,25 @@ def test_save_reserves_the_subdomain_and_goes_to_deploy(client):
     assert event.data["subdomain"] == "boulangerie-martin"
 
 
+def test_a_name_taken_between_check_and_save_gets_a_clear_message(client, monkeypatch):
+    """Another organisation saved the name after this form checked it: the database constraint
+    refuses it and the installer is told, with suggestions, on the same page."""
+    from orgs import subdomains as rules
+    from tests.factories import CustomerOrgFactory
+
+    order = enterprise_order(client)
+    CustomerOrgFactory(subdomain="boulangerie")
+    monkeypatch.setattr(rules, "is_available", lambda value, exclude_org=None: True)
+    response = client.post(step_url(order, "enterprise"), {"subdomain": "boulangerie",
+                                                           "save": "1"})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "This subdomain was just taken by another organisation. Choose another one." in html
+    assert len(re.findall(r'name="pick"', html)) == 3
+    assert 'value="boulangerie"' in html  # what was typed is still there
+    assert reload(order.customer_org).subdomain is None
+
+
 def test_an_org_with_a_live_webex_site_keeps_its_subdomain(client):
     first = configure(set_up_order(["messaging"]), subdomain="martin")
     services.deploy(first)
