@@ -21,9 +21,19 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
-def _site_settings(settings, tmp_path):
+def _site_settings(settings):
     settings.SITE_URL = "https://onboarding.example"
     settings.CELERY_TASK_ALWAYS_EAGER = False
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked():
+    """Each test starts in English: a test that activates French must not leak it to the next."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture

@@ -6,8 +6,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def clean_environ():
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; production never does.
+    return {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def run_manage(*args, **env):
-    full_env = dict(os.environ, **env)
+    full_env = dict(clean_environ(), **env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env,
                           capture_output=True, text=True, timeout=120)
 
@@ -24,7 +29,7 @@ def test_production_settings_pass_check_deploy_without_warning():
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env = {k: v for k, v in clean_environ().items() if k != "SECRET_KEY"}
     env.update(DJANGO_SETTINGS_MODULE="config.settings_production", ALLOWED_HOSTS="x.example")
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
