@@ -148,12 +148,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Celery: Redis when REDIS_URL is set, else a filesystem broker that needs no server.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    # Publishing while Redis is down fails in about socket_timeout, not Celery's default minutes
-    # of retries: the work is in PostgreSQL already (config/broker.py, provisioning/outbox.py).
+    # Publishing while Redis is down fails in one socket_timeout (max_retries 0 = one attempt),
+    # not Celery's default minutes of retries: the work is in PostgreSQL already
+    # (config/broker.py, provisioning/outbox.py). Workers reconnect by their own retry settings.
     # visibility_timeout: an unacknowledged task is handed to another worker after this long, so
     # every countdown and retry backoff stays below it (tests/reliability/test_beat.py).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200, "socket_connect_timeout": 1,
-                                       "socket_timeout": 2, "max_retries": 1,
+                                       "socket_timeout": 2, "max_retries": 0,
                                        "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 else:
     _broker = VAR_DIR / "broker"

@@ -12,7 +12,10 @@ from django.urls import NoReverseMatch, reverse
 from config import broker
 from provisioning import outbox
 from provisioning.models import OutboundEmail
-from tests.factories import RepFactory, UserFactory
+from provisioning.services import issue_link
+from tests.factories import OrderFactory, RepFactory
+from tests.service_helpers import set_up_order, with_link
+from tests.wizard_helpers import open_link, post_step
 from tests.reliability import figures
 from tests.reliability.servers import RedisServer, celery_broker
 
@@ -47,8 +50,23 @@ def _timed(call):
     return response, time.monotonic() - started
 
 
-def _pages(rep_password):
+def _prepare():
+    """Browsers in the middle of things when Redis goes: a wizard, a Deploy step."""
+    wizard_order = OrderFactory()
+    wizard = Client()
+    open_link(wizard, wizard_order)
+    post_step(wizard, wizard_order, "role", {"role": "partner"})
+    deploy_order = set_up_order(["calling"], configured=True)
+    deploy = Client()
+    with_link(deploy, deploy_order)
+    fresh_order = OrderFactory()
+    fresh_token = issue_link(fresh_order, fresh_order.deployment_contact_email, "deployment")
+    return wizard, wizard_order, deploy, deploy_order, fresh_token
+
+
+def _pages(rep_password, prepared):
     """(label, callable) for every page a person could open while Redis is down."""
+    wizard, wizard_order, deploy, deploy_order, fresh_token = prepared
     anonymous, rep = Client(), Client()
     pages = [
         ("home", lambda: anonymous.get("/")),
@@ -58,7 +76,14 @@ def _pages(rep_password):
         ("my orders", lambda: rep.get(reverse("onboarding:my_orders"))),
         ("rep dashboard", lambda: rep.get(reverse("provisioning:stalled"))),
         ("healthz", lambda: anonymous.get("/healthz")),
-        ("setup link", lambda: anonymous.get("/setup/an-unknown-token-for-this-test/")),
+        ("unknown setup link", lambda: anonymous.get("/setup/an-unknown-token-for-this-test/")),
+        ("setup link", lambda: anonymous.get(f"/setup/{fresh_token}/")),
+        ("wizard step (GET)", lambda: wizard.get("/setup/")),
+        ("wizard step (POST)", lambda: post_step(wizard, wizard_order, "installer",
+                                                 {"choice": "self", "name": "Inès",
+                                                  "email": "ines@partner.example"})),
+        ("deploy step (GET)", lambda: deploy.get(f"/orders/{deploy_order.number}/services/deploy/")),
+        ("deploy step (POST)", lambda: deploy.post(f"/orders/{deploy_order.number}/services/deploy/")),
     ]
     return pages
 
@@ -83,10 +108,11 @@ def test_pages_answer_and_no_task_is_lost_while_redis_is_down(own_redis, outage,
 
     assert any(b"session" in key for key in redis.Redis.from_url(own_redis.url).keys("*"))
 
+    prepared = _prepare()
     own_redis.stop() if outage == "stopped" else own_redis.pause()
     try:
         timings = {}
-        for label, call in _pages("correct-horse-battery"):
+        for label, call in _pages("correct-horse-battery", prepared):
             response, seconds = _timed(call)
             timings[label] = round(seconds, 3)
             assert response.status_code < 500 or label == "healthz", (label, response.status_code)
