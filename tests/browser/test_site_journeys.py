@@ -82,3 +82,12 @@ def test_health_answers_in_the_browser(journey):
     response = j.open("/healthz")
     assert response.status == 200
     assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+def test_an_unknown_address_shows_our_page_not_found_in_the_site_layout(journey):
+    j = journey("not-found", locale="fr-FR")
+    response = j.open("/no-such-page/")
+    assert response.status == 404
+    j.visit("not-found-fr")
+    assert j.heading() == "Page introuvable"
+    assert j.page.get_by_role("link", name="Se connecter").first.is_visible()
