@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import IntegrityError
 from django.db.models import Q
 from django.forms.models import model_to_dict
-from django.utils import timezone
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, event, given, settings as hsettings, strategies as st
 
 from orders.models import Order, OrderLine
@@ -129,6 +129,12 @@ def test_each_kind_of_problem_has_a_clear_message(tmp_path, change, message):
 
     assert code == 1
     assert err == f"order CCW-7: {message}\n"
+
+
+def test_messages_are_in_the_sites_language_whatever_was_active_before(tmp_path):
+    with translation.override("fr"):
+        _code, _out, err = run_import(tmp_path, order("CCW-7", product="A-XX"))
+    assert err == 'order CCW-7: product: unknown product "A-XX" (expected A-WX, A-SPK or A-FLEX)\n'
 
 
 def test_an_order_without_a_number_is_named_by_its_position(tmp_path):

@@ -10,7 +10,9 @@ order was rejected; 2 when the file itself could not be read (nothing imported).
 import json
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import translation
 
 from orders import services
 
@@ -52,7 +54,12 @@ class Command(BaseCommand):
                             help="show a progress line on stderr every N orders when the file "
                                  "holds more than N (default 1000; 0 turns it off)")
 
-    def handle(self, *args, file, progress_every, verbosity, **options):
+    def handle(self, *args, **options):
+        # Operators' messages in the site's default language, whatever a caller left active.
+        with translation.override(settings.LANGUAGE_CODE):
+            return self._handle(**options)
+
+    def _handle(self, *, file, progress_every, verbosity, **options):
         try:
             items = load_orders(file)
         except FileProblem as exc:
