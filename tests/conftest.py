@@ -11,6 +11,8 @@ HOW_TO_FIX = (
 
 
 def pytest_configure(config):
+    # Production hashes with PBKDF2 (a million rounds, by design slow); tests need not.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     missing = []
     if not settings.IS_POSTGRES:
         missing.append("DATABASE_URL is not a PostgreSQL URL")
