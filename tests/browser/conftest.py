@@ -45,13 +45,20 @@ def browser():
     os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
     # Playwright's sync API keeps an asyncio loop running in this thread; Django's ORM calls in
     # the test (factories, assertions) are still plain synchronous code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
@@ -141,8 +148,9 @@ class Journey:
         return self.page.get_by_role("link", name=name, exact=exact)
 
     def press(self, name):
-        """Click a button by its visible label (the spec's words)."""
-        self.button(name).click()
+        """Click a button by its visible label (the spec's words) and wait for the next page."""
+        with self.page.expect_navigation():
+            self.button(name).click()
         self.page.wait_for_load_state("load")
 
     def sign_in(self, email, password):

@@ -148,3 +148,104 @@ def test_a_partner_sets_up_their_first_order_from_the_email_to_the_deployed_summ
     assert later.heading() == t["my_orders"]
     row = later.page.get_by_role("row").filter(has_text=order.number)
     assert row.count() == 1
+
+
+ACTIVE_NAME = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return "";
+    const label = (el.labels && el.labels[0]) ? el.labels[0].textContent
+        : (el.getAttribute("aria-label") || el.textContent || el.value || "");
+    return label.replace(/\\s+/g, " ").trim();
+}"""
+FOCUS_VISIBLE = """() => {
+    const style = getComputedStyle(document.activeElement);
+    return style.boxShadow !== "none" || (style.outlineStyle !== "none" && style.outlineWidth !== "0px");
+}"""
+
+
+def tab_to(j, name, limit=40):
+    """Press Tab until the focused control is `name` (its label or text); fails listing the
+    tab order it saw, so a control out of reach of the keyboard is named."""
+    seen = []
+    for _ in range(limit):
+        j.page.keyboard.press("Tab")
+        current = j.page.evaluate(ACTIVE_NAME)
+        seen.append(current)
+        if current == name:
+            assert j.page.evaluate(FOCUS_VISIBLE), f"{name!r} has no visible focus style"
+            return
+    raise AssertionError(f"{name!r} not reachable with Tab on {j.page.url}; tab order: {seen}")
+
+
+def activate(j, name, key="Enter", navigates=True):
+    tab_to(j, name)
+    if not navigates:
+        j.page.keyboard.press(key)
+        return
+    with j.page.expect_navigation():
+        j.page.keyboard.press(key)
+    j.page.wait_for_load_state("load")
+
+
+def type_into(j, label, text):
+    tab_to(j, label)
+    j.page.keyboard.press("Control+A")
+    j.page.keyboard.type(text)
+
+
+def test_a_partner_sets_up_their_first_order_with_the_keyboard_only(journey):
+    order = import_order("CCW-10003")
+    send_deployment_emails(order)
+    url = link_in_email(email_to("webex-deploy@partner.example"))
+    j = journey("partner-first-order-keyboard")
+    j.open(url)  # the link is opened from the mail client; from here on, only the keyboard
+
+    j.visit("role")
+    tab_to(j, "I am a partner")
+    j.page.keyboard.press("Space")
+    activate(j, "Next")
+
+    j.visit("installer")
+    tab_to(j, "Yes, I will do the setup")
+    j.page.keyboard.press("Space")
+    type_into(j, "Your name", "Inès Installer")
+    type_into(j, "Your email", INSTALLER)
+    activate(j, "Next")
+
+    j.visit("partner-org-create")
+    activate(j, "Next")
+    j.visit("customer-admin")
+    type_into(j, "Customer administrator's email", CUSTOMER_ADMIN)
+    with j.page.expect_navigation():
+        j.page.keyboard.press("Enter")  # Enter in a field submits the step, as Next
+    j.visit("customer-org-new")
+    activate(j, "Next")
+    j.visit("confirm")
+    activate(j, "Confirm")
+
+    j.visit("set-up-successfully")
+    type_into(j, "New password", NEW_PASSWORD)
+    type_into(j, "New password confirmation", NEW_PASSWORD)
+    activate(j, "Save password")
+
+    j.visit("subscription")
+    activate(j, "Next")
+    j.visit("calling")
+    type_into(j, "Default location name", "Lyon")
+    type_into(j, "Main number", "04 72 00 00 00")
+    activate(j, "Next")
+    j.visit("meetings")
+    activate(j, "Next")
+
+    j.visit("enterprise")
+    type_into(j, "Subdomain", "boulangerie-martin-keyboard")
+    activate(j, "Check availability", navigates=False)  # answered in place
+    j.page.locator(".availability .alert.success").wait_for()
+    j.visit("subdomain-available")
+    activate(j, "Save")
+    j.visit("deploy")
+    activate(j, "Deploy")
+    j.visit("deployed")
+    assert j.heading() == "Your services are deployed"
+    order.provisioning.refresh_from_db()
+    assert order.provisioning.status == Status.DEPLOYED

@@ -1,0 +1,66 @@
+"""Journey 8: an account representative's day with a stalled order: the stall email, the
+dashboard, marking the partner contacted, resending the deployment email."""
+import datetime
+
+import pytest
+
+from orgs.models import User
+from provisioning import jobs
+from provisioning.models import Event, Provisioning
+from tests.browser.conftest import (email_due_now, email_to, import_order, link_in_email,
+                                    send_deployment_emails)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+REP = "rachel.rep@vendor.example"
+REP_PASSWORD = "Rep-Password-2026!"
+CONTACT = "webex-deploy@partner.example"
+
+
+def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(journey):
+    start = datetime.date.today() - datetime.timedelta(days=2)
+    order = import_order("CCW-30001", requested_start_date=start.isoformat())
+    send_deployment_emails(order)
+    first_link = link_in_email(email_to(CONTACT, order.number))
+    jobs.flag_stalled_provisioning(now=email_due_now(order))
+    stall_email = email_to(REP, "stalled")
+    assert order.number in stall_email.body
+    rep = User.objects.get(email=REP)
+    rep.set_password(REP_PASSWORD)  # an administrator gave the rep a password
+    rep.save()
+
+    j = journey("rep-dashboard")
+    j.sign_in(REP, REP_PASSWORD)
+    j.link("Stalled orders").click()
+    j.visit("stalled-orders")
+    assert j.heading() == "Stalled orders"
+    row = j.page.get_by_role("row").filter(has_text=order.number)
+    assert row.count() == 1
+    assert "Boulangerie Martin" in row.inner_text()
+    assert j.page.url.endswith("/reps/stalled/")
+    assert "/reps/stalled/" in stall_email.body
+
+    row.get_by_role("link", name="Mark contacted").click()
+    j.visit("mark-contacted")
+    j.page.get_by_label("Note").fill("Called Inès: she will set it up this afternoon.")
+    j.press("Record the contact")
+    j.visit("contacted-recorded")
+    assert j.page.get_by_role("status").filter(has_text=order.number).is_visible()
+    assert Event.objects.filter(order=order, kind=Event.Kind.CONTACTED).count() == 1
+    assert Provisioning.objects.get(pk=order.pk).last_contacted_at is not None
+
+    j.page.get_by_role("row").filter(has_text=order.number).get_by_role("link", name="Resend").click()
+    j.visit("resend-confirm")
+    j.press("Resend the email")
+    j.visit("resent")
+    assert "was sent to webex-deploy@partner.example" in j.page.get_by_role("status").inner_text()
+
+    new_link = link_in_email(email_to(CONTACT, order.number))
+    assert new_link != first_link
+    partner = journey("rep-dashboard-partner-links")
+    partner.open(first_link)
+    partner.visit("old-link-superseded")
+    assert partner.heading() == "A newer setup link was sent"
+    partner.open(new_link)
+    partner.visit("new-link-opens-the-wizard")
+    assert partner.heading() == "Who is setting up this order?"
