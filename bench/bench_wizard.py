@@ -31,7 +31,7 @@ from bench import common  # noqa: E402
 from bench.loadgen import Client, run_load  # noqa: E402
 
 USERS = 4
-ROUNDS = 5
+ROUNDS = 6
 SECONDS = 3.0
 MAX_REQUESTS = 4000
 GUNICORN_WORKERS = 2
@@ -216,10 +216,13 @@ def main():
         rps = {name: [] for name in ("wizard_get", "bare_get", "wizard_post", "bare_post")}
         latency = {name: [] for name in rps}
         cpu = {name: [] for name in rps}
-        for _ in range(ROUNDS):
+        for round_no in range(ROUNDS):
             for user in users:
                 user.open_link()  # the wizard back on its first step
-            for name in rps:
+            # A B B A: which of the two goes first alternates, so neither always follows the other.
+            order = (["wizard_get", "bare_get", "wizard_post", "bare_post"] if round_no % 2 == 0
+                     else ["bare_get", "wizard_get", "bare_post", "wizard_post"])
+            for name in order:
                 cpu0 = worker_cpu_seconds(proc.pid)
                 r = run_load(users, getattr(User, name), seconds=SECONDS, max_requests=MAX_REQUESTS)
                 cpu[name].append((worker_cpu_seconds(proc.pid) - cpu0) / max(r["requests"], 1))

@@ -57,6 +57,7 @@ def machine():
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=common.ROOT).stdout.strip()
     return {
+        "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
         "cpu": cpu, "free": free, "python": platform.python_version(), "postgresql": pg,
@@ -96,6 +97,8 @@ def write_results(runs, info, command, total):
         f"- `nproc`: {info['nproc']} ({info['cpu']})",
         f"- Python {info['python']}, PostgreSQL {info['postgresql']}, Redis {info['redis']}",
         "- PostgreSQL started by scripts/services.py (fsync=off, synchronous_commit=off, as in tests)",
+        f"- load average (1, 5, 15 min) at the start: {info['load_start']}; at the end: {info['load']} "
+        "(other sessions share these cores)",
         "- `free -h`:", "", "```", info["free"], "```", "",
     ]
     for run in runs:
@@ -118,6 +121,7 @@ def main():
     common.ensure_services()
     common.setup_django()
     common.migrate()
+    load_start = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     wanted = set(args.only.split(",")) if args.only else None
     t0 = time.perf_counter()
     runs = []
@@ -133,7 +137,7 @@ def main():
               (f" in {run['elapsed']:.0f} s" if "elapsed" in run else ""))
     command = "make bench" if not args.only else f"bench/run_all.py --only {args.only}"
     if not args.no_write:
-        write_results(runs, machine(), command, total)
+        write_results(runs, dict(machine(), load_start=load_start), command, total)
     return 0 if all(r["status"] in ("ok", "missing") for r in runs) else 1
 
 
