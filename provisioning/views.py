@@ -56,6 +56,12 @@ def stalled(request):
     })
 
 
+def _cell(value):
+    """Spreadsheets run a cell that starts with = + - @ as a formula: neutralise imported text."""
+    value = "" if value is None else str(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -72,16 +78,16 @@ def _csv(rows):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
     def lines():
-        yield writer.writerow(header)
+        yield "\ufeff" + writer.writerow(header)  # the BOM makes spreadsheets read UTF-8
         for row in rows.iterator(chunk_size=500):
             order = row.order
-            yield writer.writerow([
+            yield writer.writerow([_cell(value) for value in [
                 order.number, order.partner_name, order.customer_name, order.product,
                 order.requested_start_date.isoformat(), selectors.days_overdue(row, today),
                 order.deployment_contact_email, when(row.email_sent_at), when(row.email_failed_at),
                 when(row.setup_begun_at),
                 Event.Kind(row.last_event_kind).label if row.last_event_kind else "",
-                when(row.last_event_at), order.account_rep.email])
+                when(row.last_event_at), order.account_rep.email]])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (

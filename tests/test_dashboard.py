@@ -181,9 +181,18 @@ def test_csv_export_follows_the_current_filter(client, world, anne):
     client.force_login(anne)
     response = client.get(URL, {"setup": "never", "format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:6] == ["Order number", "Partner", "Customer", "Product", "Start date", "Days overdue"]
     assert [(r[0], r[5]) for r in rows[1:]] == [("CCW-10000009", "9"), ("CCW-10000005", "5")]
+
+
+def test_csv_cells_cannot_run_as_spreadsheet_formulas(client, world, anne):
+    OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne,
+                 partner_name='=HYPERLINK("http://evil.example","x")')
+    jobs.flag_stalled_provisioning(NOW)
+    client.force_login(anne)
+    body = b"".join(client.get(URL, {"format": "csv"}).streaming_content).decode("utf-8-sig")
+    assert "'=HYPERLINK" in body and ',=HYPERLINK' not in body
 
 
 def test_the_chart_counts_orders_stalled_and_set_up_per_day(client, world, anne):
