@@ -186,6 +186,10 @@ class SetupWizard(SessionWizardView):
         if self.provisioning.set_up_at is not None:
             return resume(request, self.order)
         self.notice = None
+        if self.customer_admin_link and self._link_admin_check[0]:
+            # Say it now, not after the customer has filled in every step.
+            return render(request, "onboarding/wizard/cannot_continue.html",
+                          {"order": self.order, "message": self._link_admin_check[0]}, status=409)
         return super().dispatch(request, *args, **kwargs)
 
     def get_prefix(self, request, *args, **kwargs):
@@ -230,10 +234,14 @@ class SetupWizard(SessionWizardView):
         return _cleaned(self, "customer_admin", "selected_org")
 
     @cached_property
-    def _link_admin_org(self):
-        _problem, selected = services.customer_admin_problem(
+    def _link_admin_check(self):
+        """(problem, selected org) of the customer administrator a CUSTOMER_ADMIN link names."""
+        return services.customer_admin_problem(
             self.link.recipient_email, self.order, self.partner_org, self.customer_org_by_id)
-        return selected
+
+    @property
+    def _link_admin_org(self):
+        return self._link_admin_check[1]
 
     def get_form_kwargs(self, step=None):
         if step == "installer":

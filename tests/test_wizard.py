@@ -580,3 +580,30 @@ def test_the_link_and_confirm_stay_within_their_query_budgets(client, order,
     with django_assert_max_num_queries(4):
         client.get("/setup/done/")
     assert len(mail.outbox) == 0  # nothing is emailed on this path
+
+
+def test_a_customer_admin_whose_email_was_taken_meanwhile_is_told_whom_to_ask(client, order):
+    open_link(client, order)
+    walk(client, order, {"installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer"}})
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
+    MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=PartnerOrgFactory())
+    customer = client.__class__()
+    open_link(customer, order, raw=token_in(email))
+    response = customer.get(SETUP_URL)   # told at once, before filling anything in
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "already belongs to another Webex organisation" in html
+    assert "Contact your partner or your account representative" in html
+    assert not Organization.objects.filter(kind="customer").exists()
+    assert Provisioning.objects.get(pk=order.pk).set_up_at is None
+
+
+def test_the_rep_email_says_which_organisation_and_who_reported_it(client, order):
+    CustomerOrgFactory(external_id=order.customer_external_id, name="Martin Holding")
+    open_link(client, order)
+    walk(client, order, until="customer_org")
+    post_step(client, order, "customer_org", not_recognised="1")
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.REP_NOT_RECOGNISED)
+    assert "does not recognise the customer organisation Martin Holding" in email.body_text
+    assert order.deployment_contact_email in email.body_text
+    assert f"/admin/orders/order/{order.pk}/change/" in email.body_text
