@@ -119,7 +119,7 @@ def test_by_default_a_rep_sees_their_own_stalled_orders_most_overdue_first(clien
     assert numbers(response) == ["CCW-10000009", "CCW-10000005", "CCW-10000002"]
     page = response.content.decode()
     for text in ["Réseaux Alpins SARL", "Boulangerie Martin", "it@fromagerie.example", "A-SPK",
-                 "Failing", "3 attempts"]:
+                 "Failing", "3 attempts", f"/admin/orders/order/{world['never'].pk}/change/"]:
         assert text in page
     assert [row.days_overdue for row in response.context["page"].object_list] == [9, 5, 2]
 

@@ -264,3 +264,32 @@ def test_the_admin_reopen_action_reopens_closed_orders(admin_user):
                                           Order.objects.filter(pk=order.pk))
     assert Provisioning.objects.get(pk=order.pk).status == Status.SCHEDULED
     assert Event.objects.filter(order=order, kind=Event.Kind.REOPENED).count() == 1
+
+
+def test_resend_through_the_order_changelist_shows_a_confirmation_page_first(client, admin_user, mailoutbox):
+    order, old = emailed_order()
+    client.force_login(admin_user)
+    selected = {"action": "resend_deployment_email", "_selected_action": [order.pk]}
+
+    page = client.post("/admin/orders/order/", selected)
+    assert page.status_code == 200 and "Resend the deployment email" in page.content.decode()
+    assert order.number in page.content.decode() and mailoutbox == []
+
+    done = client.post("/admin/orders/order/", {**selected, "post": "yes"})
+    assert done.status_code == 302 and len(mailoutbox) == 1
+    assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+
+
+def test_change_contact_through_the_order_changelist_asks_for_the_new_email(client, admin_user, mailoutbox):
+    order, _ = emailed_order()
+    client.force_login(admin_user)
+    selected = {"action": "change_deployment_contact", "_selected_action": [order.pk]}
+
+    page = client.post("/admin/orders/order/", selected)
+    assert 'name="email"' in page.content.decode() and "Apply to the order" in page.content.decode()
+    invalid = client.post("/admin/orders/order/", {**selected, "post": "yes", "email": "nope"})
+    assert invalid.status_code == 200 and mailoutbox == []
+
+    client.post("/admin/orders/order/", {**selected, "post": "yes", "email": "paul@partner.example",
+                                         "apply_to_lines": "on"})
+    assert [m.to for m in mailoutbox] == [["paul@partner.example"]]
