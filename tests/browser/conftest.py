@@ -137,6 +137,7 @@ class Journey:
         self.count += 1
         path = self.folder / f"{self.count:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
+        self.assert_no_horizontal_scroll()
         if axe:
             assert_accessible(self.page, f"{self.name}/{path.name}")
         return path

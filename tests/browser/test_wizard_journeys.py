@@ -9,7 +9,7 @@ from django.utils import timezone
 from orgs.models import Membership, Organization, User
 from provisioning import services as prov
 from provisioning.models import Provisioning, SetupLink, Status
-from tests.browser.conftest import (PASSWORD, choose_partner_self, email_to, finish_services,
+from tests.browser.conftest import (PASSWORD, PHONE, choose_partner_self, email_to, finish_services,
                                     import_order, link_in_email, send_deployment_emails,
                                     set_password)
 from tests.factories import CustomerOrgFactory, MembershipFactory, PartnerOrgFactory
@@ -96,7 +96,7 @@ def test_the_contact_hands_the_setup_to_a_colleague_who_finishes_it(journey):
     assert contact.heading() == "A newer setup link was sent"
     assert "handed to a colleague" in contact.page.get_by_role("main").inner_text()
 
-    colleague = journey("colleague-2-colleague")
+    colleague = journey("colleague-2-colleague-on-a-phone", viewport=PHONE)  # reads it on a phone
     colleague.open(link_in_email(email_to(COLLEAGUE)))
     choose_partner_self(colleague, "Colin Colleague", COLLEAGUE)
     colleague.visit("partner-org-create")
