@@ -30,6 +30,19 @@
     });
   }
 
+  /* A field's error message (templates/includes/form.html: id="<field id>_error") is read
+     with the field, after its help text: Django only links the help text. */
+  function describeErrors() {
+    document.querySelectorAll("[id$='_error']").forEach(function (error) {
+      var control = document.getElementById(error.id.replace(/_error$/, ""));
+      if (!control) { return; }
+      var ids = (control.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+      if (ids.indexOf(error.id) === -1) { ids.push(error.id); }
+      control.setAttribute("aria-describedby", ids.join(" "));
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", describeErrors);
   document.addEventListener("DOMContentLoaded", markScrollable);
   window.addEventListener("resize", markScrollable);
 })();

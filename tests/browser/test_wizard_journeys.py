@@ -53,7 +53,19 @@ def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_ord
     j.press("Next")
 
     j.visit("customer-admin")
-    j.page.get_by_label("Customer administrator's email").fill(CUSTOMER_ADMIN)
+    # Someone of another organisation first: one user, one organisation.
+    MembershipFactory(organization=CustomerOrgFactory(name="Other Customer"),
+                      user__email="olga@elsewhere.example")
+    field = j.page.get_by_label("Customer administrator's email")
+    field.fill("olga@elsewhere.example")
+    j.press("Next")
+    j.visit("customer-admin-refused")
+    assert "already belongs to another Webex organisation" in j.page.get_by_role("main").inner_text()
+    assert field.get_attribute("aria-invalid") == "true"
+    error_id = field.get_attribute("aria-describedby").split()[-1]
+    assert "already belongs" in j.page.locator(f"#{error_id}").inner_text()  # read with the field
+    assert j.page.evaluate("() => document.activeElement.name") == field.get_attribute("name")
+    field.fill(CUSTOMER_ADMIN)
     j.press("Next")
 
     j.visit("customer-org-verify")
@@ -72,7 +84,7 @@ def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_ord
     assert j.heading() == "Subscription details"
     order.refresh_from_db()
     assert (order.partner_org_id, order.customer_org_id) == (partner.pk, customer.pk)
-    assert Organization.objects.count() == 2
+    assert Organization.objects.count() == 3
 
 
 def test_the_contact_hands_the_setup_to_a_colleague_who_finishes_it(journey):
