@@ -247,6 +247,12 @@ def test_expired_superseded_reissued_and_unknown_links_each_say_what_happened(jo
     assert j.heading() == "The setup window has closed"
     assert "rachel.rep@vendor.example" in j.page.get_by_role("main").inner_text()
 
+    # The rep re-opens the order: the same link works again.
+    prov.reopen(order)
+    j.open(new_link)
+    j.visit("reopened-link-opens-the-wizard")
+    assert j.heading() == "Who is setting up this order?"
+
     response = j.open("/setup/" + "x" * 43 + "/")
     j.visit("unknown")
     assert response.status == 404
