@@ -15,6 +15,7 @@ Between runs the touched rows are put back from a snapshot table (not timed), an
 added (links, history, outbox) are deleted, so every run sees the same million orders.
 """
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -115,6 +116,16 @@ class State:
             cur.execute(f"DROP TABLE IF EXISTS {self.name}")
 
 
+def keep_due_only(state, n, now):
+    """Leave only the first n of the snapshot's due orders due (the others wait a year); the
+    state's restore() puts them back."""
+    import datetime
+
+    raw(f"""UPDATE provisioning_provisioning SET email_next_attempt_at = %s
+            WHERE order_id IN (SELECT order_id FROM {state.name} ORDER BY order_id OFFSET %s)""",
+        [now + datetime.timedelta(days=365), n])
+
+
 def raw(sql, params):
     from django.db import connection
 
@@ -206,12 +217,19 @@ def _bench_deployment(results, jobs, state, now):
                 "yes" if "prov_email_due_idx" in plan and "Seq Scan" not in plan else "NO")
     state.restore()
 
-    big = batch * 4
-    elapsed_big, sent_big, batches_big, queries_big = whole_job(big)
-    state.restore()
-    results.row(f"whole job with batches of {big}: queries",
-                f"{len(queries_big):,} for {batches_big} batches",
-                f"{elapsed_big:.1f} s; queries follow batches, not orders")
+    # Same orders, four times bigger batches: a quarter of the queries (on a 2,000-order subset,
+    # to keep `make bench` short).
+    subset = min(2000, state.rows)
+    counts = {}
+    for size in (batch, batch * 4):
+        keep_due_only(state, subset, now)
+        _, sent_n, batches_n, queries_n = whole_job(size)
+        state.restore()
+        counts[size] = (len(queries_n), batches_n, sent_n)
+    results.row(f"queries for the same {subset:,} orders, batches of {batch} vs {batch * 4}",
+                f"{counts[batch][0]:,} ({counts[batch][1]} batches) vs "
+                f"{counts[batch * 4][0]:,} ({counts[batch * 4][1]} batches)",
+                "queries follow batches, not orders")
 
     def floor():
         lease = timezone.now() + datetime.timedelta(minutes=15)
@@ -251,8 +269,8 @@ def _bench_stall(results, jobs, state, now):
     def job():
         with common.count_queries() as queries:
             run = jobs.flag_stalled_provisioning(now=now)
-        stats.update(flagged=len(run.flagged), reps=run.reps_emailed, queries=len(queries),
-                     flag_s=sum(s for sql, s in queries if "SET stalled_at" in sql))
+        stats.update(flagged=len(run.flagged), reps=run.reps_emailed, queries=len(queries))
+        stats.setdefault("flag_s", []).append(sum(s for sql, s in queries if "SET stalled_at" in sql))
 
     def floor():
         raw(FLAG_FLOOR_SQL, {"now": now})
@@ -268,9 +286,10 @@ def _bench_stall(results, jobs, state, now):
                 common.ms(times["floor"]["median"]))
     results.ratio("whole stall job / hand-written SQL (informative: the job also renders the rep "
                   "emails and builds ORM objects)", times["job"]["median"], times["floor"]["median"])
-    results.row("the job's flag UPDATE (timed inside the job)", common.ms(stats["flag_s"]))
+    flag_s = statistics.median(stats["flag_s"])
+    results.row("the job's flag UPDATE (timed inside the job)", common.ms(flag_s), f"median of {ROUNDS}")
     results.row("hand-written flag UPDATE … RETURNING alone", common.ms(times["flag_only"]["median"]))
-    results.ratio("flag part ratio job / hand-written SQL", stats["flag_s"],
+    results.ratio("flag part ratio job / hand-written SQL", flag_s,
                   times["flag_only"]["median"], target=1.5)
 
     state.restore()

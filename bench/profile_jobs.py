@@ -16,12 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 
 
-def show(name, profiler, lines=60):
+def show(results, name, caption, profiler, lines=40):
     text = profiler.output_text(unicode=False, color=False, show_all=False)
     common.OUT_DIR.mkdir(parents=True, exist_ok=True)
     (common.OUT_DIR / f"profile-{name}.txt").write_text(text)
-    print(f"\n== {name} ==")
-    print("\n".join(line for line in text.splitlines() if line.strip()][:lines]))
+    results.block(caption, "\n".join([line for line in text.splitlines() if line.strip()][:lines]))
 
 
 def main():
@@ -33,7 +32,13 @@ def main():
     from django.conf import settings
     from django.core import mail
     from django.utils import timezone
-    from pyinstrument import Profiler
+    results = common.Results("profile", "Where the jobs' time goes beyond SQL (pyinstrument)")
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        results.note("pyinstrument is not installed (.venv/bin/pip install pyinstrument)")
+        results.save()
+        return
 
     from bench.bench_jobs import EMAIL_COLS, STALL_COLS, State
     from provisioning import jobs
@@ -56,16 +61,17 @@ def main():
         run = jobs.send_due_deployment_emails(now=now)
         profiler.stop()
         mail.outbox = []
-        print(f"sent {len(run.sent)} of {state.rows} due (first {args.orders})")
-        show("deployment-job", profiler)
+        show(results, "deployment-job", f"send_due_deployment_emails, {len(run.sent):,} emails "
+             "(locmem backend)", profiler)
     with State("profile_stall", "stalled_at IS NULL AND set_up_at IS NULL AND stall_due_at <= %s "
                "AND status NOT IN ('closed', 'deployed')", STALL_COLS, [now]):
         profiler = Profiler(interval=0.001)
         profiler.start()
         run = jobs.flag_stalled_provisioning(now=now)
         profiler.stop()
-        print(f"flagged {len(run.flagged)}")
-        show("stall-job", profiler)
+        show(results, "stall-job", f"flag_stalled_provisioning, {len(run.flagged):,} orders, "
+             f"{run.reps_emailed} rep emails", profiler)
+    results.save()
 
 
 if __name__ == "__main__":

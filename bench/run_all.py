@@ -25,6 +25,7 @@ from bench import common  # noqa: E402
 BENCHES = [
     ("generate", "bench/generate.py", 600),
     ("jobs", "bench/bench_jobs.py", 600),
+    ("profile", "bench/profile_jobs.py", 300),
     ("pages", "bench/bench_pages.py", 600),
     ("wizard", "bench/bench_wizard.py", 600),
     ("email", "bench/bench_email.py", 900),
