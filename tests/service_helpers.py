@@ -3,12 +3,12 @@ behind, made directly so these tests do not depend on the wizard's pages."""
 from django.utils import timezone
 
 from onboarding.access import SESSION_LINK_KEY
-from orgs.models import Organization
+from orgs.models import Organization, User
 from provisioning import deploy as services
 from provisioning import services as prov
 from provisioning.models import Event, SetupLink, SetupMode, Status
 from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory,
-                             PartnerOrgFactory, UserFactory)
+                             PartnerOrgFactory, RepFactory, UserFactory)
 
 INSTALLER = "installer@partner.example"
 PARTNER_CONTACT = "webex-deploy@partner.example"
@@ -18,6 +18,10 @@ def set_up_order(services_=("calling", "meetings"), *, mode=SetupMode.SELF, part
                  customer_org=None, installer_email=INSTALLER, configured=False, **order_fields):
     """An order as the wizard leaves it at step 9: orgs linked, status set_up. With
     configured=True every service setup step before Deploy is done too."""
+    if "account_rep" not in order_fields:
+        # One rep for all the orders of a test: each new user costs a password hash.
+        order_fields["account_rep"] = (User.objects.filter(email__startswith="rep").first()
+                                       or RepFactory())
     order = OrderFactory(lines=list(services_), **order_fields)
     partner_org = partner_org or PartnerOrgFactory()
     customer_org = customer_org or CustomerOrgFactory(

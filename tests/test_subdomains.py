@@ -2,6 +2,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from hypothesis import given, settings as hsettings, strategies as st
 
 from orgs import subdomains
@@ -44,6 +45,7 @@ def test_it_refuses_a_subdomain_that_breaks_a_rule(value, code):
     assert error.value.code == code
 
 
+@translation.override("en")
 def test_the_length_messages_name_the_limits():
     with pytest.raises(ValidationError) as error:
         subdomains.validate("ab")
