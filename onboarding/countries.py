@@ -5,13 +5,13 @@ IANA time zone (the first zone of that country in tzdata's zone.tab).
 Generated once so the site needs no extra dependency; phonenumbers is pinned, so the set only
 changes when we bump it (tests/test_service_setup.py checks they still agree)."""
 
-# code: (English name, French name, default time zone)
 import unicodedata
 import zoneinfo
 from functools import lru_cache
 
 from django.utils.translation import get_language
 
+# code: (English name, French name, default time zone)
 COUNTRIES = {
     'AC': ('Ascension Island', 'Île de l’Ascension', 'Atlantic/St_Helena'),
     'AD': ('Andorra', 'Andorre', 'Europe/Andorra'),
