@@ -74,13 +74,46 @@ def wait_for(sink, expected):
     return sink.count
 
 
+PY_SPY = Path(common.PYTHON).parent / "py-spy"
+
+
+def start_py_spy(pid, out, seconds=6):
+    """Sample a worker's stacks while it sends (py-spy, when installed), or None."""
+    if not PY_SPY.exists():
+        return None
+    return subprocess.Popen([str(PY_SPY), "record", "--pid", str(pid), "--duration", str(seconds),
+                             "--rate", "250", "--format", "raw", "--output", str(out),
+                             "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def summarize_py_spy(path, top=25):
+    """Inclusive share of the samples per function, from py-spy's collapsed stacks."""
+    totals, samples = {}, 0
+    for line in Path(path).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        samples += int(count)
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0].split("/")[-1]
+            name = name.rstrip(")") + ")"
+            if name not in seen:
+                seen.add(name)
+                totals[name] = totals.get(name, 0) + int(count)
+    # The worker's own loop (everything above the task) is in nearly every sample: skip it.
+    ranked = sorted(((k, v) for k, v in totals.items() if v <= 0.7 * samples),
+                    key=lambda kv: -kv[1])[:top]
+    return samples, "\n".join(f"{100 * n / samples:5.1f} %  {name}" for name, n in ranked)
+
+
 def purge_queue():
     from config.celery import app
 
     app.control.purge()
 
 
-def outbox_run(n_workers, sink, log_dir):
+def outbox_run(n_workers, sink, log_dir, results=None):
     from provisioning.models import OutboundEmail
     from provisioning.tasks import deliver_email
     from django.utils import timezone
@@ -98,7 +131,13 @@ def outbox_run(n_workers, sink, log_dir):
         for email in emails:
             deliver_email.apply_async((email.pk,))
         first = time.perf_counter()
+        spy_out = log_dir / "py-spy-outbox-worker.txt"
+        spy = start_py_spy(procs[0].pid, spy_out) if n_workers == 1 else None
         received = wait_for(sink, len(emails))
+        if spy is not None and spy.wait(30) == 0 and spy_out.exists() and results is not None:
+            samples, text = summarize_py_spy(spy_out)
+            results.block(f"py-spy, one worker sending outbox emails: share of {samples:,} samples "
+                          "per function (inclusive; the worker loop above the task left out)", text)
         first_at = sink.first_at or t0
         rate = (received - 1) / (sink.last_at - first_at) if received > 1 else 0.0
         return {"received": received, "expected": len(emails), "rate": rate,
@@ -109,7 +148,7 @@ def outbox_run(n_workers, sink, log_dir):
         OutboundEmail.objects.filter(pk__in=[e.pk for e in emails]).delete()
 
 
-def deployment_run(n_workers, sink, log_dir):
+def deployment_run(n_workers, sink, log_dir, results=None):
     from django.utils import timezone
 
     from bench.bench_jobs import EMAIL_COLS, State, keep_due_only
@@ -145,7 +184,7 @@ def main():
             rates = {}
             for n in (1, 2):
                 try:
-                    r = run(n, sink, log_dir)
+                    r = run(n, sink, log_dir, results)
                 except ImportError as exc:
                     results.note(f"{workload}: not measured ({exc})")
                     break
