@@ -3,12 +3,13 @@ import copy
 import datetime
 import io
 import json
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.utils import timezone, translation
@@ -338,6 +339,48 @@ def test_a_failed_batch_is_rolled_back_whole_and_redone_order_by_order(monkeypat
     assert not Order.objects.filter(Q(lines__isnull=True) | Q(provisioning__isnull=True)).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_of_the_same_orders_create_each_once(monkeypatch):
+    """Four importers (the command and API calls, say) race on the same five new orders: the
+    unique order number makes all but one batch fail; those fall back order by order and find
+    the orders already there."""
+    orders = [order(f"CCW-{n}") for n in range(5)]
+    barrier = threading.Barrier(4)
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append([o.status for o in OrderImporter().import_many(orders)])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    fallbacks = []
+    bulk_create = OrderImporter._bulk_create
+
+    def spy(self, cleaned_list):
+        created = bulk_create(self, cleaned_list)
+        fallbacks.append(created is None)
+        return created
+
+    monkeypatch.setattr(OrderImporter, "_bulk_create", spy)
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert any(fallbacks), "the importers did not overlap: no race was exercised"
+    statuses = [status for run in results for status in run]
+    assert statuses.count("created") == 5 and statuses.count("unchanged") == 15
+    assert Order.objects.count() == 5 and Provisioning.objects.count() == 5
+    assert Event.objects.filter(kind="imported").count() == 5
+    assert User.objects.count() == 1  # the rep, created once
+
+
 # --- Hostile input -------------------------------------------------------------------------------
 
 NASTY = st.sampled_from(["", " ", "\x00", "\ud800", "ß" * 300, "2026-02-29", "2026-12-01",
@@ -364,12 +407,21 @@ def mutated_orders(draw):
     return data
 
 
+@st.composite
+def valid_orders(draw):
+    """Valid orders over a few numbers, so examples create, update and re-import them too."""
+    return order(f"CCW-{draw(st.integers(1, 6))}",
+                 requested_start_date=draw(st.sampled_from(["2026-12-01", "2026-12-15"])),
+                 lines=[{"sku": "A-WX-CALL-PRO", "service": "calling",
+                         "quantity": draw(st.integers(1, 3))}])
+
+
 HYPOTHESIS_EXAMPLES = 200
 
 
 @hsettings(max_examples=HYPOTHESIS_EXAMPLES, deadline=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(items=st.lists(mutated_orders() | JSONISH, min_size=1, max_size=4))
+@given(items=st.lists(valid_orders() | mutated_orders() | JSONISH, min_size=1, max_size=4))
 def test_the_importer_never_raises_and_never_writes_a_partial_order(items):
     outcomes = list(OrderImporter().import_many(items))
 
