@@ -5,10 +5,10 @@ order, its lines, its provisioning row and the 'imported' history event, or noth
 
 Re-import policy (a known order number never creates a duplicate):
 - identical to what we have: reported "unchanged", nothing written;
-- different, and nothing has happened yet (deployment email not sent, not set up, still
+- different, and nothing has happened yet (deployment email not yet due, not set up, still
   scheduled): the order is updated, its provisioning schedule recomputed when the start date or
   product changed, and an 'updated' history event records what changed;
-- different, but the email was already sent (or the order is set up/closed): kept as it is and
+- different, but the email is due or sent (or the order is set up/closed): kept as it is and
   reported unchanged with the ignored fields. Changes then go through admin actions.
 """
 import datetime
@@ -105,6 +105,9 @@ def _why_frozen(provisioning):
         return ""
     if provisioning.email_sent_at is not None:
         return _("the deployment email was already sent")
+    if provisioning.email_due_at <= timezone.now():
+        # Due: the email job may be sending it right now (its lease is not our lock).
+        return _("the deployment email is already due")
     if provisioning.set_up_at is not None:
         return _("the order is already set up")
     if provisioning.status != Status.SCHEDULED:

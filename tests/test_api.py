@@ -1,4 +1,5 @@
 """POST /api/orders: the ordering system pushes orders with a bearer API key."""
+import datetime
 import hashlib
 import json
 
@@ -13,6 +14,11 @@ from provisioning.models import Event, Provisioning
 from tests.test_import import SPEC_ORDER, order
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _before_the_start_dates(time_machine):
+    time_machine.move_to(datetime.datetime(2026, 11, 20, 10, 0, tzinfo=datetime.timezone.utc))
 URL = "/api/orders"
 
 

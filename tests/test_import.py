@@ -23,6 +23,12 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _before_the_start_dates(time_machine):
+    # The orders below start in December 2026: their deployment emails are not due yet.
+    time_machine.move_to(datetime.datetime(2026, 11, 20, 10, 0, tzinfo=datetime.timezone.utc))
+
 SPEC_ORDER = {
     "order_number": "CCW-88213407",
     "product": "A-WX",
@@ -230,6 +236,17 @@ def test_reimport_after_the_email_was_sent_leaves_the_order_unchanged(tmp_path):
     assert kept.requested_start_date == datetime.date(2026, 12, 1)
     assert kept.deployment_contact_email == "webex-deploy@partner.example"
     assert not Event.objects.filter(kind="updated").exists()
+
+
+def test_reimport_once_the_email_is_due_leaves_the_order_unchanged(tmp_path, time_machine):
+    run_import(tmp_path, SPEC_ORDER)
+    time_machine.move_to(datetime.datetime(2026, 12, 1, 9, 5, tzinfo=ZoneInfo(settings.TIME_ZONE)))
+
+    _code, out, _err = run_import(tmp_path, order(deployment_contact_email="other@partner.example"))
+
+    assert out.splitlines()[0] == ("order CCW-88213407: unchanged, the deployment email is already "
+                                   "due (changes not applied: deployment_contact_email)")
+    assert Order.objects.get().deployment_contact_email == "webex-deploy@partner.example"
 
 
 def test_a_number_repeated_in_one_file_is_imported_once(tmp_path):
