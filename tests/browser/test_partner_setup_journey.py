@@ -6,7 +6,7 @@ import pytest
 from orgs.models import Organization
 from provisioning.models import Status
 from tests.browser.conftest import email_to, import_order, link_in_email, send_deployment_emails
-from tests.factories import CustomerOrgFactory
+from tests.factories import CustomerOrgFactory, PartnerOrgFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -249,3 +249,31 @@ def test_a_partner_sets_up_their_first_order_with_the_keyboard_only(journey):
     assert j.heading() == "Your services are deployed"
     order.provisioning.refresh_from_db()
     assert order.provisioning.status == Status.DEPLOYED
+
+
+def test_the_wizard_speaks_the_vendors_french_words(journey):
+    """SPEC's label table, in French: partners follow the vendor's French help pages."""
+    PartnerOrgFactory(external_id="PTN-4411", name="Réseaux Alpins SARL")
+    order = import_order("CCW-10004", language="fr")
+    send_deployment_emails(order)
+    j = journey("french-labels", locale="fr-FR")
+    j.open(link_in_email(email_to("webex-deploy@partner.example"), "Configurer maintenant"))
+    j.visit("role")
+    assert j.page.get_by_label("Je suis le client").count() == 1
+    j.page.get_by_label("Je suis un partenaire").check()
+    j.press("Suivant")
+    j.visit("installer")
+    for label in ["Oui, j'effectuerai l'installation",
+                  "Une autre personne de mon entreprise effectuera l'installation",
+                  "Le client effectuera l'installation"]:
+        assert j.page.get_by_label(label).count() == 1, label
+    j.press("Précédent")
+    j.visit("back-to-role")
+    assert j.page.get_by_label("Je suis un partenaire").is_checked()  # Back keeps the answer
+    j.press("Suivant")
+    j.page.get_by_label("Oui, j'effectuerai l'installation").check()
+    j.page.get_by_label("Votre nom").fill("Inès Installer")
+    j.page.get_by_label("Votre adresse e-mail").fill(INSTALLER)
+    j.press("Suivant")
+    j.visit("partner-org-verify")
+    assert j.button("Je ne reconnais pas l'organisation").is_visible()
