@@ -1,0 +1,12 @@
+import pytest
+
+from config import broker
+
+
+@pytest.fixture(autouse=True)
+def _broker_breaker_closed():
+    """Each test starts with the broker breaker closed (config/broker.py): a test that stopped
+    Redis must not leave the next one skipping the broker."""
+    broker.reset()
+    yield
+    broker.reset()
