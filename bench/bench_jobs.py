@@ -3,8 +3,8 @@
     .venv/bin/python bench/bench_jobs.py
 
 1. send_due_deployment_emails: its claim loop (jobs.claim_due_deployment_emails, batch by batch)
-   versus the hand-written `UPDATE … WHERE order_id IN (SELECT … FOR UPDATE SKIP LOCKED)
-   RETURNING` with the same batch size, interleaved; then the whole job (claim, render, send
+   versus the hand-written `WITH claimed AS MATERIALIZED (SELECT … FOR UPDATE SKIP LOCKED)
+   UPDATE … RETURNING` with the same batch size, interleaved; then the whole job (claim, render, send
    over the locmem backend, mark sent) versus the set-based SQL floor of the same database work;
    query counts at two batch sizes; EXPLAIN of the idle run.
 2. flag_stalled_provisioning: the whole job versus one hand-written statement doing the same
@@ -30,11 +30,14 @@ STALL_COLS = ["status", "stalled_at", "rep_notified_at", "updated_at"]
 ADDED = ["provisioning_event", "provisioning_setuplink", "provisioning_outboundemail"]
 ROUNDS = 3
 
+# MATERIALIZED so that the LIMIT is applied once (an IN-subquery may be rescanned per row).
 CLAIM_SQL = """
+WITH claimed AS MATERIALIZED (
+  SELECT order_id FROM provisioning_provisioning
+  WHERE email_sent_at IS NULL AND email_next_attempt_at <= %(now)s
+  ORDER BY email_next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 UPDATE provisioning_provisioning SET email_next_attempt_at = %(lease)s
-WHERE order_id IN (SELECT order_id FROM provisioning_provisioning
-                   WHERE email_sent_at IS NULL AND email_next_attempt_at <= %(now)s
-                   ORDER BY email_next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+WHERE order_id IN (SELECT order_id FROM claimed)
 RETURNING order_id"""
 
 # The database work of one deployment batch once claimed: a link per order, marked sent, history.
