@@ -154,6 +154,12 @@ class Journey:
             self.button(name).click()
         self.page.wait_for_load_state("load")
 
+    def follow(self, locator):
+        """Click a link (a locator) and wait for the page it opens."""
+        with self.page.expect_navigation():
+            locator.click()
+        self.page.wait_for_load_state("load")
+
     def sign_in(self, email, password):
         self.open("/accounts/login/")
         self.visit("sign-in")

@@ -31,7 +31,7 @@ def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(j
 
     j = journey("rep-dashboard")
     j.sign_in(REP, REP_PASSWORD)
-    j.link("Stalled orders").click()
+    j.follow(j.link("Stalled orders"))
     j.visit("stalled-orders")
     assert j.heading() == "Stalled orders"
     row = j.page.get_by_role("row").filter(has_text=order.number)
@@ -40,7 +40,7 @@ def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(j
     assert j.page.url.endswith("/reps/stalled/")
     assert "/reps/stalled/" in stall_email.body
 
-    row.get_by_role("link", name="Mark contacted").click()
+    j.follow(row.get_by_role("link", name="Mark contacted"))
     j.visit("mark-contacted")
     j.page.get_by_label("Note").fill("Called Inès: she will set it up this afternoon.")
     j.press("Record the contact")
@@ -49,7 +49,7 @@ def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(j
     assert Event.objects.filter(order=order, kind=Event.Kind.CONTACTED).count() == 1
     assert Provisioning.objects.get(pk=order.pk).last_contacted_at is not None
 
-    j.page.get_by_role("row").filter(has_text=order.number).get_by_role("link", name="Resend").click()
+    j.follow(j.page.get_by_role("row").filter(has_text=order.number).get_by_role("link", name="Resend"))
     j.visit("resend-confirm")
     j.press("Resend the email")
     j.visit("resent")

@@ -30,7 +30,7 @@ def test_a_partner_signs_in_sees_my_orders_and_signs_out(journey):
     j = journey("sign-in")
     j.open("/")
     j.visit("home")
-    j.page.get_by_role("main").get_by_role("link", name="Sign in").click()
+    j.follow(j.page.get_by_role("main").get_by_role("link", name="Sign in"))
     j.visit("sign-in")
     j.page.get_by_label("Email").fill(member.user.email)
     j.page.get_by_label("Password").fill("not-the-password")

@@ -79,7 +79,7 @@ def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_ord
     assert "Your order has been set up successfully" in j.heading()
     assert not j.page.get_by_label("New password", exact=True).count(), \
         "an existing partner organisation has its administrator already"
-    j.link("Continue to the service setup").click()
+    j.follow(j.link("Continue to the service setup"))
     j.visit("subscription")
     assert j.heading() == "Subscription details"
     order.refresh_from_db()
@@ -152,6 +152,9 @@ def test_the_customer_does_the_setup_and_the_partner_cannot_see_their_organisati
     assert partner.heading() == "The setup has been handed to the customer"
     set_password(partner, NEW_PASSWORD)  # the new partner org's administrator
     partner.visit("partner-password-saved")
+    partner.follow(partner.page.get_by_role("main").get_by_role("link", name="My orders"))
+    partner.visit("partner-my-orders")
+    assert not partner.page.get_by_text(order.number).count()
 
     customer = journey("customer-led-2-customer")
     customer.open(link_in_email(email_to(CUSTOMER_ADMIN)))
