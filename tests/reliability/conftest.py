@@ -10,3 +10,10 @@ def _broker_breaker_closed():
     broker.reset()
     yield
     broker.reset()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # Sign-in and user creation hash passwords on purpose slowly; these tests are about
+    # behaviour, and the suite shares two cores.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -166,9 +166,9 @@ def celery_broker(url):
     from config.celery import app
 
     def reset_pools():
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
+        # Drop the app's references only: kombu keeps one pool per broker URL for the whole
+        # process, and closing it would break every later publish to that URL.
+        app._pool = None
         app.amqp._producer_pool = None
 
     previous = app.conf.broker_url

@@ -4,6 +4,7 @@ outbox emails are retried with backoff, marked sent only once the server accepte
 failure shows on the rep dashboard, and a person's page is the same whether mail works or not."""
 import datetime
 import re
+import sys
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +17,7 @@ from provisioning import jobs, outbox
 from provisioning.models import OutboundEmail, Provisioning
 from tests.factories import OrderFactory, RepFactory
 from tests.reliability import figures
-from tests.reliability.servers import SmtpSink
+from tests.reliability.servers import SmtpSink, celery_broker
 from tests.wizard_helpers import open_link, post_step, walk
 
 START = datetime.date(2026, 12, 1)
@@ -120,12 +121,26 @@ def _normalised(response):
 
 
 @pytest.fixture
-def eager_celery():
-    # As with a worker right there: the email is tried inside the request, after commit.
+def eager_celery(monkeypatch):
+    """As with a worker right there: the email is tried inside the request, after commit.
+    Eager tasks still borrow a producer from the pool: start from fresh pools, and keep any
+    error the hand-off to Celery swallowed, to show it if the test fails."""
+    swallowed = []
+    real_warning = outbox.log.warning
+
+    def warning(*args, **kwargs):
+        if sys.exc_info()[1] is not None:
+            swallowed.append(repr(sys.exc_info()[1]))
+        real_warning(*args, **kwargs)
+
+    monkeypatch.setattr(outbox.log, "warning", warning)
     previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
+    with celery_broker(celery_app.conf.broker_url):
+        celery_app.conf.task_always_eager = True
+        try:
+            yield swallowed
+        finally:
+            celery_app.conf.task_always_eager = previous
 
 
 @pytest.mark.django_db(transaction=True)
@@ -150,6 +165,6 @@ def test_the_person_sees_the_same_page_whether_the_mail_server_works_or_not(smtp
         pages[mail_works] = (page[0], page[1], page[2].replace(order.number, "ORDER"))
         email = OutboundEmail.objects.get(order=order, kind=OutboundEmail.Kind.COLLEAGUE)
         assert (email.sent_at is not None) is mail_works
-        assert email.attempts == 1
+        assert email.attempts == 1, eager_celery
     assert pages[False] == pages[True]
     assert len(smtp.messages) == 1
