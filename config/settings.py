@@ -158,13 +158,14 @@ if REDIS_URL:
                                        "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 else:
     _broker = VAR_DIR / "broker"
-    for sub in ("in", "processed"):
+    for sub in ("in", "processed", "control"):
         (_broker / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker / "in"),
         "data_folder_out": str(_broker / "in"),
         "data_folder_processed": str(_broker / "processed"),
+        "control_folder": str(_broker / "control"),
         "visibility_timeout": 7200,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
