@@ -32,6 +32,7 @@ BENCHES = [
     ("import", "bench/bench_import.py", 600),
 ]
 RESULTS = common.ROOT / "bench" / "RESULTS.md"
+NOTES = common.ROOT / "bench" / "NOTES.md"
 
 
 def machine():
@@ -102,6 +103,8 @@ def write_results(runs, info, command, total):
         "(other sessions share these cores)",
         "- `free -h`:", "", "```", info["free"], "```", "",
     ]
+    if NOTES.exists():  # the hand-written reading of the figures: targets, causes, profiles
+        lines += [NOTES.read_text().strip(), ""]
     for run in runs:
         if run.get("data"):
             lines.append(run["data"]["markdown"])
