@@ -31,8 +31,8 @@ from bench import common  # noqa: E402
 from bench.loadgen import Client, run_load  # noqa: E402
 
 USERS = 4
-ROUNDS = 6
-SECONDS = 3.0
+ROUNDS = 10
+SECONDS = 2.0
 MAX_REQUESTS = 4000
 GUNICORN_WORKERS = 2
 GUNICORN_THREADS = 2
@@ -243,10 +243,15 @@ def main():
                 results.row(f"{who} {method.upper()} requests/s (median)", f"{med[name]:.0f}",
                             f"p50 latency {common.ms(p50[name])}; rounds "
                             + ", ".join(f"{v:.0f}" for v in rps[name]))
-            results.ratio(f"{method.upper()}: wizard / bare FormView, requests/s", med[f"wizard_{method}"],
-                          med[f"bare_{method}"], target=TARGET, higher_is_better=True)
+            # Each round measures the two back to back: the median of those paired ratios is what
+            # a burst of load from a neighbour during one of them moves least.
             per_round = [w / b for w, b in zip(rps[f"wizard_{method}"], rps[f"bare_{method}"]) if b]
             results.row(f"{method.upper()}: ratio in each round", ", ".join(f"{v:.2f}" for v in per_round))
+            results.ratio(f"{method.upper()}: wizard / bare FormView, requests/s (median of the "
+                          "rounds' ratios)", statistics.median(per_round), 1.0, target=TARGET,
+                          higher_is_better=True)
+            results.ratio(f"{method.upper()}: the same as a ratio of the two medians",
+                          med[f"wizard_{method}"], med[f"bare_{method}"])
             cpu_w = statistics.median(cpu[f"wizard_{method}"])
             cpu_b = statistics.median(cpu[f"bare_{method}"])
             results.row(f"{method.upper()}: gunicorn CPU per request, wizard / bare",
