@@ -4,24 +4,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
 from orders import services
-from orders.admin_tools import LargeTableAdmin, NullFilter, ReadOnlyAdminMixin
+from orders.admin_tools import LargeTableAdmin, ReadOnlyAdminMixin
 from orders.models import ApiKey, Order, OrderLine
 from orders.selectors import search_orders
+from provisioning.admin import provisioning_filters
 from provisioning.admin_actions import ORDER_ACTIONS
 from provisioning.models import Event, Provisioning, SetupLink
 
 
-class StalledFilter(NullFilter):
-    title = _("stalled")
-    parameter_name = "stalled"
-    # Matches the rep dashboard's partial index prov_stalled_open_idx.
-    yes_q = Q(provisioning__stalled_at__isnull=False, provisioning__set_up_at__isnull=True)
-
-
-class EmailFailedFilter(NullFilter):
-    title = _("deployment email failed")
-    parameter_name = "email_failed"
-    yes_q = Q(provisioning__email_failed_at__isnull=False, provisioning__email_sent_at__isnull=True)
+StalledFilter, EmailFailedFilter = provisioning_filters("provisioning__")
 
 
 SEARCH_HELP = _("An order number (or its beginning), a partner or customer id, an email address "

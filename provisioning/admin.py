@@ -23,16 +23,25 @@ class OrderSearchMixin:
         return search_orders(queryset, search_term, prefix="order__"), False
 
 
-class StalledFilter(NullFilter):
-    title = _("stalled")
-    parameter_name = "stalled"
-    yes_q = Q(stalled_at__isnull=False, set_up_at__isnull=True)
+def provisioning_filters(path=""):
+    """The stalled and email-failed filters, for Provisioning (path "") or a model that reaches it
+    through `path` (e.g. "provisioning__" from Order)."""
+
+    class StalledFilter(NullFilter):
+        title = _("stalled")
+        parameter_name = "stalled"
+        # Matches the rep dashboard's partial index prov_stalled_open_idx.
+        yes_q = Q(**{f"{path}stalled_at__isnull": False, f"{path}set_up_at__isnull": True})
+
+    class EmailFailedFilter(NullFilter):
+        title = _("deployment email failed")
+        parameter_name = "email_failed"
+        yes_q = Q(**{f"{path}email_failed_at__isnull": False, f"{path}email_sent_at__isnull": True})
+
+    return StalledFilter, EmailFailedFilter
 
 
-class EmailFailedFilter(NullFilter):
-    title = _("deployment email failed")
-    parameter_name = "email_failed"
-    yes_q = Q(email_failed_at__isnull=False, email_sent_at__isnull=True)
+StalledFilter, EmailFailedFilter = provisioning_filters()
 
 
 @admin.register(Provisioning)
