@@ -29,6 +29,16 @@ def _site_settings(settings):
 
 
 @pytest.fixture(autouse=True)
+def _broker_breaker_closed():
+    """The broker breaker is per process: a test that tripped it must not silence the next one."""
+    from config import broker
+
+    broker.reset()
+    yield
+    broker.reset()
+
+
+@pytest.fixture(autouse=True)
 def _english_unless_asked():
     """Each test starts in English: a test that activates French must not leak it to the next."""
     from django.utils import translation
