@@ -5,7 +5,6 @@ import datetime
 import json
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.utils import timezone
 

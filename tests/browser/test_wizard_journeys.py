@@ -9,7 +9,7 @@ from django.utils import timezone
 from orgs.models import Membership, Organization, User
 from provisioning import services as prov
 from provisioning.models import Provisioning, SetupLink, Status
-from tests.browser.conftest import (PASSWORD, PHONE, choose_partner_self, email_to, finish_services,
+from tests.browser.conftest import (PHONE, choose_partner_self, email_to, finish_services,
                                     import_order, link_in_email, send_deployment_emails,
                                     set_password)
 from tests.factories import CustomerOrgFactory, MembershipFactory, PartnerOrgFactory
