@@ -102,3 +102,31 @@ def test_history_is_append_only():
     event.note = "rewritten"
     with pytest.raises(ValueError):
         event.save()
+
+
+def test_history_cannot_be_rewritten_by_a_queryset_update_or_raw_sql():
+    order = OrderFactory()
+    refused(lambda: Event.objects.filter(order=order).update(note="rewritten"))
+    from django.db import connection
+
+    def raw():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE provisioning_event SET kind = 'deployed' WHERE order_id = %s",
+                           [order.pk])
+    refused(raw)
+    assert Event.objects.get(order=order).note == ""
+
+
+def test_an_order_can_still_be_deleted_with_its_history():
+    order = OrderFactory()
+    order.delete()
+    assert not Event.objects.filter(order_id=order.pk).exists()
+
+
+def test_deleting_a_user_keeps_their_history_without_its_author():
+    order = OrderFactory()
+    user = UserFactory()
+    event = Event.objects.create(order=order, kind=Event.Kind.CONTACTED, actor=user, note="called")
+    user.delete()
+    event.refresh_from_db()
+    assert (event.actor, event.note) == (None, "called")

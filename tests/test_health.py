@@ -23,9 +23,14 @@ def test_healthz_is_503_and_names_the_broker_when_it_is_down(client, settings):
 
 
 def test_healthz_is_503_and_names_the_database_when_it_is_down(client, monkeypatch):
+    """A real connection to a port where no database listens: the check must catch the failure."""
+    from django.db import connection
+
     from config import views
 
-    monkeypatch.setattr(views, "_database_ok", lambda: False)
+    dead = type(connection)({**connection.settings_dict, "HOST": "127.0.0.1", "PORT": 9,
+                             "OPTIONS": {"connect_timeout": 1}}, alias="dead")
+    monkeypatch.setattr(views, "connection", dead)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["database"] == "down"
+    assert response.json() == {"database": "down", "broker": "ok"}

@@ -41,3 +41,8 @@ def test_a_malformed_setting_is_a_loud_error():
     result = run_manage("check", DEBUG="maybe-not")
     assert result.returncode != 0
     assert "DEBUG" in result.stderr or "maybe-not" in result.stderr
+
+
+def test_every_model_change_has_its_migration():
+    result = run_manage("makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, "a model changed without a migration:\n" + result.stdout
