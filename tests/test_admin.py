@@ -33,9 +33,13 @@ def _fast_passwords(settings):
 
 @pytest.fixture
 def world():
-    """A few orders with everything a deployed order accumulates."""
+    return build_world(range(ROWS))
+
+
+def build_world(numbers):
+    """Orders with everything a deployed order accumulates (one per number)."""
     orders = []
-    for n in range(ROWS):
+    for n in numbers:
         partner = PartnerOrgFactory()
         customer = CustomerOrgFactory(managed_by=partner, subdomain=f"customer{n}")
         order = OrderFactory(partner_org=partner, customer_org=customer,
@@ -53,7 +57,7 @@ def world():
                                        location_name="Lyon", main_number="+33478000000")
         MeetingSettings.objects.create(order=order, language="fr", time_zone="Europe/Paris")
         orders.append(order)
-    ApiKey.objects.create(name="Ordering system", prefix="onb_abcdefgh", key_hash="0" * 64)
+        ApiKey.objects.create(name=f"Ordering system {n}", prefix=f"onb_{n:08d}", key_hash=f"{n:064d}")
     return orders
 
 
@@ -88,6 +92,33 @@ def test_each_changelist_and_change_page_renders_within_a_query_budget(
     with django_assert_max_num_queries(QUERY_BUDGET + 10):
         response = admin_client.get(admin_url(model, "change", obj.pk))
     assert response.status_code == 200
+
+
+def test_no_changelist_makes_a_query_per_row(admin_client):
+    build_world(range(2))
+    before = {label: _changelist_queries(admin_client, model) for label, model in _labelled()}
+    build_world(range(2, 12))
+    after = {label: _changelist_queries(admin_client, model) for label, model in _labelled()}
+    assert after == before
+
+
+@pytest.mark.parametrize("search", ["", "Boulangerie 3", "deploy3@partner3.example", "CCW-8800"])
+def test_the_order_list_stays_within_eight_queries(admin_client, world, search,
+                                                     django_assert_max_num_queries):
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(admin_url(Order, "changelist"), {"q": search} if search else {})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count >= 1
+
+
+def _labelled():
+    return [(model._meta.label, model) for model, _admin in our_model_admins()]
+
+
+def _changelist_queries(client, model):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(admin_url(model, "changelist")).status_code == 200
+    return len(queries)
 
 
 def test_the_order_page_shows_lines_history_and_provisioning_with_its_email_error(admin_client, world):
