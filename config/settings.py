@@ -88,6 +88,12 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Celery workers keep their connection between tasks: opening one was 15 % of an outbox email's
+# cost (bench/RESULTS.md). Celery's Django fix-up would close it after every task; with
+# DB_REUSE_MAX it leaves that to config/celery.py, which checks the connection before each task.
+WORKER_CONN_MAX_AGE = env.int("WORKER_CONN_MAX_AGE", default=60)
+CELERY_DB_REUSE_MAX = 1000
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 REDIS_URL = env.str("REDIS_URL", default="")
