@@ -39,6 +39,14 @@ def _broker_breaker_closed():
 
 
 @pytest.fixture(autouse=True)
+def _own_chart_cache(request, monkeypatch):
+    """The dashboard chart caches past days in Redis, which outlives each test's database."""
+    from provisioning import selectors
+
+    monkeypatch.setattr(selectors, "CHART_CACHE_KEY", f"chart-{request.node.nodeid}")
+
+
+@pytest.fixture(autouse=True)
 def _english_unless_asked():
     """Each test starts in English: a test that activates French must not leak it to the next."""
     from django.utils import translation

@@ -280,3 +280,23 @@ def test_the_dashboard_speaks_french(client, world, anne):
     assert 'lang="fr"' in page
     for text in ["Commandes bloquées", "Jours de retard", "Renvoyer", "Exporter en CSV"]:
         assert text in page
+
+
+def test_the_chart_keeps_past_days_and_counts_today_live(client, world, anne,
+                                                          django_assert_max_num_queries):
+    from provisioning.selectors import daily_chart
+
+    client.force_login(anne)
+    first = client.get(URL).context["chart"]
+    before = daily_chart(anne)
+    for at in (NOW - datetime.timedelta(days=1), NOW):  # one written late for yesterday, one today
+        late = OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=5), account_rep=anne)
+        Event.objects.create(order=late, kind=Event.Kind.STALLED, at=at)
+
+    with django_assert_max_num_queries(8):
+        again = client.get(URL).context["chart"]
+    after = daily_chart(anne)
+
+    assert again["stalled"] == first["stalled"] + 1  # today's event counts at once
+    assert after[-1]["stalled"] == before[-1]["stalled"] + 1
+    assert after[-2]["stalled"] == before[-2]["stalled"]  # past days come from the cache
