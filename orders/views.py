@@ -1,5 +1,5 @@
-"""POST /api/orders: the ordering system pushes one order per request (JSON, bearer API key).
-Thin: authentication, body parsing, then orders.services.import_order."""
+"""POST /api/orders: the ordering system pushes orders (JSON, bearer API key): one order, or a
+list of them, as import_orders reads. Thin: authentication, body parsing, then orders.services."""
 import json
 
 from django.http import JsonResponse
@@ -57,12 +57,32 @@ def create_order(request):
                                       % {"line": exc.lineno, "column": exc.colno, "error": exc.msg}]})
     except RecursionError:
         return _errors(400, {"body": [_("Malformed JSON: nested too deeply.")]})
+    source = f"api:{api_key.name}"
     if isinstance(data, list):
-        return _errors(400, {"body": [_("Send one order per request: a JSON object, not a list.")]})
-
-    outcome = services.import_order(data, source=f"api:{api_key.name}")
+        return _many(data, source)
+    outcome = services.import_order(data, source=source)
     if outcome.status == services.REJECTED:
         return _errors(400, outcome.errors)
+    return JsonResponse(_result(outcome), status=STATUS_CODES[outcome.status])
+
+
+def _many(items, source):
+    """A list, as import_orders takes it: each order all-or-nothing, the valid ones imported even
+    when others are refused. 201 when all went in and one at least is new, 200 when all were
+    known, 400 when any was refused; the body says what happened to each, in order."""
+    if not items:
+        return _errors(400, {"body": [_("The list holds no order.")]})
+    outcomes = list(services.OrderImporter(source=source).import_many(items))
+    if any(o.status == services.REJECTED for o in outcomes):
+        status = 400
+    else:
+        status = 201 if any(o.status == services.CREATED for o in outcomes) else 200
+    return JsonResponse({"orders": [_result(o) for o in outcomes]}, status=status)
+
+
+def _result(outcome):
+    if outcome.status == services.REJECTED:
+        return {"order_number": outcome.label, "status": outcome.status, "errors": outcome.errors}
     payload = {"order_number": outcome.order.number, "status": outcome.status}
     if outcome.status == services.UPDATED:
         payload["changed"] = outcome.changed
@@ -70,4 +90,4 @@ def create_order(request):
         # Provisioning has started: the repeat is acknowledged, its differences are not applied.
         payload.update(status=services.UNCHANGED, ignored=outcome.changed,
                        detail=_("Known order left unchanged: %(reason)s.") % {"reason": outcome.reason})
-    return JsonResponse(payload, status=STATUS_CODES[outcome.status])
+    return payload

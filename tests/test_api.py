@@ -111,13 +111,34 @@ def test_malformed_json_answers_400_with_line_and_column(client, raw_key):
         "Malformed JSON at line 2, column 13: Expecting value"]}}
 
 
-def test_a_list_of_orders_is_refused_with_a_clear_message(client, raw_key):
-    response = post(client, [SPEC_ORDER], raw_key)
+def test_a_list_imports_each_order_and_says_what_happened_to_each(client, raw_key):
+    bad = order("CCW-3", lines=[{"sku": "A-WX-CALL-PRO", "service": "calling", "quantity": -5}])
+    response = post(client, [order("CCW-1"), bad, order("CCW-2")], raw_key)
+
+    assert response.status_code == 400  # one was refused; the valid ones are in, as import_orders
+    assert response.json() == {"orders": [
+        {"order_number": "CCW-1", "status": "created"},
+        {"order_number": "CCW-3", "status": "rejected",
+         "errors": {"lines[0].quantity": ["must be at least 1, got -5"]}},
+        {"order_number": "CCW-2", "status": "created"},
+    ]}
+    assert sorted(Order.objects.values_list("number", flat=True)) == ["CCW-1", "CCW-2"]
+
+
+def test_a_list_answers_201_when_all_went_in_and_200_when_all_were_known(client, raw_key):
+    orders = [order("CCW-1"), order("CCW-2")]
+    assert post(client, orders, raw_key).status_code == 201
+    again = post(client, orders, raw_key)
+    assert again.status_code == 200
+    assert [o["status"] for o in again.json()["orders"]] == ["unchanged", "unchanged"]
+    assert Order.objects.count() == 2
+
+
+def test_an_empty_list_is_refused_with_a_clear_message(client, raw_key):
+    response = post(client, [], raw_key)
 
     assert response.status_code == 400
-    assert response.json() == {"errors": {"body": [
-        "Send one order per request: a JSON object, not a list."]}}
-    assert not Order.objects.exists()
+    assert response.json() == {"errors": {"body": ["The list holds no order."]}}
 
 
 @pytest.mark.parametrize("authorization", [None, "", "Bearer ", "Bearer onb_not-a-key",
