@@ -33,3 +33,24 @@ def test_the_fragment_search_still_finds_orders_whatever_the_case():
     OrderFactory(customer_name="Fromagerie Dupont")
     found = search_orders(Order.objects.all(), "LANGERIE mar")
     assert list(found) == [order]
+
+
+@pytest.mark.parametrize("model_label, term, indexes", [
+    ("orgs.User", "camille", ["user_email_trgm_idx", "user_full_name_trgm_idx"]),
+    ("orgs.Organization", "langerie",
+     ["org_name_trgm_idx", "org_external_id_trgm_idx", "org_subdomain_trgm_idx"]),
+])
+def test_the_user_and_organisation_searches_use_trigram_indexes(admin_client, model_label, term,
+                                                                 indexes):
+    from django.apps import apps
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    model = apps.get_model(model_label)
+    model_admin = admin.site._registry[model]
+    request = RequestFactory().get("/", {"q": term})
+    found, _duplicates = model_admin.get_search_results(request, model.objects.all(), term)
+    plan = plan_of(found)
+    for index in indexes:
+        assert index in plan, plan
+    assert f"Seq Scan on {model._meta.db_table}" not in plan
