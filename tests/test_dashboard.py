@@ -149,6 +149,14 @@ def test_filters_and_search(client, world, anne, filters, expected):
     assert numbers(client.get(URL, filters)) == expected
 
 
+def test_one_bad_filter_value_drops_only_that_filter(client, world, anne):
+    client.force_login(anne)
+    response = client.get(URL, {"reps": "all", "setup": "never", "per_page": "999"})
+    # Everyone's orders whose setup never began, at the default page size.
+    assert numbers(response) == ["CCW-10000020", "CCW-10000009", "CCW-10000005"]
+    assert response.context["page"].paginator.per_page == 25
+
+
 def test_it_paginates(client, world, anne):
     for n in range(30):
         OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne)
