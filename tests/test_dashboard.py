@@ -211,7 +211,13 @@ def test_the_chart_counts_orders_stalled_and_set_up_per_day(client, world, anne)
     page = response.content.decode()
     svg = page[page.index("<svg"):page.index("</svg>")]
     assert "<rect" in svg and "<script" not in svg  # drawn by the server, no script
-    assert "4 orders stalled, 1 orders set up" in page
+    assert "Over the last 30 days: 4 orders stalled, 1 order set up." in page
+
+
+def test_the_chart_title_uses_plurals_in_french_too(client, world, anne):
+    client.force_login(anne)
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Sur les 30 derniers jours : 4 commandes bloquées, 1 commande installée." in page
 
 
 # --- Row actions -------------------------------------------------------------------------------
