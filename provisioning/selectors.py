@@ -41,18 +41,27 @@ def stalled_orders(user, *, everyone=False, product="", min_days_overdue=None, s
         rows = rows.filter(setup_begun_at__isnull=True)
     elif setup == EMAIL_FAILED:
         rows = rows.filter(email_failed_at__isnull=False, email_sent_at__isnull=True)
-    if search:
-        search = search.strip()
-        rows = rows.filter(Q(order__number__iexact=search) | Q(order__partner_name__icontains=search)
-                           | Q(order__customer_name__icontains=search)
-                           | Q(order__deployment_contact_email__icontains=search)
-                           | Q(order__partner_external_id__iexact=search)
-                           | Q(order__customer_external_id__iexact=search))
+    if search.strip():
+        rows = rows.filter(search_q(search, prefix="order__"))
     last = Event.objects.filter(order=OuterRef("order")).order_by("-at", "-pk")
     return (rows.select_related("order", "order__account_rep")
             .annotate(last_event_kind=Subquery(last.values("kind")[:1]),
                       last_event_at=Subquery(last.values("at")[:1]))
             .order_by("stall_due_at", "order_id"))
+
+
+def search_q(search, prefix=""):
+    """The dashboard search: a fragment of the order number, a partner or customer name or the
+    contact email, or a partner or customer id. Every branch has an index (trigram GIN for the
+    fragments, orders 0004 and 0005; btree for the ids, matched as typed, upper- or lower-case
+    rather than iexact, which no index serves), so PostgreSQL may read the orders first."""
+    search = search.strip()
+    ids = {search, search.upper(), search.lower()}
+    p = prefix
+    return (Q(**{f"{p}number__icontains": search}) | Q(**{f"{p}partner_name__icontains": search})
+            | Q(**{f"{p}customer_name__icontains": search})
+            | Q(**{f"{p}deployment_contact_email__icontains": search})
+            | Q(**{f"{p}partner_external_id__in": ids}) | Q(**{f"{p}customer_external_id__in": ids}))
 
 
 def days_overdue(provisioning, today=None):
