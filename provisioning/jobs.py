@@ -255,7 +255,7 @@ def flag_stalled_provisioning(now=None):
         for rep, rep_orders in by_rep.items():
             email = outbox.enqueue(OutboundEmail.Kind.REP_STALLED, rep.email, "rep-stalled",
                                    {"rep": rep, "orders": rep_orders, "dashboard_url": dashboard},
-                                   language=settings.LANGUAGE_CODE)
+                                   language=rep.language)
             for order in rep_orders:
                 events.append(Event(order=order, kind=Event.Kind.STALLED, at=now))
                 events.append(Event(order=order, kind=Event.Kind.REP_NOTIFIED, at=now,
