@@ -103,11 +103,17 @@ def link_problem(link):
     return None
 
 
-def issue_links(orders, purpose, now=None):
-    """issue_link for a batch of orders in three queries (the deployment-email job's batches).
-    Returns {order_id: raw token}."""
+def new_tokens(orders):
+    """A raw token per order ({order_id: token}), not yet a link: see issue_links."""
+    return {order.pk: secrets.token_urlsafe(32) for order in orders}
+
+
+def issue_links(orders, purpose, tokens=None, now=None):
+    """issue_link for a batch of orders in three queries (the deployment-email job's batches),
+    from `tokens` made earlier by new_tokens (or fresh ones). Returns {order_id: raw token}."""
     now = now or timezone.now()
-    tokens = {order.pk: secrets.token_urlsafe(32) for order in orders}
+    tokens = tokens or new_tokens(orders)
+    tokens = {order.pk: tokens[order.pk] for order in orders}
     if not tokens:
         return tokens
     with transaction.atomic():

@@ -300,8 +300,9 @@ def test_the_french_email_is_in_french(mailoutbox):
 def test_the_job_queries_grow_with_batches_not_orders(django_assert_max_num_queries, mailoutbox):
     for _ in range(40):
         OrderFactory(requested_start_date=START)
-    # Per batch: claim, load (2), links (3 + a savepoint pair), sent (2 + a savepoint pair);
-    # then the last, empty claim. Not one query per order.
+    # Per batch: claim, load (2), then recording the accepted emails in a savepoint pair: the
+    # update, their links (3 + a savepoint pair) and history; then the last, empty claim.
+    # Not one query per order.
     with django_assert_max_num_queries(4 * 12 + 1):
         run = run_at(local(START, 9), batch_size=10)
     assert len(run.sent) == 40 and run.batches == 4

@@ -7,7 +7,7 @@ import time_machine
 from django.conf import settings
 from django.contrib.admin import ModelAdmin, site
 from django.contrib.messages.storage.fallback import FallbackStorage
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import translation
 
 from orders.models import Order
@@ -176,6 +176,31 @@ def test_a_resend_the_mail_server_refuses_is_retried_by_the_job(settings, mailou
     with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=1), tick=False):
         assert jobs.send_due_deployment_emails().sent == [order.number]
     assert services.check_link(token_of(mailoutbox[0])).ok
+
+
+def live_links(order):
+    return SetupLink.objects.filter(order=order, superseded_at__isnull=True).count()
+
+
+def test_a_refused_resend_leaves_the_partners_link_working_until_a_newer_one_is_really_sent(
+        settings, client, mailoutbox):
+    order, old = emailed_order()
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+    with time_machine.travel(days_after_start(2), tick=False):
+        assert not services.resend_deployment_email(order).sent
+        assert services.check_link(old).ok and live_links(order) == 1
+        page = client.get(f"/setup/{old}/")
+        assert page.status_code == 302 and "newer" not in page.content.decode()  # opens the wizard
+    with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=1), tick=False):
+        assert jobs.send_due_deployment_emails().failed  # the job's retry is refused too
+        assert services.check_link(old).ok and live_links(order) == 1
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(days_after_start(2, 14), tick=False):
+        assert jobs.send_due_deployment_emails().sent == [order.number]
+        assert services.check_link(token_of(mailoutbox[0])).ok and live_links(order) == 1
+        page = Client().get(f"/setup/{old}/")
+    assert page.status_code == 410 and "A newer setup link for this order was sent to" in page.content.decode()
 
 
 def test_change_contact_sends_to_the_new_contact_and_updates_the_other_lines(mailoutbox):
