@@ -108,16 +108,20 @@ def reopen_setup_window(modeladmin, request, queryset):
                    for o in queryset.select_related("provisioning") if not services.can_reopen(o.provisioning)]
         return _confirm(modeladmin, request, queryset, "reopen_setup_window",
                         _("Re-open the setup window"),
-                        _("Each closed order gets a new setup window (30 days, 7 for A-FLEX) from now; "
-                          "its links work again."), refused=refused)
-    done, refusals = 0, []
+                        _("Each closed order gets a new setup window (30 days, 7 for A-FLEX) from now. "
+                          "If its deployment email had gone out, a new Set up now link is emailed at "
+                          "once and the link sent before stops working."), refused=refused)
+    done, refusals, failures = 0, [], []
     for order in queryset:
         try:
-            services.reopen(order, actor=request.user)
-            done += 1
+            reopened = services.reopen(order, actor=request.user)
         except services.NotAllowed as exc:
             refusals.append(str(exc))
-    _report(modeladmin, request, done, refusals, [], _("%(count)d order(s) re-opened."))
+            continue
+        done += 1
+        if reopened.email is not None and not reopened.email.sent:
+            failures.append((order.number, reopened.email.error))
+    _report(modeladmin, request, done, refusals, failures, _("%(count)d order(s) re-opened."))
     return None
 
 

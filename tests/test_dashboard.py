@@ -305,6 +305,25 @@ def test_a_closed_order_can_be_reopened_from_the_dashboard(client, world, anne):
     assert provisioning.window_closes_at == NOW + datetime.timedelta(days=30)
 
 
+def test_reopening_an_emailed_order_from_the_dashboard_emails_a_fresh_link(client, world, anne, mailoutbox):
+    from provisioning import services
+    from provisioning.models import SetupLink
+
+    order = world["begun"]
+    old = services.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    Provisioning.objects.filter(pk=order.pk).update(status=Status.CLOSED, email_sent_at=NOW)
+    client.force_login(anne)
+    url = "/reps/orders/CCW-10000002/reopen/"
+    page = client.get(url).content.decode()
+    assert "a new Set up now link is sent to it@fromagerie.example at once" in page and mailoutbox == []
+
+    response = client.post(url, {"next": URL}, follow=True)
+    assert [m.to for m in mailoutbox] == [["it@fromagerie.example"]]
+    assert "a new link was sent to it@fromagerie.example" in response.content.decode()
+    assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+    assert Event.objects.get(order=order, kind=Event.Kind.REOPENED).actor == anne
+
+
 def test_the_dashboard_speaks_french(client, world, anne):
     client.force_login(anne)
     page = client.get(URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
