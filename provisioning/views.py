@@ -48,8 +48,11 @@ def stalled(request):
     query.pop("page", None)
     query.pop("format", None)
     everyone = filters["everyone"]
+    failing_deployment = selectors.failing_deployment_emails(request.user, everyone)
     return render(request, "provisioning/stalled.html", {
         "form": form, "page": page, "query": query.urlencode(),
+        "failing_deployment": failing_deployment,
+        "failing_deployment_total": failing_deployment[0].total if failing_deployment else 0,
         "chart": charts.daily_bars(selectors.daily_chart(request.user, everyone)),
         "failing_emails": selectors.failing_emails(request.user, everyone),
         "next": request.get_full_path(),

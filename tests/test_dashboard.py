@@ -198,8 +198,38 @@ def test_the_query_count_does_not_depend_on_the_page_size(client, world, anne, d
         assert len(numbers(response)) == min(per_page, 124)
         counts.append(len(queries))
     assert counts[0] == counts[1]
-    with django_assert_max_num_queries(8):  # user, groups, count, page, chart, failing emails
+    # user, groups, count, page, failing deployment emails, chart, failing outbox emails
+    with django_assert_max_num_queries(8):
         client.get(URL, {"per_page": 200})
+
+
+def failing_panel(page):
+    start = page.index('id="failing-title"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_a_failing_deployment_email_shows_on_its_start_date_before_the_order_stalls(
+        client, anne, settings, mailoutbox):
+    OrderFactory(requested_start_date=TODAY, account_rep=anne, number="CCW-20000000")
+    OrderFactory(requested_start_date=TODAY, number="CCW-20000001")  # another rep's
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+    jobs.send_due_deployment_emails(NOW)
+    client.force_login(anne)
+
+    response = client.get(URL)
+    assert numbers(response) == []  # not stalled until tomorrow
+    panel = failing_panel(response.content.decode())
+    for text in ["1 deployment email failing", "CCW-20000000", "1 attempt", "421 service not available",
+                 "Dec. 10, 2026, 10 a.m.", "Dec. 10, 2026, 10:01 a.m.",  # failing since, next attempt
+                 "/reps/orders/CCW-20000000/resend/", "/reps/orders/CCW-20000000/contact/"]:
+        assert text in panel, text
+    assert "CCW-20000001" not in response.content.decode()
+    everyone = failing_panel(client.get(URL, {"reps": "all"}).content.decode())
+    assert "2 deployment emails failing" in everyone and "CCW-20000001" in everyone
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    jobs.send_due_deployment_emails(NOW + datetime.timedelta(minutes=1))
+    assert 'id="failing-title"' not in client.get(URL).content.decode()  # sent: gone
 
 
 def test_csv_export_follows_the_current_filter(client, world, anne):
