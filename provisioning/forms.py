@@ -50,6 +50,15 @@ class ChangeContactForm(forms.Form):
         label=_("Apply to the order's other lines"), required=False, initial=True,
         help_text=_("Every line of the order gets this deployment contact too."))
 
+    def __init__(self, *args, multi_line=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not multi_line:
+            del self.fields["apply_to_lines"]
+
+    def applies_to_lines(self):
+        # One line: there is no other line to ask about, and that line follows the order.
+        return self.cleaned_data.get("apply_to_lines", True)
+
 
 class ContactedForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),

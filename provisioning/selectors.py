@@ -24,7 +24,7 @@ def is_rep(user):
 
 def stalled_orders(user, *, everyone=False, product="", min_days_overdue=None, setup="", search=""):
     """Orders flagged stalled and still not set up, most overdue first (the stalled index).
-    Each row carries its order and its last history event."""
+    Each row carries its order, its last history event and the rep's last contact note."""
     rows = Provisioning.objects.filter(stalled_at__isnull=False, set_up_at__isnull=True)
     if not everyone:
         rows = rows.filter(order__account_rep=user)
@@ -44,9 +44,11 @@ def stalled_orders(user, *, everyone=False, product="", min_days_overdue=None, s
     if search.strip():
         rows = rows.filter(search_q(search, prefix="order__"))
     last = Event.objects.filter(order=OuterRef("order")).order_by("-at", "-pk")
+    contacted = last.filter(kind=Event.Kind.CONTACTED)
     return (rows.select_related("order", "order__account_rep")
             .annotate(last_event_kind=Subquery(last.values("kind")[:1]),
-                      last_event_at=Subquery(last.values("at")[:1]))
+                      last_event_at=Subquery(last.values("at")[:1]),
+                      last_contact_note=Subquery(contacted.values("note")[:1]))
             .order_by("stall_due_at", "order_id"))
 
 

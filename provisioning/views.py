@@ -153,11 +153,12 @@ def resend(request, number):
 def change_contact(request, number):
     order = _order(number)
     refusal = _refusal(order)
-    form = ChangeContactForm(request.POST if request.method == "POST" else None)
+    form = ChangeContactForm(request.POST if request.method == "POST" else None,
+                             multi_line=order.lines.count() > 1)
     if request.method == "POST" and not refusal and form.is_valid():
         try:
             outcome = services.change_deployment_contact(
-                order, form.cleaned_data["email"], form.cleaned_data["apply_to_lines"], actor=request.user)
+                order, form.cleaned_data["email"], form.applies_to_lines(), actor=request.user)
         except services.NotAllowed as exc:
             refusal = str(exc)
         else:

@@ -1,7 +1,9 @@
 """The account-rep dashboard /reps/stalled/: who sees it, what it lists, what it costs."""
 import csv
 import datetime
+import html
 import io
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,6 +82,11 @@ def world(anne):
     return w
 
 
+def visible_text(response):
+    """The page's HTML with the tags inside a line of text (e.g. <wbr>) taken out."""
+    return html.unescape(re.sub(r"<(wbr|/?span[^>]*)>", "", response.content.decode()))
+
+
 def numbers(response):
     return [row.order.number for row in response.context["page"].object_list]
 
@@ -117,7 +124,7 @@ def test_by_default_a_rep_sees_their_own_stalled_orders_most_overdue_first(clien
     client.force_login(anne)
     response = client.get(URL)
     assert numbers(response) == ["CCW-10000009", "CCW-10000005", "CCW-10000002"]
-    page = response.content.decode()
+    page = visible_text(response)
     for text in ["Réseaux Alpins SARL", "Boulangerie Martin", "it@fromagerie.example", "A-SPK",
                  "Failing", "3 attempts", f"/admin/orders/order/{world['never'].pk}/change/"]:
         assert text in page
@@ -241,6 +248,15 @@ def test_csv_export_follows_the_current_filter(client, world, anne):
     assert [(r[0], r[5]) for r in rows[1:]] == [("CCW-10000009", "9"), ("CCW-10000005", "5")]
 
 
+def test_csv_dates_are_iso_whatever_the_language(client, world, anne):
+    Provisioning.objects.filter(pk=world["never"].pk).update(email_sent_at=local(TODAY - datetime.timedelta(days=9), 9))
+    client.force_login(anne)
+    for language in ("en", "fr"):
+        response = client.get(URL, {"format": "csv"}, HTTP_ACCEPT_LANGUAGE=language)
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+        assert (rows[1][4], rows[1][7]) == ("2026-12-01", "2026-12-01 09:00")
+
+
 def test_csv_cells_cannot_run_as_spreadsheet_formulas(client, world, anne):
     OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne,
                  partner_name='=HYPERLINK("http://evil.example","x")')
@@ -314,6 +330,47 @@ def test_mark_contacted_records_the_note(client, world, anne):
     assert (event.note, event.actor) == ("Called Paul, setup on Monday.", anne)
     assert Provisioning.objects.get(pk=world["never"].pk).last_contacted_at == NOW
     assert "Rep contacted the partner" in client.get(URL).content.decode()  # the row's last action
+
+
+def test_the_row_shows_the_reps_last_contact_note(client, world, anne):
+    client.force_login(anne)
+    client.post("/reps/orders/CCW-10000009/contacted/", {"note": "Called Paul, setup on Monday."})
+    long_note = "Spoke to Inès at Réseaux Alpins: " + "the customer's IT team is waiting for a firewall change. " * 3
+    client.post("/reps/orders/CCW-10000005/contacted/", {"note": long_note})
+    page = client.get(URL).content.decode()
+    assert '<span class="sub note">Called Paul, setup on Monday.</span>' in page
+    details = html.unescape(page[page.index('<details class="note">'):page.index("</details>")])
+    excerpt = details[details.index("<summary>") + 9:details.index("</summary>")]
+    assert excerpt.endswith("…") and len(excerpt) <= 80 and long_note.startswith(excerpt[:-1])
+    assert long_note.strip() in details  # the full note, one click away
+
+
+def test_the_other_lines_choice_is_offered_only_for_an_order_with_several_lines(client, world, anne, mailoutbox):
+    single = OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne,
+                          number="CCW-10000003", lines=["calling"])
+    client.force_login(anne)
+    assert "Apply to the order" in client.get("/reps/orders/CCW-10000002/contact/").content.decode()
+    page = client.get("/reps/orders/CCW-10000003/contact/").content.decode()
+    assert "Apply to the order" not in page and 'name="email"' in page
+
+    client.post("/reps/orders/CCW-10000003/contact/", {"email": "marc@partner.example"})
+    assert mailoutbox[0].to == ["marc@partner.example"]
+    assert list(single.lines.values_list("deployment_contact_email", flat=True)) == ["marc@partner.example"]
+
+
+def test_dates_read_the_same_way_as_on_other_pages_in_both_languages(client, world, anne):
+    client.force_login(anne)
+    page = client.get(URL).content.decode()
+    assert "Dec. 1, 2026" in page and "12/01/2026" not in page and "12/10/2026" not in page
+    french = client.get(URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "1 décembre 2026" in french and "01/12/2026" not in french
+
+
+def test_an_email_address_may_wrap_only_after_its_at_sign(client, world, anne):
+    client.force_login(anne)
+    page = client.get(URL).content.decode()
+    assert ('<td class="email"><span class="nobr">webex-deploy@</span><wbr>'
+            '<span class="nobr">partner.example</span></td>') in page
 
 
 def test_actions_are_posts_with_csrf(world, anne, mailoutbox):

@@ -370,3 +370,12 @@ def test_change_contact_through_the_order_changelist_asks_for_the_new_email(clie
     client.post("/admin/orders/order/", {**selected, "post": "yes", "email": "paul@partner.example",
                                          "apply_to_lines": "on"})
     assert [m.to for m in mailoutbox] == [["paul@partner.example"]]
+
+
+def test_the_admin_change_contact_form_does_not_ask_about_other_lines_of_single_line_orders(
+        client, admin_user):
+    order = OrderFactory(requested_start_date=START, lines=["calling"])
+    client.force_login(admin_user)
+    page = client.post("/admin/orders/order/", {"action": "change_deployment_contact",
+                                                "_selected_action": [order.pk]}).content.decode()
+    assert 'name="email"' in page and "Apply to the order" not in page
