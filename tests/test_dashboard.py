@@ -181,6 +181,19 @@ def test_one_bad_filter_value_drops_only_that_filter(client, world, anne):
     assert response.context["page"].paginator.per_page == 25
 
 
+@pytest.mark.parametrize("hour, minute", [(0, 5), (10, 0), (23, 55)])
+def test_overdue_by_n_days_includes_exactly_n_days_at_any_time_of_day(client, anne, clock, hour, minute):
+    for days in (6, 7, 8):
+        OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=days), account_rep=anne,
+                     number=f"CCW-3000000{days}")
+    jobs.flag_stalled_provisioning(NOW)
+    clock.move_to(local(TODAY, hour, minute))
+    client.force_login(anne)
+    response = client.get(URL, {"overdue": "7"})
+    assert numbers(response) == ["CCW-30000008", "CCW-30000007"]
+    assert [row.days_overdue for row in response.context["page"].object_list] == [8, 7]
+
+
 def test_it_paginates(client, world, anne):
     for n in range(30):
         OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne)
@@ -315,6 +328,31 @@ def test_change_contact_from_the_dashboard(client, world, anne, mailoutbox):
     world["begun"].refresh_from_db()
     assert world["begun"].deployment_contact_email == "marc@partner.example"
     assert set(world["begun"].lines.values_list("deployment_contact_email", flat=True)) == {"marc@partner.example"}
+
+
+def test_change_contact_from_the_dashboard_asks_first(client, world, anne, mailoutbox):
+    client.force_login(anne)
+    page = client.get("/reps/orders/CCW-10000002/contact/", {"next": URL}).content.decode()
+    assert "<h1>Change the deployment contact</h1>" in page
+    assert "the link sent to it@fromagerie.example stops working" in page
+    assert 'name="email"' in page and "Change and send the email" in page
+    assert f'<input type="hidden" name="next" value="{URL}">' in page
+    assert mailoutbox == []
+    assert Event.objects.filter(kind=Event.Kind.CONTACT_CHANGED).count() == 0
+
+
+def test_the_dashboard_refuses_to_change_the_contact_of_an_order_already_set_up(client, world, anne, mailoutbox):
+    client.force_login(anne)
+    url = "/reps/orders/CCW-10000004/contact/"
+    page = client.get(url).content.decode()
+    assert "Order CCW-10000004 is already set up" in page
+    assert 'name="email"' not in page and "Change and send the email" not in page
+
+    response = client.post(url, {"email": "late@partner.example", "apply_to_lines": "on"})
+    assert response.status_code == 200 and "already set up" in response.content.decode()
+    assert mailoutbox == []
+    world["set_up"].refresh_from_db()
+    assert world["set_up"].deployment_contact_email == "webex-deploy@partner.example"
 
 
 def test_change_contact_needs_a_valid_email(client, world, anne, mailoutbox):

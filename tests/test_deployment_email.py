@@ -286,12 +286,23 @@ def test_the_french_email_is_in_french(mailoutbox):
     run_at(local(START, 9))
 
     message = mailoutbox[0]
-    assert "CCW-88213408" in message.subject and "1 décembre 2026" in message.subject
-    assert "Configurer maintenant" in message.body
-    assert "Une autre personne de mon entreprise effectuera l'installation" in message.body
+    url = f"{settings.SITE_URL}/setup/{token_of(message)}/"
+    assert message.subject == ("Configurer maintenant : commande Webex CCW-88213408, Webex Suite (A-WX), "
+                               "début le 1 décembre 2026")
+    alias = ("Transférez cet e-mail à cette personne, ou ouvrez le lien et choisissez « Une autre personne "
+             "de mon entreprise effectuera l'installation » : elle recevra son propre lien.")
+    for text in ["Webex Suite (A-WX)", "Appels × 50, Réunions × 50", "Boulangerie Martin",
+                 f"Configurer maintenant:\n{url}", "cette adresse est un alias", alias]:
+        assert text in message.body, text
     html = message.alternatives[0][0]
-    assert ">Configurer maintenant</a>" in html
     assert 'lang="fr"' in html
+    assert f'<a href="{url}" style="display:inline-block;background:#000000' in html
+    assert ">Configurer maintenant</a>" in html
+    after_button = html.split("Configurer maintenant</a>", 1)[1]
+    assert "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur" in after_button
+    assert f">{url}</a>" in after_button  # the link in plain text too
+    for text in ["Webex Suite (A-WX)", "Appels × 50<br>Réunions × 50", alias]:
+        assert text in html, text
 
 
 # --- Cost -------------------------------------------------------------------------------------
