@@ -169,7 +169,7 @@ def report_not_recognised(link, org):
                        {"order": order, "org": org, "which": which,
                         "reported_by": link.recipient_email,
                         "admin_url": f"{settings.SITE_URL}/admin/orders/order/{order.pk}/change/"},
-                       settings.LANGUAGE_CODE, order)
+                       order.account_rep.language, order)
 
 
 def _partner_org(plan, order):

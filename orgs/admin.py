@@ -40,7 +40,7 @@ class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        (_("Personal info"), {"fields": ["full_name"]}),
+        (_("Personal info"), {"fields": ["full_name", "language"]}),
         (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups",
                                        "user_permissions"]}),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),

@@ -3,6 +3,7 @@ orders/admin.py adds ORDER_ACTIONS to the Order changelist. Each shows a confirm
 first (the standard admin pattern: the page posts back with `post=yes`)."""
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _, gettext_lazy
 
@@ -76,7 +77,8 @@ def resend_deployment_email(modeladmin, request, queryset):
 def change_deployment_contact(modeladmin, request, queryset):
     if not _allowed(request):
         return None
-    form = ChangeContactForm(request.POST if request.POST.get("post") == "yes" else None)
+    form = ChangeContactForm(request.POST if request.POST.get("post") == "yes" else None,
+                             multi_line=queryset.annotate(n=Count("lines")).filter(n__gt=1).exists())
     if not form.is_bound or not form.is_valid():
         return _confirm(modeladmin, request, queryset, "change_deployment_contact",
                         _("Change the deployment contact"),
@@ -87,7 +89,7 @@ def change_deployment_contact(modeladmin, request, queryset):
     for order in queryset.select_related("provisioning"):
         try:
             outcome = services.change_deployment_contact(
-                order, form.cleaned_data["email"], form.cleaned_data["apply_to_lines"], actor=request.user)
+                order, form.cleaned_data["email"], form.applies_to_lines(), actor=request.user)
         except services.NotAllowed as exc:
             refusals.append(str(exc))
             continue
@@ -108,16 +110,20 @@ def reopen_setup_window(modeladmin, request, queryset):
                    for o in queryset.select_related("provisioning") if not services.can_reopen(o.provisioning)]
         return _confirm(modeladmin, request, queryset, "reopen_setup_window",
                         _("Re-open the setup window"),
-                        _("Each closed order gets a new setup window (30 days, 7 for A-FLEX) from now; "
-                          "its links work again."), refused=refused)
-    done, refusals = 0, []
+                        _("Each closed order gets a new setup window (30 days, 7 for A-FLEX) from now. "
+                          "If its deployment email had gone out, a new Set up now link is emailed at "
+                          "once and the link sent before stops working."), refused=refused)
+    done, refusals, failures = 0, [], []
     for order in queryset:
         try:
-            services.reopen(order, actor=request.user)
-            done += 1
+            reopened = services.reopen(order, actor=request.user)
         except services.NotAllowed as exc:
             refusals.append(str(exc))
-    _report(modeladmin, request, done, refusals, [], _("%(count)d order(s) re-opened."))
+            continue
+        done += 1
+        if reopened.email is not None and not reopened.email.sent:
+            failures.append((order.number, reopened.email.error))
+    _report(modeladmin, request, done, refusals, failures, _("%(count)d order(s) re-opened."))
     return None
 
 

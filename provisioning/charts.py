@@ -21,6 +21,6 @@ def daily_bars(days):
     labels = [days[i] for i in sorted({0, len(days) // 2, len(days) - 1})] if days else []
     return {"width": WIDTH, "height": HEIGHT, "bars": bars, "peak": peak, "base_y": TOP + plot,
             "left": LEFT, "top": TOP, "label_y": HEIGHT - 8,
-            "labels": [{"x": d["label_x"], "text": formats.date_format(d["day"], "SHORT_DATE_FORMAT")}
+            "labels": [{"x": d["label_x"], "text": formats.date_format(d["day"], "DATE_FORMAT")}
                        for d in labels],
             "stalled": sum(d["stalled"] for d in days), "set_up": sum(d["set_up"] for d in days)}

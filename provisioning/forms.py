@@ -8,7 +8,8 @@ PAGE_SIZES = [25, 50, 100, 200]
 
 
 class StalledFilterForm(forms.Form):
-    """The dashboard's filters (GET). Every field is optional; an invalid value is ignored."""
+    """The dashboard's filters (GET). Every field is optional; an invalid value drops only its own
+    field (a stale bookmark with a retired page size keeps the rest of its filters)."""
 
     reps = forms.ChoiceField(label=_("Orders of"), required=False,
                              choices=[("mine", _("Me")), ("all", _("All reps"))])
@@ -26,14 +27,21 @@ class StalledFilterForm(forms.Form):
     per_page = forms.TypedChoiceField(label=_("Per page"), required=False, coerce=int, empty_value=25,
                                       choices=[(n, str(n)) for n in PAGE_SIZES])
 
+    def _valid_data(self):
+        # Django leaves a field that fails validation out of cleaned_data: what is there is valid.
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return self.cleaned_data
+
     def filters(self):
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self._valid_data()
         return {"everyone": data.get("reps") == "all", "product": data.get("product") or "",
                 "min_days_overdue": data.get("overdue"), "setup": data.get("setup") or "",
                 "search": data.get("q") or ""}
 
     def page_size(self):
-        return (self.cleaned_data.get("per_page") if self.is_valid() else None) or PAGE_SIZES[0]
+        return self._valid_data().get("per_page") or PAGE_SIZES[0]
 
 
 class ChangeContactForm(forms.Form):
@@ -41,6 +49,15 @@ class ChangeContactForm(forms.Form):
     apply_to_lines = forms.BooleanField(
         label=_("Apply to the order's other lines"), required=False, initial=True,
         help_text=_("Every line of the order gets this deployment contact too."))
+
+    def __init__(self, *args, multi_line=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not multi_line:
+            del self.fields["apply_to_lines"]
+
+    def applies_to_lines(self):
+        # One line: there is no other line to ask about, and that line follows the order.
+        return self.cleaned_data.get("apply_to_lines", True)
 
 
 class ContactedForm(forms.Form):

@@ -40,10 +40,14 @@ def _dt(value):
     return db.ops.adapt_datetimefield_value(value)
 
 
-def _returning_ids(sql, params):
+def _returning_rows(sql, params):
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        return cursor.fetchall()
+
+
+def _returning_ids(sql, params):
+    return [row[0] for row in _returning_rows(sql, params)]
 
 
 # --- Deployment email ----------------------------------------------------------------------------
@@ -107,10 +111,16 @@ def _error_text(exc):
 
 def send_batch(rows, connection, run):
     """Send the deployment email of each claimed row over one SMTP connection.
-    1. skip rows set up or closed since; 2. issue a fresh link per order (3 queries);
-    3. send each email, one bad row never stopping the others; 4. mark the accepted ones sent
-    and the failed ones for a retry with backoff (2 queries each). Returns {order_id: url}
-    of the emails the mail server accepted."""
+    1. skip rows set up or closed since; 2. send each email with a fresh token, one bad row never
+    stopping the others; 3. record the accepted ones sent, issuing their links, and the failed
+    ones for a retry with backoff. Returns {order_id: url} of the emails the mail server accepted.
+
+    The new link is issued (and the order's previous one superseded) only in the transaction that
+    records the accepted email, never before the send: if the mail server refuses, the partner's
+    current link keeps working, the order still has exactly one live link
+    (setuplink_one_live_per_order), and a superseded link always means a newer one was really
+    sent. Until then the token exists only in this email; should the process die between the
+    server's acceptance and that commit, the order is emailed again after its lease."""
     rows = [p for p in rows if p.set_up_at is None and p.status not in NOT_EMAILED]
     if not rows:
         return {}
@@ -121,7 +131,7 @@ def send_batch(rows, connection, run):
         run.failed += [(p.order.number, _error_text(exc)) for p in rows]
         return {}
     try:
-        tokens = services.issue_links([p.order for p in rows], SetupLink.Purpose.DEPLOYMENT)
+        tokens = services.new_tokens([p.order for p in rows])
         sent, failed, urls = [], [], {}
         for provisioning in rows:
             url = services.setup_url(tokens[provisioning.pk])
@@ -136,7 +146,7 @@ def send_batch(rows, connection, run):
                 urls[provisioning.pk] = url
         # The mail server accepted these: record it even across a database restart, or the next
         # run would send them again (config/db.py).
-        retry_on_disconnect(_record_sent, sent)
+        retry_on_disconnect(_record_sent, sent, tokens)
         retry_on_disconnect(_record_failures, failed)
     finally:
         _reset(connection)
@@ -145,16 +155,25 @@ def send_batch(rows, connection, run):
     return urls
 
 
-def _record_sent(rows):
+def _record_sent(rows, tokens):
+    """Mark the accepted emails sent and make their tokens the orders' live links. An order set up
+    while its email was on the wire keeps its installer's link (the email's link stays unknown)."""
     if not rows:
         return
     now = timezone.now()
+    table = Provisioning._meta.db_table
     with transaction.atomic():
-        Provisioning.objects.filter(pk__in=[p.pk for p in rows], email_sent_at__isnull=True).update(
-            email_sent_at=now, email_next_attempt_at=None, email_failed_at=None,
-            email_last_error="", email_attempts=F("email_attempts") + 1, updated_at=now,
-            status=Case(When(status=Status.SCHEDULED, then=Value(Status.EMAIL_SENT)),
-                        default=F("status")))
+        updated = _returning_rows(f"""
+            UPDATE {table} SET email_sent_at = COALESCE(email_sent_at, %s),
+                email_next_attempt_at = NULL, email_failed_at = NULL, email_last_error = '',
+                email_attempts = email_attempts + 1, updated_at = %s,
+                status = CASE WHEN status = %s THEN %s ELSE status END
+            WHERE order_id IN ({", ".join(["%s"] * len(rows))})
+            RETURNING order_id, set_up_at IS NULL""",
+            [_dt(now), _dt(now), Status.SCHEDULED.value, Status.EMAIL_SENT.value, *[p.pk for p in rows]])
+        not_set_up = {order_id for order_id, open_ in updated if open_}
+        services.issue_links([p.order for p in rows if p.pk in not_set_up],
+                             SetupLink.Purpose.DEPLOYMENT, tokens=tokens, now=now)
         Event.objects.bulk_create([
             Event(order_id=p.pk, kind=Event.Kind.EMAIL_SENT, at=now,
                   data={"to": p.order.deployment_contact_email}) for p in rows])
@@ -255,7 +274,7 @@ def flag_stalled_provisioning(now=None):
         for rep, rep_orders in by_rep.items():
             email = outbox.enqueue(OutboundEmail.Kind.REP_STALLED, rep.email, "rep-stalled",
                                    {"rep": rep, "orders": rep_orders, "dashboard_url": dashboard},
-                                   language=settings.LANGUAGE_CODE)
+                                   language=rep.language)
             for order in rep_orders:
                 events.append(Event(order=order, kind=Event.Kind.STALLED, at=now))
                 events.append(Event(order=order, kind=Event.Kind.REP_NOTIFIED, at=now,

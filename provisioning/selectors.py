@@ -4,11 +4,11 @@ import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery, Window
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from provisioning.models import Event, OutboundEmail, Provisioning
+from provisioning.models import Event, OutboundEmail, Provisioning, Status
 from provisioning.services import local_time_on
 
 SETUP_BEGUN, NEVER_BEGUN, EMAIL_FAILED = "begun", "never", "email_failed"
@@ -25,7 +25,7 @@ def is_rep(user):
 
 def stalled_orders(user, *, everyone=False, product="", min_days_overdue=None, setup="", search=""):
     """Orders flagged stalled and still not set up, most overdue first (the stalled index).
-    Each row carries its order and its last history event."""
+    Each row carries its order, its last history event and the rep's last contact note."""
     rows = Provisioning.objects.filter(stalled_at__isnull=False, set_up_at__isnull=True)
     if not everyone:
         rows = rows.filter(order__account_rep=user)
@@ -42,18 +42,29 @@ def stalled_orders(user, *, everyone=False, product="", min_days_overdue=None, s
         rows = rows.filter(setup_begun_at__isnull=True)
     elif setup == EMAIL_FAILED:
         rows = rows.filter(email_failed_at__isnull=False, email_sent_at__isnull=True)
-    if search:
-        search = search.strip()
-        rows = rows.filter(Q(order__number__iexact=search) | Q(order__partner_name__icontains=search)
-                           | Q(order__customer_name__icontains=search)
-                           | Q(order__deployment_contact_email__icontains=search)
-                           | Q(order__partner_external_id__iexact=search)
-                           | Q(order__customer_external_id__iexact=search))
+    if search.strip():
+        rows = rows.filter(search_q(search, prefix="order__"))
     last = Event.objects.filter(order=OuterRef("order")).order_by("-at", "-pk")
+    contacted = last.filter(kind=Event.Kind.CONTACTED)
     return (rows.select_related("order", "order__account_rep")
             .annotate(last_event_kind=Subquery(last.values("kind")[:1]),
-                      last_event_at=Subquery(last.values("at")[:1]))
+                      last_event_at=Subquery(last.values("at")[:1]),
+                      last_contact_note=Subquery(contacted.values("note")[:1]))
             .order_by("stall_due_at", "order_id"))
+
+
+def search_q(search, prefix=""):
+    """The dashboard search: a fragment of the order number, a partner or customer name or the
+    contact email, or a partner or customer id. Every branch has an index (trigram GIN for the
+    fragments, orders 0004 and 0005; btree for the ids, matched as typed, upper- or lower-case
+    rather than iexact, which no index serves), so PostgreSQL may read the orders first."""
+    search = search.strip()
+    ids = {search, search.upper(), search.lower()}
+    p = prefix
+    return (Q(**{f"{p}number__icontains": search}) | Q(**{f"{p}partner_name__icontains": search})
+            | Q(**{f"{p}customer_name__icontains": search})
+            | Q(**{f"{p}deployment_contact_email__icontains": search})
+            | Q(**{f"{p}partner_external_id__in": ids}) | Q(**{f"{p}customer_external_id__in": ids}))
 
 
 def days_overdue(provisioning, today=None):
@@ -67,6 +78,20 @@ def failing_emails(user, everyone=False):
     if not everyone:
         rows = rows.filter(Q(order__account_rep=user) | Q(to__iexact=user.email))
     return rows.count()
+
+
+def failing_deployment_emails(user, everyone=False, limit=10):
+    """Orders whose deployment email the mail server refused and the job still retries, stalled
+    or not: from the first failure on the start date, not only once the order stalls the next
+    day. Longest failing first, at most `limit`, each row carrying the total (a window count):
+    one query, on the partial index prov_email_failed_idx."""
+    rows = (Provisioning.objects.filter(email_failed_at__isnull=False, email_sent_at__isnull=True,
+                                        set_up_at__isnull=True)
+            .exclude(status__in=[Status.CLOSED, Status.DEPLOYED]))
+    if not everyone:
+        rows = rows.filter(order__account_rep=user)
+    return list(rows.select_related("order").annotate(total=Window(Count("pk")))
+                .order_by("email_failed_at", "order_id")[:limit])
 
 
 CHART_CACHE_SECONDS = 3600

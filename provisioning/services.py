@@ -103,11 +103,17 @@ def link_problem(link):
     return None
 
 
-def issue_links(orders, purpose, now=None):
-    """issue_link for a batch of orders in three queries (the deployment-email job's batches).
-    Returns {order_id: raw token}."""
+def new_tokens(orders):
+    """A raw token per order ({order_id: token}), not yet a link: see issue_links."""
+    return {order.pk: secrets.token_urlsafe(32) for order in orders}
+
+
+def issue_links(orders, purpose, tokens=None, now=None):
+    """issue_link for a batch of orders in three queries (the deployment-email job's batches),
+    from `tokens` made earlier by new_tokens (or fresh ones). Returns {order_id: raw token}."""
     now = now or timezone.now()
-    tokens = {order.pk: secrets.token_urlsafe(32) for order in orders}
+    tokens = tokens or new_tokens(orders)
+    tokens = {order.pk: tokens[order.pk] for order in orders}
     if not tokens:
         return tokens
     with transaction.atomic():
@@ -212,30 +218,44 @@ def can_reopen(provisioning, now=None):
         provisioning.status == Status.CLOSED or now > provisioning.window_closes_at)
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Reopened:
+    provisioning: Provisioning
+    email: "SendOutcome | None"  # the fresh link's email; None when none was due
+
+
 def reopen(order, actor=None):
-    """Give a closed order a new setup window of the usual length from now. Its links work again;
-    an email never sent goes out on the job's next run."""
+    """Give a closed order a new setup window of the usual length from now. What the expired-link
+    page promises: if its deployment email had gone out, a fresh link is emailed at once and the
+    old one stops working (an order already set up keeps its installer's link, which works
+    again); an email never sent goes out on the job's next run."""
     from django.utils.translation import gettext as _
 
+    from provisioning import jobs
+
     now = timezone.now()
-    provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
-    if not can_reopen(provisioning, now):
-        raise NotAllowed(_("Order %(number)s is not closed: there is nothing to re-open.")
-                         % {"number": provisioning.order.number})
-    provisioning.window_closes_at = now + window_length(provisioning.order)
-    if provisioning.set_up_at is not None:
-        provisioning.status = Status.SET_UP
-    elif provisioning.email_sent_at is not None:
-        provisioning.status = Status.EMAIL_SENT
-    else:
-        provisioning.status = Status.SCHEDULED
-        provisioning.email_next_attempt_at = now
-    provisioning.save(update_fields=["window_closes_at", "status", "email_next_attempt_at",
-                                     "updated_at"])
-    Event.objects.create(order_id=order.pk, kind=Event.Kind.REOPENED, actor=actor, at=now,
-                         data={"window_closes_at": provisioning.window_closes_at.isoformat()})
-    return provisioning
+    with transaction.atomic():
+        provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
+        if not can_reopen(provisioning, now):
+            raise NotAllowed(_("Order %(number)s is not closed: there is nothing to re-open.")
+                             % {"number": provisioning.order.number})
+        provisioning.window_closes_at = now + window_length(provisioning.order)
+        new_link = provisioning.set_up_at is None and provisioning.email_sent_at is not None
+        if provisioning.set_up_at is not None:
+            provisioning.status = Status.SET_UP
+        elif provisioning.email_sent_at is not None:
+            provisioning.status = Status.EMAIL_SENT
+        else:
+            provisioning.status = Status.SCHEDULED
+            provisioning.email_next_attempt_at = now
+        provisioning.save(update_fields=["window_closes_at", "status", "email_next_attempt_at",
+                                         "updated_at"])
+        Event.objects.create(order_id=order.pk, kind=Event.Kind.REOPENED, actor=actor, at=now,
+                             data={"window_closes_at": provisioning.window_closes_at.isoformat(),
+                                   "new_link": new_link})
+        if new_link:
+            _take_over_email(provisioning, now)
+    return Reopened(provisioning, jobs.send_deployment_email_now(order.pk) if new_link else None)
 
 
 @transaction.atomic

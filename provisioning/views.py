@@ -48,8 +48,11 @@ def stalled(request):
     query.pop("page", None)
     query.pop("format", None)
     everyone = filters["everyone"]
+    failing_deployment = selectors.failing_deployment_emails(request.user, everyone)
     return render(request, "provisioning/stalled.html", {
         "form": form, "page": page, "query": query.urlencode(),
+        "failing_deployment": failing_deployment,
+        "failing_deployment_total": failing_deployment[0].total if failing_deployment else 0,
         "chart": charts.daily_bars(selectors.daily_chart(request.user, everyone)),
         "failing_emails": selectors.failing_emails(request.user, everyone),
         "next": request.get_full_path(),
@@ -150,11 +153,12 @@ def resend(request, number):
 def change_contact(request, number):
     order = _order(number)
     refusal = _refusal(order)
-    form = ChangeContactForm(request.POST if request.method == "POST" else None)
+    form = ChangeContactForm(request.POST if request.method == "POST" else None,
+                             multi_line=order.lines.count() > 1)
     if request.method == "POST" and not refusal and form.is_valid():
         try:
             outcome = services.change_deployment_contact(
-                order, form.cleaned_data["email"], form.cleaned_data["apply_to_lines"], actor=request.user)
+                order, form.cleaned_data["email"], form.applies_to_lines(), actor=request.user)
         except services.NotAllowed as exc:
             refusal = str(exc)
         else:
@@ -192,16 +196,36 @@ def reopen(request, number):
         "Order %(number)s is not closed: there is nothing to re-open.") % {"number": order.number}
     if request.method == "POST" and not refusal:
         try:
-            provisioning = services.reopen(order, actor=request.user)
+            reopened = services.reopen(order, actor=request.user)
         except services.NotAllowed as exc:
             refusal = str(exc)
         else:
-            messages.success(request, _("Order %(number)s is open again until %(date)s; its link works again.")
-                             % {"number": order.number,
-                                "date": formats.date_format(timezone.localtime(provisioning.window_closes_at))})
+            _reopened_message(request, order, reopened)
             return redirect(_back(request))
     days = services.window_length(order).days
+    provisioning = order.provisioning
+    if provisioning.set_up_at is None and provisioning.email_sent_at is not None:
+        explanation = _("The order gets a new setup window of %(days)s days from now and a new Set up "
+                        "now link is sent to %(email)s at once; the link sent before stops working.") \
+            % {"days": days, "email": order.deployment_contact_email}
+    else:
+        explanation = _("The order's setup links work again for %(days)s days from now.") % {"days": days}
     return render(request, "provisioning/confirm.html", {
         "order": order, "refusal": refusal, "next": _back(request),
-        "title": _("Re-open the setup window"), "button": _("Re-open"),
-        "explanation": _("The order's setup links work again for %(days)s days from now.") % {"days": days}})
+        "title": _("Re-open the setup window"), "button": _("Re-open"), "explanation": explanation})
+
+
+def _reopened_message(request, order, reopened):
+    values = {"number": order.number, "email": order.deployment_contact_email,
+              "date": formats.date_format(timezone.localtime(reopened.provisioning.window_closes_at))}
+    if reopened.email is None:
+        messages.success(request, _("Order %(number)s is open again until %(date)s; its link works again.")
+                         % values)
+    elif reopened.email.sent:
+        messages.success(request, _("Order %(number)s is open again until %(date)s; a new link was sent "
+                                    "to %(email)s and the previous one no longer works.") % values)
+    else:
+        messages.error(request, _("Order %(number)s is open again until %(date)s, but the mail server "
+                                  "refused the email with its new link (%(error)s); it will be retried "
+                                  "automatically and the previous link works until then.")
+                       % {**values, "error": reopened.email.error})

@@ -268,6 +268,13 @@ def test_a_user_is_added_with_an_email_and_a_password_twice(admin_client):
     assert anne.check_password("correct-horse-battery")
 
 
+def test_an_admin_sees_and_sets_a_persons_email_language(admin_client):
+    rep = User.objects.create_user("claire@vendor.example", "x")
+    assert rep.language == "en"  # settings.LANGUAGE_CODE
+    page = admin_client.get(admin_url(User, "change", rep.pk)).content.decode()
+    assert 'name="language"' in page and '<option value="fr">French</option>' in page
+
+
 def test_a_user_with_the_same_email_in_another_case_is_refused(admin_client):
     User.objects.create_user("anne@partner.example", "x")
 

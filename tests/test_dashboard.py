@@ -1,7 +1,9 @@
 """The account-rep dashboard /reps/stalled/: who sees it, what it lists, what it costs."""
 import csv
 import datetime
+import html
 import io
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from provisioning import jobs
+from provisioning import jobs, selectors
 from provisioning.models import Event, Provisioning, Status
 from tests.factories import MembershipFactory, OrderFactory, RepFactory, UserFactory
 
@@ -80,6 +82,11 @@ def world(anne):
     return w
 
 
+def visible_text(response):
+    """The page's HTML with the tags inside a line of text (e.g. <wbr>) taken out."""
+    return html.unescape(re.sub(r"<(wbr|/?span[^>]*)>", "", response.content.decode()))
+
+
 def numbers(response):
     return [row.order.number for row in response.context["page"].object_list]
 
@@ -117,7 +124,7 @@ def test_by_default_a_rep_sees_their_own_stalled_orders_most_overdue_first(clien
     client.force_login(anne)
     response = client.get(URL)
     assert numbers(response) == ["CCW-10000009", "CCW-10000005", "CCW-10000002"]
-    page = response.content.decode()
+    page = visible_text(response)
     for text in ["Réseaux Alpins SARL", "Boulangerie Martin", "it@fromagerie.example", "A-SPK",
                  "Failing", "3 attempts", f"/admin/orders/order/{world['never'].pk}/change/"]:
         assert text in page
@@ -137,6 +144,9 @@ def test_all_reps_shows_everyones_stalled_orders(client, world, anne):
     ({"setup": "never"}, ["CCW-10000009", "CCW-10000005"]),
     ({"setup": "email_failed"}, ["CCW-10000005"]),
     ({"q": "ccw-10000002"}, ["CCW-10000002"]),
+    ({"q": "00009"}, ["CCW-10000009"]),             # a fragment of the order number
+    ({"q": " ccw-1000000 "}, ["CCW-10000009", "CCW-10000005", "CCW-10000002"]),
+    ({"q": "ptn-4411"}, ["CCW-10000009", "CCW-10000005", "CCW-10000002"]),  # partner id, any case
     ({"q": "alpins"}, ["CCW-10000009", "CCW-10000005", "CCW-10000002"]),
     ({"q": "fromagerie dupont"}, ["CCW-10000002"]),
     ({"q": "IT@FROMAGERIE"}, ["CCW-10000002"]),
@@ -147,6 +157,41 @@ def test_all_reps_shows_everyones_stalled_orders(client, world, anne):
 def test_filters_and_search(client, world, anne, filters, expected):
     client.force_login(anne)
     assert numbers(client.get(URL, filters)) == expected
+
+
+def test_the_search_is_served_by_indexes_on_the_orders():
+    from orders.models import Order
+
+    OrderFactory(number="CCW-88213407")
+    sql, params = Order.objects.filter(selectors.search_q("213407")).query.sql_with_params()
+    with connection.cursor() as cursor:
+        # A test table is tiny, so the planner would scan it anyway: forbid the scan to see
+        # whether indexes can serve every branch of the search.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "order_number_trgm_idx" in plan and "Seq Scan" not in plan, plan
+
+
+def test_one_bad_filter_value_drops_only_that_filter(client, world, anne):
+    client.force_login(anne)
+    response = client.get(URL, {"reps": "all", "setup": "never", "per_page": "999"})
+    # Everyone's orders whose setup never began, at the default page size.
+    assert numbers(response) == ["CCW-10000020", "CCW-10000009", "CCW-10000005"]
+    assert response.context["page"].paginator.per_page == 25
+
+
+@pytest.mark.parametrize("hour, minute", [(0, 5), (10, 0), (23, 55)])
+def test_overdue_by_n_days_includes_exactly_n_days_at_any_time_of_day(client, anne, clock, hour, minute):
+    for days in (6, 7, 8):
+        OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=days), account_rep=anne,
+                     number=f"CCW-3000000{days}")
+    jobs.flag_stalled_provisioning(NOW)
+    clock.move_to(local(TODAY, hour, minute))
+    client.force_login(anne)
+    response = client.get(URL, {"overdue": "7"})
+    assert numbers(response) == ["CCW-30000008", "CCW-30000007"]
+    assert [row.days_overdue for row in response.context["page"].object_list] == [8, 7]
 
 
 def test_it_paginates(client, world, anne):
@@ -173,8 +218,38 @@ def test_the_query_count_does_not_depend_on_the_page_size(client, world, anne, d
         assert len(numbers(response)) == min(per_page, 124)
         counts.append(len(queries))
     assert counts[0] == counts[1]
-    with django_assert_max_num_queries(8):  # user, groups, count, page, chart, failing emails
+    # user, groups, count, page, failing deployment emails, chart, failing outbox emails
+    with django_assert_max_num_queries(8):
         client.get(URL, {"per_page": 200})
+
+
+def failing_panel(page):
+    start = page.index('id="failing-title"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_a_failing_deployment_email_shows_on_its_start_date_before_the_order_stalls(
+        client, anne, settings, mailoutbox):
+    OrderFactory(requested_start_date=TODAY, account_rep=anne, number="CCW-20000000")
+    OrderFactory(requested_start_date=TODAY, number="CCW-20000001")  # another rep's
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+    jobs.send_due_deployment_emails(NOW)
+    client.force_login(anne)
+
+    response = client.get(URL)
+    assert numbers(response) == []  # not stalled until tomorrow
+    panel = failing_panel(response.content.decode())
+    for text in ["1 deployment email failing", "CCW-20000000", "1 attempt", "421 service not available",
+                 "Dec. 10, 2026, 10 a.m.", "Dec. 10, 2026, 10:01 a.m.",  # failing since, next attempt
+                 "/reps/orders/CCW-20000000/resend/", "/reps/orders/CCW-20000000/contact/"]:
+        assert text in panel, text
+    assert "CCW-20000001" not in response.content.decode()
+    everyone = failing_panel(client.get(URL, {"reps": "all"}).content.decode())
+    assert "2 deployment emails failing" in everyone and "CCW-20000001" in everyone
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    jobs.send_due_deployment_emails(NOW + datetime.timedelta(minutes=1))
+    assert 'id="failing-title"' not in client.get(URL).content.decode()  # sent: gone
 
 
 def test_csv_export_follows_the_current_filter(client, world, anne):
@@ -184,6 +259,15 @@ def test_csv_export_follows_the_current_filter(client, world, anne):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:6] == ["Order number", "Partner", "Customer", "Product", "Start date", "Days overdue"]
     assert [(r[0], r[5]) for r in rows[1:]] == [("CCW-10000009", "9"), ("CCW-10000005", "5")]
+
+
+def test_csv_dates_are_iso_whatever_the_language(client, world, anne):
+    Provisioning.objects.filter(pk=world["never"].pk).update(email_sent_at=local(TODAY - datetime.timedelta(days=9), 9))
+    client.force_login(anne)
+    for language in ("en", "fr"):
+        response = client.get(URL, {"format": "csv"}, HTTP_ACCEPT_LANGUAGE=language)
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+        assert (rows[1][4], rows[1][7]) == ("2026-12-01", "2026-12-01 09:00")
 
 
 def test_csv_cells_cannot_run_as_spreadsheet_formulas(client, world, anne):
@@ -203,7 +287,13 @@ def test_the_chart_counts_orders_stalled_and_set_up_per_day(client, world, anne)
     page = response.content.decode()
     svg = page[page.index("<svg"):page.index("</svg>")]
     assert "<rect" in svg and "<script" not in svg  # drawn by the server, no script
-    assert "4 orders stalled, 1 orders set up" in page
+    assert "Over the last 30 days: 4 orders stalled, 1 order set up." in page
+
+
+def test_the_chart_title_uses_plurals_in_french_too(client, world, anne):
+    client.force_login(anne)
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Sur les 30 derniers jours : 4 commandes bloquées, 1 commande installée." in page
 
 
 # --- Row actions -------------------------------------------------------------------------------
@@ -240,6 +330,31 @@ def test_change_contact_from_the_dashboard(client, world, anne, mailoutbox):
     assert set(world["begun"].lines.values_list("deployment_contact_email", flat=True)) == {"marc@partner.example"}
 
 
+def test_change_contact_from_the_dashboard_asks_first(client, world, anne, mailoutbox):
+    client.force_login(anne)
+    page = client.get("/reps/orders/CCW-10000002/contact/", {"next": URL}).content.decode()
+    assert "<h1>Change the deployment contact</h1>" in page
+    assert "the link sent to it@fromagerie.example stops working" in page
+    assert 'name="email"' in page and "Change and send the email" in page
+    assert f'<input type="hidden" name="next" value="{URL}">' in page
+    assert mailoutbox == []
+    assert Event.objects.filter(kind=Event.Kind.CONTACT_CHANGED).count() == 0
+
+
+def test_the_dashboard_refuses_to_change_the_contact_of_an_order_already_set_up(client, world, anne, mailoutbox):
+    client.force_login(anne)
+    url = "/reps/orders/CCW-10000004/contact/"
+    page = client.get(url).content.decode()
+    assert "Order CCW-10000004 is already set up" in page
+    assert 'name="email"' not in page and "Change and send the email" not in page
+
+    response = client.post(url, {"email": "late@partner.example", "apply_to_lines": "on"})
+    assert response.status_code == 200 and "already set up" in response.content.decode()
+    assert mailoutbox == []
+    world["set_up"].refresh_from_db()
+    assert world["set_up"].deployment_contact_email == "webex-deploy@partner.example"
+
+
 def test_change_contact_needs_a_valid_email(client, world, anne, mailoutbox):
     client.force_login(anne)
     response = client.post("/reps/orders/CCW-10000002/contact/", {"email": "not an email"})
@@ -253,6 +368,47 @@ def test_mark_contacted_records_the_note(client, world, anne):
     assert (event.note, event.actor) == ("Called Paul, setup on Monday.", anne)
     assert Provisioning.objects.get(pk=world["never"].pk).last_contacted_at == NOW
     assert "Rep contacted the partner" in client.get(URL).content.decode()  # the row's last action
+
+
+def test_the_row_shows_the_reps_last_contact_note(client, world, anne):
+    client.force_login(anne)
+    client.post("/reps/orders/CCW-10000009/contacted/", {"note": "Called Paul, setup on Monday."})
+    long_note = "Spoke to Inès at Réseaux Alpins: " + "the customer's IT team is waiting for a firewall change. " * 3
+    client.post("/reps/orders/CCW-10000005/contacted/", {"note": long_note})
+    page = client.get(URL).content.decode()
+    assert '<span class="sub note">Called Paul, setup on Monday.</span>' in page
+    details = html.unescape(page[page.index('<details class="note">'):page.index("</details>")])
+    excerpt = details[details.index("<summary>") + 9:details.index("</summary>")]
+    assert excerpt.endswith("…") and len(excerpt) <= 80 and long_note.startswith(excerpt[:-1])
+    assert long_note.strip() in details  # the full note, one click away
+
+
+def test_the_other_lines_choice_is_offered_only_for_an_order_with_several_lines(client, world, anne, mailoutbox):
+    single = OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne,
+                          number="CCW-10000003", lines=["calling"])
+    client.force_login(anne)
+    assert "Apply to the order" in client.get("/reps/orders/CCW-10000002/contact/").content.decode()
+    page = client.get("/reps/orders/CCW-10000003/contact/").content.decode()
+    assert "Apply to the order" not in page and 'name="email"' in page
+
+    client.post("/reps/orders/CCW-10000003/contact/", {"email": "marc@partner.example"})
+    assert mailoutbox[0].to == ["marc@partner.example"]
+    assert list(single.lines.values_list("deployment_contact_email", flat=True)) == ["marc@partner.example"]
+
+
+def test_dates_read_the_same_way_as_on_other_pages_in_both_languages(client, world, anne):
+    client.force_login(anne)
+    page = client.get(URL).content.decode()
+    assert "Dec. 1, 2026" in page and "12/01/2026" not in page and "12/10/2026" not in page
+    french = client.get(URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "1 décembre 2026" in french and "01/12/2026" not in french
+
+
+def test_an_email_address_may_wrap_only_after_its_at_sign(client, world, anne):
+    client.force_login(anne)
+    page = client.get(URL).content.decode()
+    assert ('<td class="email"><span class="nobr">webex-deploy@</span><wbr>'
+            '<span class="nobr">partner.example</span></td>') in page
 
 
 def test_actions_are_posts_with_csrf(world, anne, mailoutbox):
@@ -272,6 +428,25 @@ def test_a_closed_order_can_be_reopened_from_the_dashboard(client, world, anne):
     provisioning = Provisioning.objects.get(pk=world["never"].pk)
     assert provisioning.status == Status.SCHEDULED
     assert provisioning.window_closes_at == NOW + datetime.timedelta(days=30)
+
+
+def test_reopening_an_emailed_order_from_the_dashboard_emails_a_fresh_link(client, world, anne, mailoutbox):
+    from provisioning import services
+    from provisioning.models import SetupLink
+
+    order = world["begun"]
+    old = services.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    Provisioning.objects.filter(pk=order.pk).update(status=Status.CLOSED, email_sent_at=NOW)
+    client.force_login(anne)
+    url = "/reps/orders/CCW-10000002/reopen/"
+    page = client.get(url).content.decode()
+    assert "a new Set up now link is sent to it@fromagerie.example at once" in page and mailoutbox == []
+
+    response = client.post(url, {"next": URL}, follow=True)
+    assert [m.to for m in mailoutbox] == [["it@fromagerie.example"]]
+    assert "a new link was sent to it@fromagerie.example" in response.content.decode()
+    assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+    assert Event.objects.get(order=order, kind=Event.Kind.REOPENED).actor == anne
 
 
 def test_the_dashboard_speaks_french(client, world, anne):

@@ -286,12 +286,23 @@ def test_the_french_email_is_in_french(mailoutbox):
     run_at(local(START, 9))
 
     message = mailoutbox[0]
-    assert "CCW-88213408" in message.subject and "1 décembre 2026" in message.subject
-    assert "Configurer maintenant" in message.body
-    assert "Une autre personne de mon entreprise effectuera l'installation" in message.body
+    url = f"{settings.SITE_URL}/setup/{token_of(message)}/"
+    assert message.subject == ("Configurer maintenant : commande Webex CCW-88213408, Webex Suite (A-WX), "
+                               "début le 1 décembre 2026")
+    alias = ("Transférez cet e-mail à cette personne, ou ouvrez le lien et choisissez « Une autre personne "
+             "de mon entreprise effectuera l'installation » : elle recevra son propre lien.")
+    for text in ["Webex Suite (A-WX)", "Appels × 50, Réunions × 50", "Boulangerie Martin",
+                 f"Configurer maintenant:\n{url}", "cette adresse est un alias", alias]:
+        assert text in message.body, text
     html = message.alternatives[0][0]
-    assert ">Configurer maintenant</a>" in html
     assert 'lang="fr"' in html
+    assert f'<a href="{url}" style="display:inline-block;background:#000000' in html
+    assert ">Configurer maintenant</a>" in html
+    after_button = html.split("Configurer maintenant</a>", 1)[1]
+    assert "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur" in after_button
+    assert f">{url}</a>" in after_button  # the link in plain text too
+    for text in ["Webex Suite (A-WX)", "Appels × 50<br>Réunions × 50", alias]:
+        assert text in html, text
 
 
 # --- Cost -------------------------------------------------------------------------------------
@@ -300,8 +311,9 @@ def test_the_french_email_is_in_french(mailoutbox):
 def test_the_job_queries_grow_with_batches_not_orders(django_assert_max_num_queries, mailoutbox):
     for _ in range(40):
         OrderFactory(requested_start_date=START)
-    # Per batch: claim, load (2), links (3 + a savepoint pair), sent (2 + a savepoint pair);
-    # then the last, empty claim. Not one query per order.
+    # Per batch: claim, load (2), then recording the accepted emails in a savepoint pair: the
+    # update, their links (3 + a savepoint pair) and history; then the last, empty claim.
+    # Not one query per order.
     with django_assert_max_num_queries(4 * 12 + 1):
         run = run_at(local(START, 9), batch_size=10)
     assert len(run.sent) == 40 and run.batches == 4

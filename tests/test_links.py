@@ -7,7 +7,7 @@ import time_machine
 from django.conf import settings
 from django.contrib.admin import ModelAdmin, site
 from django.contrib.messages.storage.fallback import FallbackStorage
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import translation
 
 from orders.models import Order
@@ -122,27 +122,58 @@ def test_the_window_job_closes_expired_orders_once():
     assert services.check_link(token).problem == services.LinkProblem.EXPIRED
 
 
-def test_reopening_gives_a_new_window_from_now_and_the_link_works_again():
+def closed_emailed_order():
+    """An order emailed on its start date, never set up, closed when its window ended."""
     order, token = emailed_order()
     Provisioning.objects.filter(pk=order.pk).update(email_sent_at=local(START, 9), status=Status.EMAIL_SENT)
     with time_machine.travel(days_after_start(40), tick=False):
         jobs.close_expired_setup_windows()
-        rep = RepFactory()
-        provisioning = services.reopen(order, actor=rep)
-        assert provisioning.status == Status.EMAIL_SENT
+    return order, token
+
+
+def test_reopening_an_emailed_order_emails_a_fresh_link_and_the_old_one_stops_working(mailoutbox):
+    order, old = closed_emailed_order()
+    rep = RepFactory()
+    with time_machine.travel(days_after_start(40), tick=False):
+        reopened = services.reopen(order, actor=rep)
+        assert reopened.email.sent and [m.to for m in mailoutbox] == [["webex-deploy@partner.example"]]
+        new = token_of(mailoutbox[0])
+        assert services.check_link(new).ok
+        assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+        provisioning = Provisioning.objects.get(pk=order.pk)
+        assert provisioning.status == Status.EMAIL_SENT and provisioning.email_sent_at == days_after_start(40)
         assert provisioning.window_closes_at == days_after_start(40) + datetime.timedelta(days=30)
-        assert services.check_link(token).ok
         event = Event.objects.get(order=order, kind=Event.Kind.REOPENED)
-        assert event.actor == rep
+        assert event.actor == rep and event.data["new_link"] is True
+        assert Event.objects.filter(order=order, kind=Event.Kind.EMAIL_SENT).count() == 1
         with pytest.raises(services.NotAllowed, match="not closed"):
             services.reopen(order)
+
+
+def test_reopening_a_set_up_order_makes_its_link_work_again_without_an_email(mailoutbox):
+    order, token = emailed_order()
+    set_up(order, days_after_start(1))
+    with time_machine.travel(days_after_start(40), tick=False):
+        jobs.close_expired_setup_windows()
+        page = Client().get(f"/setup/{token}/").content.decode()
+        assert "this link will then work again" in page
+        reopened = services.reopen(order)
+        assert reopened.email is None and reopened.provisioning.status == Status.SET_UP
+        assert services.check_link(token).ok and mailoutbox == []
+
+
+def test_the_expired_page_of_an_order_not_set_up_promises_a_new_link():
+    order, token = closed_emailed_order()
+    with time_machine.travel(days_after_start(40), tick=False):
+        page = Client().get(f"/setup/{token}/")
+    assert page.status_code == 410 and "you will then receive a new link" in page.content.decode()
 
 
 def test_a_reopened_flex_order_gets_seven_days():
     order = OrderFactory(requested_start_date=START, product="A-FLEX")
     with time_machine.travel(days_after_start(9), tick=False):
         jobs.close_expired_setup_windows()
-        provisioning = services.reopen(order)
+        provisioning = services.reopen(order).provisioning
     assert provisioning.window_closes_at == days_after_start(9) + datetime.timedelta(days=7)
 
 
@@ -176,6 +207,31 @@ def test_a_resend_the_mail_server_refuses_is_retried_by_the_job(settings, mailou
     with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=1), tick=False):
         assert jobs.send_due_deployment_emails().sent == [order.number]
     assert services.check_link(token_of(mailoutbox[0])).ok
+
+
+def live_links(order):
+    return SetupLink.objects.filter(order=order, superseded_at__isnull=True).count()
+
+
+def test_a_refused_resend_leaves_the_partners_link_working_until_a_newer_one_is_really_sent(
+        settings, client, mailoutbox):
+    order, old = emailed_order()
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+    with time_machine.travel(days_after_start(2), tick=False):
+        assert not services.resend_deployment_email(order).sent
+        assert services.check_link(old).ok and live_links(order) == 1
+        page = client.get(f"/setup/{old}/")
+        assert page.status_code == 302 and "newer" not in page.content.decode()  # opens the wizard
+    with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=1), tick=False):
+        assert jobs.send_due_deployment_emails().failed  # the job's retry is refused too
+        assert services.check_link(old).ok and live_links(order) == 1
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(days_after_start(2, 14), tick=False):
+        assert jobs.send_due_deployment_emails().sent == [order.number]
+        assert services.check_link(token_of(mailoutbox[0])).ok and live_links(order) == 1
+        page = Client().get(f"/setup/{old}/")
+    assert page.status_code == 410 and "A newer setup link for this order was sent to" in page.content.decode()
 
 
 def test_change_contact_sends_to_the_new_contact_and_updates_the_other_lines(mailoutbox):
@@ -266,6 +322,27 @@ def test_the_admin_reopen_action_reopens_closed_orders(admin_user):
     assert Event.objects.filter(order=order, kind=Event.Kind.REOPENED).count() == 1
 
 
+def test_the_admin_reopen_action_emails_a_fresh_link_for_an_emailed_order(admin_user, mailoutbox):
+    order, old = closed_emailed_order()
+    with time_machine.travel(days_after_start(40), tick=False):
+        admin_actions.reopen_setup_window(ModelAdmin(Order, site), admin_request(admin_user, {"post": "yes"}),
+                                          Order.objects.filter(pk=order.pk))
+        assert len(mailoutbox) == 1 and services.check_link(token_of(mailoutbox[0])).ok
+        assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+    event = Event.objects.get(order=order, kind=Event.Kind.REOPENED)
+    assert event.actor == admin_user and event.data["new_link"] is True
+
+
+def test_a_refused_email_on_reopening_is_reported_and_the_old_link_works_meanwhile(admin_user, settings):
+    order, old = closed_emailed_order()
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+    request = admin_request(admin_user, {"post": "yes"})
+    with time_machine.travel(days_after_start(40), tick=False):
+        admin_actions.reopen_setup_window(ModelAdmin(Order, site), request, Order.objects.filter(pk=order.pk))
+        assert services.check_link(old).ok
+    assert any("refused the email" in str(m) and "421" in str(m) for m in request._messages)
+
+
 def test_resend_through_the_order_changelist_shows_a_confirmation_page_first(client, admin_user, mailoutbox):
     order, old = emailed_order()
     client.force_login(admin_user)
@@ -293,3 +370,12 @@ def test_change_contact_through_the_order_changelist_asks_for_the_new_email(clie
     client.post("/admin/orders/order/", {**selected, "post": "yes", "email": "paul@partner.example",
                                          "apply_to_lines": "on"})
     assert [m.to for m in mailoutbox] == [["paul@partner.example"]]
+
+
+def test_the_admin_change_contact_form_does_not_ask_about_other_lines_of_single_line_orders(
+        client, admin_user):
+    order = OrderFactory(requested_start_date=START, lines=["calling"])
+    client.force_login(admin_user)
+    page = client.post("/admin/orders/order/", {"action": "change_deployment_contact",
+                                                "_selected_action": [order.pk]}).content.decode()
+    assert 'name="email"' in page and "Apply to the order" not in page

@@ -71,6 +71,20 @@ def test_each_rep_gets_one_email_listing_their_newly_stalled_orders():
 
 
 @pytest.mark.django_db
+def test_a_french_rep_gets_the_stall_email_in_french_whatever_the_order_language():
+    claire = RepFactory(email="claire@vendor.example", language="fr")
+    anne = RepFactory(email="anne@vendor.example")
+    OrderFactory(requested_start_date=START, account_rep=claire, language="en")
+    OrderFactory(requested_start_date=START, account_rep=anne, language="fr")
+
+    flag_at(DAY_AFTER)
+
+    emails = {e.to: e for e in OutboundEmail.objects.filter(kind=OutboundEmail.Kind.REP_STALLED)}
+    assert emails["claire@vendor.example"].subject == "1 commande est bloquée : contactez le partenaire"
+    assert emails["anne@vendor.example"].subject == "1 order is stalled: contact the partner"
+
+
+@pytest.mark.django_db
 def test_set_up_closed_and_deployed_orders_are_not_flagged():
     set_up = OrderFactory(requested_start_date=START)
     closed = OrderFactory(requested_start_date=START)

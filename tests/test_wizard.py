@@ -9,7 +9,8 @@ from orgs.models import Membership, Organization
 from provisioning.models import (CallingSettings, Event, MeetingSettings, OutboundEmail,
                                  Provisioning, SetupLink, SetupMode, Status)
 from provisioning.services import issue_link
-from tests.factories import CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory
+from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory,
+                             RepFactory)
 from tests.wizard_helpers import (ADMIN_PASSWORD, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
                                   INSTALLER_EMAIL, SETUP_URL, current_step, open_link, post_step,
                                   set_password, walk)
@@ -248,6 +249,16 @@ def test_not_recognising_an_organisation_tells_the_rep_and_saves_nothing(client,
     assert provisioning.set_up_at is None and provisioning.status != Status.SET_UP
     # The wizard ended: the link starts it again from the first step.
     assert current_step(client.get(SETUP_URL)) == "role"
+
+
+def test_a_french_rep_is_told_in_french_that_an_organisation_is_not_recognised(client):
+    order = OrderFactory(account_rep=RepFactory(language="fr"))
+    PartnerOrgFactory(external_id="PTN-4411")
+    open_link(client, order)
+    walk(client, order, until="partner_org")
+    post_step(client, order, "partner_org", not_recognised="1")
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.REP_NOT_RECOGNISED)
+    assert email.subject == f"Commande {order.number} : le partenaire ne reconnaît pas une organisation"
 
 
 def test_pressing_not_recognised_again_does_not_flood_the_rep(client, order):

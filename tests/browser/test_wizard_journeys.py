@@ -250,13 +250,15 @@ def test_expired_superseded_reissued_and_unknown_links_each_say_what_happened(jo
     assert j.heading() == "The setup window has closed"
     assert "rachel.rep@vendor.example" in j.page.get_by_role("main").inner_text()
 
-    # The rep re-opens the order: the same link works again.
+    # The rep re-opens the order: as the page promised, a fresh link is emailed.
     prov.reopen(order)
-    j.open(new_link)
+    reopened_link = link_in_email(email_to(CONTACT, order.number))
+    assert reopened_link != new_link
+    j.open(reopened_link)
     j.visit("reopened-link-opens-the-wizard")
     assert j.heading() == "Who is setting up this order?"
 
     response = j.open("/setup/" + "x" * 43 + "/")
     j.visit("unknown")
     assert response.status == 404
-    assert SetupLink.objects.filter(order=order).count() == 2
+    assert SetupLink.objects.filter(order=order).count() == 3

@@ -66,11 +66,16 @@ def test_the_deployment_email_waits_for_the_mail_server_and_goes_once(smtp):
     assert row.email_sent_at is None and row.email_attempts == 2 and "451" in row.email_last_error
     assert row.email_next_attempt_at - first_retry > first_retry - at(START, 9)  # backing off
     assert smtp.messages == []
-    # 3. Reps see it: the next day the order is stalled and listed under "Email failed".
+    # 3. Reps see it: on the start date in the failing-emails panel, with the server's answer;
+    # the next day the order is stalled and listed under "Email failed".
+    reps = Client()
+    reps.force_login(rep)
+    with time_machine.travel(at(START, 9, 5), tick=False):
+        page = reps.get("/reps/stalled/").content.decode()
+    panel = page[page.index('id="failing-title"'):]
+    assert order.number in panel and "451" in panel
     with time_machine.travel(at(START, 9) + datetime.timedelta(days=1, minutes=1), tick=False):
         jobs.flag_stalled_provisioning()
-        reps = Client()
-        reps.force_login(rep)
         page = reps.get("/reps/stalled/", {"setup": "email_failed"}).content.decode()
     assert order.number in page
     # 4. The server accepts: sent once, marked sent, never again.

@@ -6,7 +6,7 @@ from config.search_indexes import trigram_indexes
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orgs", "0002_reps_group")]
+    dependencies = [("orgs", "0003_user_language")]
     operations = [
         trigram_indexes("orgs_user", {"user_email_trgm_idx": "email",
                                       "user_full_name_trgm_idx": "full_name"}),
