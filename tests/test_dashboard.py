@@ -475,3 +475,47 @@ def test_the_chart_keeps_past_days_and_counts_today_live(client, world, anne,
     assert again["stalled"] == first["stalled"] + 1  # today's event counts at once
     assert after[-1]["stalled"] == before[-1]["stalled"] + 1
     assert after[-2]["stalled"] == before[-2]["stalled"]  # past days come from the cache
+
+
+# --- Query budgets of the row actions and the export ---------------------------------------------
+
+# Measured: the rep and their groups, the order with its provisioning and lines, the checks of
+# the state, then for a POST the change itself (link, history, outbox) and its transaction.
+ACTION_BUDGETS = {
+    ("resend", "get"): 3, ("resend", "post"): 19,
+    ("contact", "get"): 4, ("contact", "post"): 21,
+    ("contacted", "get"): 3, ("contacted", "post"): 7,
+    ("reopen", "get"): 3, ("reopen", "post"): 8,
+}
+ACTION_DATA = {"contact": {"email": "marc@partner.example"}, "contacted": {"note": "Called."}}
+
+
+@pytest.mark.parametrize("action, method", sorted(ACTION_BUDGETS))
+def test_each_row_action_stays_within_its_query_budget(client, world, anne, action, method,
+                                                       mailoutbox):
+    if action == "reopen":
+        Provisioning.objects.filter(pk=world["never"].pk).update(status=Status.CLOSED)
+    client.force_login(anne)
+    url = f"/reps/orders/CCW-10000009/{action}/"
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(client, method)(url, ACTION_DATA.get(action, {}) if method == "post" else {})
+    assert response.status_code in (200, 302)
+    assert len(queries) <= ACTION_BUDGETS[(action, method)]
+
+
+def test_the_csv_export_costs_the_same_for_few_rows_or_many(client, world, anne):
+    client.force_login(anne)
+
+    def export_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(URL, {"format": "csv", "reps": "all"})
+            rows = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+        return len(queries), len(rows)
+
+    few = export_queries()
+    for n in range(30):
+        OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=2 + n % 5), account_rep=anne)
+    jobs.flag_stalled_provisioning(NOW)
+    many = export_queries()
+    assert many[1] == few[1] + 30
+    assert many[0] == few[0]

@@ -6,6 +6,8 @@ import json
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import services as order_services
@@ -138,3 +140,42 @@ def test_an_admin_search_by_email_finds_the_contacts_and_the_reps_orders(
 
     assert [o.pk for o in contact.context["cl"].result_list] == [by_contact.pk]
     assert [o.pk for o in found_by_rep.context["cl"].result_list] == [by_rep.pk]
+
+
+def _link_of(kind):
+    from provisioning.models import SetupLink
+    from provisioning.services import issue_link
+
+    order = OrderFactory()
+    raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    if kind == "unknown":
+        return "x" * 43
+    if kind == "superseded":
+        issue_link(order, "nora@partner.example", SetupLink.Purpose.DEPLOYMENT)
+    elif kind == "closed":
+        Provisioning.objects.filter(pk=order.pk).update(status=Status.CLOSED)
+    elif kind == "deployed":
+        Provisioning.objects.filter(pk=order.pk).update(status=Status.DEPLOYED, set_up_at=timezone.now(),
+                                                        deployed_at=timezone.now())
+    return raw
+
+
+# Measured: the throttle's count lives in Redis, so a link is one query (the link with its order
+# and provisioning); a superseded link adds the newer link's recipient, a closed one the rep.
+LINK_PAGE_BUDGETS = {"valid": 1, "unknown": 1, "superseded": 2, "closed": 2, "deployed": 1}
+
+
+@pytest.mark.parametrize("kind", sorted(LINK_PAGE_BUDGETS))
+def test_each_setup_link_page_costs_a_query_or_two(client, kind):
+    raw = _link_of(kind)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/setup/{raw}/")
+    assert response.status_code in (200, 302, 404, 410)
+    assert len(queries) <= LINK_PAGE_BUDGETS[kind]
+
+
+def test_the_home_page_costs_nothing_for_a_visitor(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(0):
+        assert client.get("/").status_code == 200
+    with django_assert_max_num_queries(0):
+        assert client.get("/accounts/login/").status_code == 200
