@@ -242,7 +242,7 @@ def complete_setup(link, plan):
                        _email_context(order, raw, plan.installer_email), order.language, order)
         Event.objects.create(order=order, kind=Event.Kind.CUSTOMER_INVITED, actor=installer,
                              data={"customer_admin": admin_email, "by": plan.installer_email,
-                                   "partner_org_created": partner_new,
+                                   "link_id": link.pk, "partner_org_created": partner_new,
                                    "password_user_id": password_user and password_user.pk})
         return SetupResult(order.pk, False, password_user and password_user.pk)
 
@@ -301,10 +301,20 @@ def set_admin_password(user, raw_password, order):
     Event.objects.create(order=order, kind=Event.Kind.PASSWORD_SET, actor=user)
 
 
-def password_user_for(order):
+def handed_over_by(link):
+    """The CUSTOMER_INVITED event of the hand-over to the customer that `link` confirmed, or
+    None. That Confirm supersedes the link, yet a second click or tab of it must still reach
+    the done page and the new partner administrator's password."""
+    return (link.order.events.filter(kind=Event.Kind.CUSTOMER_INVITED, data__link_id=link.pk)
+            .order_by("-at").first())
+
+
+def password_user_for(order, event=None):
     """The administrator whom this order's setup created and who has no password yet, or None
-    (what a link opened after Confirm resumes at)."""
-    event = order.events.filter(kind=Event.Kind.SET_UP).order_by("-at").first()
+    (what a link opened after Confirm resumes at). `event` is the Confirm that created them:
+    the order's latest SET_UP unless given (a hand-over's CUSTOMER_INVITED)."""
+    if event is None:
+        event = order.events.filter(kind=Event.Kind.SET_UP).order_by("-at").first()
     user_id = event.data.get("password_user_id") if event else None
     if not user_id:
         return None

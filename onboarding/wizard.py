@@ -104,6 +104,14 @@ def service_setup_url(order):
     return reverse("onboarding:setup_done")
 
 
+def handed_over(request, order, event):
+    """The link that handed the setup to the customer, used again (a double click, another tab):
+    the done page and the new partner administrator's password, not "superseded"."""
+    user = services.password_user_for(order, event)
+    request.session[DONE_KEY] = {"order": order.pk, "user": user and user.pk, "set_up": False}
+    return redirect("onboarding:setup_done")
+
+
 def resume(request, order):
     """A link used after Confirm: the password page if it is still to do, else the services."""
     user = services.password_user_for(order)
@@ -179,6 +187,10 @@ class SetupWizard(SessionWizardView):
         if link is None:
             return render(request, "onboarding/link/no_link.html", status=403)
         problem = link_problem(link)
+        if problem == LinkProblem.SUPERSEDED:
+            handover = services.handed_over_by(link)
+            if handover is not None:
+                return handed_over(request, link.order, handover)
         if problem:
             return problem_response(request, link, problem)
         self.link, self.order = link, link.order
@@ -380,6 +392,9 @@ class SetupWizard(SessionWizardView):
         except services.AlreadySetUp:
             return self._already_set_up()
         except services.LinkNoLongerValid:
+            handover = services.handed_over_by(self.link)
+            if handover is not None:  # this link's own hand-over won (a concurrent double click)
+                return handed_over(self.request, self.order, handover)
             self.link.refresh_from_db()
             return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)
         except services.SetupConflict as conflict:

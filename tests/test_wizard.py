@@ -336,6 +336,38 @@ def test_handing_the_setup_to_the_customer_then_the_customer_finishes_it(client,
     assert "new_password1" in customer.get("/setup/done/").content.decode()
 
 
+HAND_OVER = {"installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer"}}
+
+
+def test_a_double_click_on_the_hand_over_confirm_still_offers_the_password(client, order):
+    open_link(client, order)
+    walk(client, order, HAND_OVER, until="confirm")
+    assert post_step(client, order, "confirm")["Location"] == "/setup/done/"
+
+    again = post_step(client, order, "confirm")   # the second click of a double click
+    assert again.status_code == 302 and again["Location"] == "/setup/done/"
+    done = client.get("/setup/done/").content.decode()
+    assert "The setup has been handed to the customer" in done and "new_password1" in done
+    assert set_password(client).status_code == 302
+    assert User.objects.get(email=INSTALLER_EMAIL).has_usable_password()
+    assert order.events.filter(kind=Event.Kind.CUSTOMER_INVITED).count() == 1
+
+
+def test_another_tab_after_the_hand_over_shows_the_done_page_not_superseded(client, order):
+    raw = open_link(client, order)
+    walk(client, order, HAND_OVER)
+
+    other_tab = client.get(SETUP_URL)
+    assert other_tab.status_code == 302 and other_tab["Location"] == "/setup/done/"
+    assert "new_password1" in client.get("/setup/done/").content.decode()
+    set_password(client)
+    assert client.get(SETUP_URL)["Location"] == "/setup/done/"
+    assert "new_password1" not in client.get("/setup/done/").content.decode()
+    # The emailed link itself stops working; the page says how to recover the password.
+    later = client.__class__().get(f"/setup/{raw}/")
+    assert later.status_code == 410 and 'href="/accounts/password_reset/"' in later.content.decode()
+
+
 def test_i_am_the_customer_sets_up_an_unmanaged_customer_org(client, order):
     partner = PartnerOrgFactory(external_id="PTN-4411")
     open_link(client, order)
