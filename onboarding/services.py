@@ -98,12 +98,22 @@ def customer_admin_problem(email, order, partner_org, customer_org, installer_em
     if org.kind == Organization.Kind.CUSTOMER:
         if customer_org is not None:
             return (None, org) if org.pk == customer_org.pk else (EMAIL_IN_OTHER_ORG, None)
-        # No org under the order's customer id yet: the admin's own org is the customer's, unless
-        # another partner manages it (its details are not this partner's to see).
+        # No org under the order's customer id yet: the admin's own org is taken for the
+        # customer's only when it is that customer (known under another id) and no other partner
+        # manages it. Anyone can type an email: it must not open some other org's details.
         partner_id = partner_org.pk if partner_org is not None else None
-        if org.managed_by_id in (None, partner_id):
+        if org.managed_by_id in (None, partner_id) and _is_the_orders_customer(org, order):
             return None, org
     return EMAIL_IN_OTHER_ORG, None
+
+
+def _same_name(a, b):
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def _is_the_orders_customer(org, order):
+    return (org.country.upper() == order.customer_country.upper()
+            and _same_name(org.name, order.customer_name))
 
 
 # --- State changes ------------------------------------------------------------------------------

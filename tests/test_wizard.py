@@ -161,15 +161,23 @@ def test_an_installer_of_another_organisation_is_refused(client, order):
 # --- Customer administrator and customer organisation -------------------------------------------
 
 @pytest.mark.parametrize("elsewhere", ["partner org", "customer org of another partner",
-                                       "customer org other than the order's"])
+                                       "customer org other than the order's",
+                                       "unmanaged org of another customer",
+                                       "unmanaged org of the same name in another country"])
 def test_it_refuses_an_email_that_belongs_to_another_org(client, order, elsewhere):
     if elsewhere == "partner org":
         org = PartnerOrgFactory()
     elif elsewhere == "customer org of another partner":
         org = CustomerOrgFactory(managed_by=PartnerOrgFactory())
-    else:
+    elif elsewhere == "customer org other than the order's":
         CustomerOrgFactory(external_id=order.customer_external_id)
         org = CustomerOrgFactory()
+    elif elsewhere == "unmanaged org of another customer":
+        # Nothing has the order's customer id; typing a user's email must not open their org.
+        org = CustomerOrgFactory(name="Pharmacie Dupont", city="Grenoble", managed_by=None)
+    else:
+        org = CustomerOrgFactory(name=order.customer_name, country="BE", city="Bruxelles",
+                                 managed_by=None)
     MembershipFactory(user__email="taken@elsewhere.example", organization=org)
     before = rows()
     open_link(client, order)
@@ -179,7 +187,9 @@ def test_it_refuses_an_email_that_belongs_to_another_org(client, order, elsewher
     html = response.content.decode()
     assert "already belongs to another Webex organisation" in html
     assert "ask that organisation&#x27;s administrator to remove this user" in html
-    assert org.name not in html  # never shows another organisation's details
+    # Never shows another organisation's details (the order's own customer name is on every page).
+    assert org.name not in html or org.name == order.customer_name
+    assert org.external_id not in html and (not org.city or org.city not in html)
     assert rows() == before
 
 
@@ -205,11 +215,13 @@ def test_an_existing_customer_org_is_verified_not_recreated(client, order):
 
 
 def test_the_admin_email_of_an_existing_customer_org_selects_that_org(client, order):
-    customer = CustomerOrgFactory(external_id="CUS-OLD-1", name="Boulangerie Martin (old id)")
+    # Known under another customer id, but the same customer: same name and country.
+    customer = CustomerOrgFactory(external_id="CUS-OLD-1", name="BOULANGERIE  Martin",
+                                  country="FR", city="Villeurbanne")
     MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=customer)
     open_link(client, order)
     response = walk(client, order, until="customer_org")
-    assert "Boulangerie Martin (old id)" in response.content.decode()
+    assert "CUS-OLD-1" in response.content.decode() and "Villeurbanne" in response.content.decode()
     walk(client, order)
     order.refresh_from_db()
     assert order.customer_org == customer
