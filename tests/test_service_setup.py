@@ -155,6 +155,18 @@ def test_the_country_list_is_real_and_every_default_time_zone_exists():
         assert countries.default_time_zone(code) in countries.time_zones()
 
 
+@pytest.mark.parametrize("country,zone", [("AU", "Australia/Sydney"), ("CA", "America/Toronto"),
+                                          ("US", "America/New_York"), ("FR", "Europe/Paris"),
+                                          ("BR", "America/Sao_Paulo"), ("RU", "Europe/Moscow"),
+                                          ("UA", "Europe/Kyiv")])
+def test_a_country_s_default_time_zone_is_its_main_one(client, country, zone):
+    order = set_up_order(["calling"], customer_country=country)
+    services.mark_subscription_reviewed(order)
+    with_link(client, order)
+    form = client.get(step_url(order, "calling")).context["form"]
+    assert form["time_zone"].value() == zone
+
+
 def test_the_country_list_agrees_with_the_phone_number_library():
     import phonenumbers
 
