@@ -324,11 +324,11 @@ class SetupWizard(SessionWizardView):
 
         goto = self.request.POST.get("wizard_goto_step")
         if goto in form_list:
-            # Back keeps what was typed on this page, when it is complete.
+            # Back keeps what was typed on this page, complete or not, without checking it:
+            # Next checks it, and Confirm checks every step again.
             form = self.get_form(posted_step, data=self.request.POST)
-            if form.is_valid():
-                self.storage.set_step_data(posted_step, self.process_step(form))
-                self._forget_caches()
+            self.storage.set_step_data(posted_step, self.process_step(form))
+            self._forget_caches()
             if goto in self.get_form_list():
                 return self.render_goto_step(goto)
 

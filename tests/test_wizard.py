@@ -124,6 +124,22 @@ def test_back_keeps_the_answers(client, order):
     assert response.context["wizard"]["form"]["name"].value() == "Changed SARL"
 
 
+def test_back_keeps_what_was_typed_on_an_unfinished_page(client, order):
+    open_link(client, order)
+    walk(client, order, until="customer_org")
+    half_done = {"name": "Boulangerie Martin et Fils", "country": "", "city": "Villeurbanne"}
+    response = post_step(client, order, "customer_org", half_done,
+                         wizard_goto_step="customer_admin")
+    assert current_step(response) == "customer_admin"   # Back is not held up by the errors
+
+    response = post_step(client, order, "customer_admin", DEFAULT_ANSWERS["customer_admin"])
+    form = response.context["wizard"]["form"]
+    assert current_step(response) == "customer_org"
+    assert (form["name"].value(), form["city"].value()) == ("Boulangerie Martin et Fils",
+                                                            "Villeurbanne")
+    assert rows()["orgs"] == 0
+
+
 def test_a_reload_shows_the_same_step_with_its_answers(client, order):
     open_link(client, order)
     walk(client, order, until="customer_admin")
