@@ -286,11 +286,16 @@ def complete_setup(link, plan):
     order.partner_org = partner_org
     order.customer_org = customer_org
     order.save(update_fields=["partner_org", "customer_org", "updated_at"])
+    # The customer finishing a hand-over: keep the partner installer who handed it over (told
+    # when the order is deployed); the customer administrator is in the history entry below.
+    finishing_hand_over = (not plan.partner_led and provisioning.setup_mode == SetupMode.CUSTOMER
+                           and provisioning.installer_email)
+    if not finishing_hand_over:
+        provisioning.installer_name = plan.installer_name
+        provisioning.installer_email = plan.installer_email.strip().lower()
     provisioning.set_up_at = timezone.now()
     provisioning.status = Status.SET_UP
     provisioning.setup_mode = plan.mode
-    provisioning.installer_name = plan.installer_name
-    provisioning.installer_email = plan.installer_email.strip().lower()
     provisioning.save(update_fields=["set_up_at", "status", "setup_mode", "installer_name",
                                      "installer_email", "updated_at"])
     Event.objects.create(order=order, kind=Event.Kind.SET_UP, actor=installer or admin,

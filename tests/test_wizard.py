@@ -396,6 +396,29 @@ def test_another_tab_after_the_hand_over_shows_the_done_page_not_superseded(clie
     assert later.status_code == 410 and 'href="/accounts/password_reset/"' in later.content.decode()
 
 
+def test_after_a_hand_over_the_partner_installer_and_the_customer_admin_are_told_of_the_deploy(
+        client, order):
+    from provisioning import deploy
+    from tests.service_helpers import configure
+
+    open_link(client, order)
+    walk(client, order, HAND_OVER)
+    customer = client.__class__()
+    open_link(customer, order, raw=token_in(OutboundEmail.objects.get(
+        kind=OutboundEmail.Kind.CUSTOMER_ADMIN)))
+    walk(customer, order)
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert (provisioning.installer_name, provisioning.installer_email) == ("Inès Installer",
+                                                                           INSTALLER_EMAIL)
+
+    deploy.deploy(configure(deploy.load_order(pk=order.pk)), installer_email=CUSTOMER_ADMIN_EMAIL)
+    sent = {e.to: e for e in OutboundEmail.objects.filter(kind=OutboundEmail.Kind.DEPLOYED)}
+    assert set(sent) == {INSTALLER_EMAIL, CUSTOMER_ADMIN_EMAIL}
+    assert "As the customer did the setup" in sent[INSTALLER_EMAIL].body_text
+    assert "/my/orders/" not in sent[INSTALLER_EMAIL].body_text  # no access to the customer org
+    assert "/my/orders/" in sent[CUSTOMER_ADMIN_EMAIL].body_text
+
+
 def test_i_am_the_customer_sets_up_an_unmanaged_customer_org(client, order):
     partner = PartnerOrgFactory(external_id="PTN-4411")
     open_link(client, order)
