@@ -248,10 +248,23 @@ def test_the_confirm_page_shows_both_sides(client, order):
     open_link(client, order)
     html = walk(client, order, until="confirm").content.decode()
     assert 'id="side-partner"' in html and 'id="side-customer"' in html
-    for text in ("Réseaux Alpins SARL", "PTN-4411", INSTALLER_EMAIL, "Boulangerie Martin",
-                 "Lyon", CUSTOMER_ADMIN_EMAIL, "Your partner organisation will manage"):
+    for text in ("Réseaux Alpins SARL", "PTN-4411", "Inès Installer", "Boulangerie Martin",
+                 "Lyon", "Your partner organisation will manage"):
         assert text in html
+    # Countries by name, as on the calling step; emails may wrap before their @ and dots only.
+    assert html.count("<dd>France</dd>") == 2 and "<dd>FR</dd>" not in html
+    assert "<dd>camille<wbr>.admin<wbr>@customer<wbr>.example</dd>" in html
+    assert "&lt;ines<wbr>.installer<wbr>@partner<wbr>.example&gt;" in html
     assert rows() == {"orgs": 0, "memberships": 0, "users": 0, "settings": 0}
+
+
+def test_the_confirm_page_names_the_countries_in_the_page_s_language(client, order):
+    CustomerOrgFactory(external_id=order.customer_external_id, country="DE")
+    order.language = "fr"
+    order.save()
+    open_link(client, order)
+    html = walk(client, order, until="confirm").content.decode()
+    assert "<dd>France</dd>" in html and "<dd>Allemagne</dd>" in html
 
 
 # --- "I don't recognise this organisation" -------------------------------------------------------
