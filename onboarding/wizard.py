@@ -358,9 +358,13 @@ class SetupWizard(SessionWizardView):
         return super().render_revalidation_failure(step, form, **kwargs)
 
     def _set_up_meanwhile(self):
-        return Provisioning.objects.filter(pk=self.order.pk, set_up_at__isnull=False).exists()
+        return (Provisioning.objects.filter(pk=self.order.pk, set_up_at__isnull=False).exists()
+                or services.handed_over_by(self.link) is not None)
 
     def _already_set_up(self):
+        handover = services.handed_over_by(self.link)
+        if handover is not None:  # this link's own hand-over, from another click or tab
+            return handed_over(self.request, self.order, handover)
         return render(self.request, "onboarding/wizard/already_set_up.html",
                       {"order": self.order}, status=409)
 
@@ -392,9 +396,8 @@ class SetupWizard(SessionWizardView):
         except services.AlreadySetUp:
             return self._already_set_up()
         except services.LinkNoLongerValid:
-            handover = services.handed_over_by(self.link)
-            if handover is not None:  # this link's own hand-over won (a concurrent double click)
-                return handed_over(self.request, self.order, handover)
+            if services.handed_over_by(self.link) is not None:
+                return self._already_set_up()  # this link's own hand-over won the race
             self.link.refresh_from_db()
             return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)
         except services.SetupConflict as conflict:
