@@ -244,6 +244,23 @@ def test_the_admin_email_of_an_existing_customer_org_selects_that_org(client, or
     assert Organization.objects.filter(kind="customer").count() == 1
 
 
+def test_the_admin_email_of_the_customer_org_found_by_its_id_is_accepted(client, order):
+    customer = CustomerOrgFactory(external_id=order.customer_external_id, name="Martin & Fils")
+    MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=customer, role="admin")
+    open_link(client, order)
+    response = walk(client, order, until="customer_org")
+    assert "Verify the customer organisation" in response.content.decode()
+    assert walk(client, order)["Location"] == "/setup/done/"
+
+    order.refresh_from_db()
+    assert order.customer_org == customer
+    assert Organization.objects.filter(kind="customer").count() == 1
+    admin = User.objects.get(email=CUSTOMER_ADMIN_EMAIL)
+    assert (admin.membership.organization, admin.membership.role) == (customer, "admin")
+    assert Membership.objects.filter(organization=customer).count() == 1
+    assert admin.check_password("correct-horse-battery")  # their account is left as it was
+
+
 def test_the_confirm_page_shows_both_sides(client, order):
     open_link(client, order)
     html = walk(client, order, until="confirm").content.decode()
@@ -430,6 +447,71 @@ def test_after_a_hand_over_the_partner_installer_and_the_customer_admin_are_told
     assert "As the customer did the setup" in sent[INSTALLER_EMAIL].body_text
     assert "/my/orders/" not in sent[INSTALLER_EMAIL].body_text  # no access to the customer org
     assert "/my/orders/" in sent[CUSTOMER_ADMIN_EMAIL].body_text
+
+
+def customer_admin_browser(client, order):
+    """After the partner's hand-over: the customer administrator's browser on their own link."""
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
+    customer = client.__class__()
+    open_link(customer, order, raw=token_in(email))
+    return customer
+
+
+def test_the_customer_admin_who_does_not_recognise_their_organisation_tells_the_rep(client,
+                                                                                   order):
+    customer_org = CustomerOrgFactory(external_id=order.customer_external_id, name="Martin SA")
+    open_link(client, order)
+    walk(client, order, HAND_OVER)
+    before = rows()
+    customer = customer_admin_browser(client, order)
+    response = walk(customer, order, until="customer_org")
+    assert "Verify the customer organisation" in response.content.decode()
+
+    response = post_step(customer, order, "customer_org", not_recognised="1")
+    assert "Contact your account representative" in response.content.decode()
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.REP_NOT_RECOGNISED)
+    assert email.to == order.account_rep.email
+    assert "does not recognise the customer organisation Martin SA" in email.body_text
+    assert CUSTOMER_ADMIN_EMAIL in email.body_text           # who reported it
+    assert order.events.filter(kind=Event.Kind.NOT_RECOGNISED, data__org_id=customer_org.pk,
+                               data__reported_by=CUSTOMER_ADMIN_EMAIL).count() == 1
+    assert rows() == before and not User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).exists()
+    assert Provisioning.objects.get(pk=order.pk).set_up_at is None
+    assert current_step(customer.get(SETUP_URL)) == "customer_org"   # their link starts again
+
+
+@pytest.mark.parametrize("leave_at", ["customer_org", "confirm"])
+def test_a_customer_admin_leaving_half_way_leaves_nothing_and_can_start_again(client, order,
+                                                                              leave_at):
+    open_link(client, order)
+    walk(client, order, HAND_OVER)
+    before = rows()
+    customer = customer_admin_browser(client, order)
+    walk(customer, order, until=leave_at)
+
+    assert rows() == before and not Organization.objects.filter(kind="customer").exists()
+    assert not User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).exists()
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.set_up_at is None and provisioning.status != Status.SET_UP
+    later = customer_admin_browser(client, order)          # the same email, another day
+    assert current_step(later.get(SETUP_URL)) == "customer_org"
+    assert walk(later, order)["Location"] == "/setup/done/"
+    assert Organization.objects.filter(kind="customer").count() == 1
+
+
+def test_the_customer_admin_invitation_is_in_the_order_s_french(client, order):
+    order.language = "fr"
+    order.save()
+    open_link(client, order)
+    walk(client, order, HAND_OVER)
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
+    assert email.to == CUSTOMER_ADMIN_EMAIL
+    assert email.subject == ("Configurez vos services Webex : Réseaux Alpins SARL vous a confié "
+                             "l'installation")
+    assert "vous a désigné comme administrateur de votre organisation Webex" in email.body_text
+    assert "Configurer maintenant" in email.body_text and "Configurer maintenant" in email.body_html
+    assert "n'aura pas accès à la gestion de votre organisation" in email.body_text
+    assert "Set up now" not in email.body_text
 
 
 def test_i_am_the_customer_sets_up_an_unmanaged_customer_org(client, order):
