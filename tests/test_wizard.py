@@ -760,6 +760,19 @@ def test_the_link_and_confirm_stay_within_their_query_budgets(client, order,
     assert len(mail.outbox) == 0  # nothing is emailed on this path
 
 
+def test_the_password_step_stays_within_its_query_budget(client, order,
+                                                        django_assert_max_num_queries):
+    open_link(client, order)
+    walk(client, order)
+    client.get("/setup/done/")
+    # order, user, then one transaction: the password, "password set", its history row (and
+    # the savepoints of the test's transaction); signing in records the last login.
+    with django_assert_max_num_queries(8):
+        response = set_password(client)
+    assert response.status_code == 302 and response["Location"] != "/setup/done/"
+    assert User.objects.get(email=INSTALLER_EMAIL).check_password(ADMIN_PASSWORD)
+
+
 def test_a_customer_admin_whose_email_was_taken_meanwhile_is_told_whom_to_ask(client, order):
     open_link(client, order)
     walk(client, order, {"installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer"}})
