@@ -396,8 +396,9 @@ class SetupWizard(SessionWizardView):
         except services.AlreadySetUp:
             return self._already_set_up()
         except services.LinkNoLongerValid:
-            if services.handed_over_by(self.link) is not None:
-                return self._already_set_up()  # this link's own hand-over won the race
+            handover = services.handed_over_by(self.link)
+            if handover is not None:  # this link's own hand-over won the race
+                return handed_over(self.request, self.order, handover)
             self.link.refresh_from_db()
             return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)
         except services.SetupConflict as conflict:
