@@ -1,6 +1,7 @@
 """Countries for the calling settings: every region Google's libphonenumber (phonenumbers)
 can validate a number for, with its English and French name (CLDR, via babel 2.18) and a default
-IANA time zone (the first zone of that country in tzdata's zone.tab).
+IANA time zone (the first zone of that country in tzdata's zone.tab, except where MAIN_TIME_ZONES
+says otherwise).
 
 Generated once so the site needs no extra dependency; phonenumbers is pinned, so the set only
 changes when we bump it (tests/test_service_setup.py checks they still agree)."""
@@ -260,6 +261,18 @@ COUNTRIES = {
     'ZW': ('Zimbabwe', 'Zimbabwe', 'Africa/Harare'),
 }
 
+# zone.tab lists a country's zones in tzdata's own order (often east to west), not by importance:
+# for these its first entry is an island or a border region. Here: the capital's or most people's.
+MAIN_TIME_ZONES = {
+    'AU': 'Australia/Sydney',       # not Lord Howe Island
+    'BR': 'America/Sao_Paulo',      # not Fernando de Noronha
+    'CA': 'America/Toronto',        # not Newfoundland
+    'FM': 'Pacific/Pohnpei',        # the capital, Palikir
+    'RU': 'Europe/Moscow',          # not Kaliningrad
+    'UA': 'Europe/Kyiv',            # not Crimea
+    'UZ': 'Asia/Tashkent',          # the capital
+}
+
 # Areas of canonical IANA zones; the rest of zoneinfo's list is legacy aliases (US/Eastern,
 # Etc/GMT+5, posixrules...) a person would not look for.
 TIME_ZONE_AREAS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
@@ -290,7 +303,7 @@ def country_choices():
 
 
 def default_time_zone(country):
-    return COUNTRIES.get(country, (None, None, "UTC"))[2]
+    return MAIN_TIME_ZONES.get(country) or COUNTRIES.get(country, (None, None, "UTC"))[2]
 
 
 @lru_cache(maxsize=1)

@@ -1,8 +1,10 @@
 """The setup wizard's forms, one per step (steps 4-9), and the password form (step 10)."""
 import re
+import unicodedata
 
 from django import forms
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.utils.translation import gettext_lazy as _
 
@@ -172,3 +174,21 @@ class AdminPasswordForm(SetPasswordForm):
 
     def save(self, commit=True):
         raise NotImplementedError("use onboarding.services.set_admin_password")
+
+
+def _same_email(a, b):
+    return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
+
+
+class MemberPasswordResetForm(PasswordResetForm):
+    """Forgot password, also for an administrator the setup created who has no password yet
+    (they left before step 10, or handed the setup to the customer and closed the page): that
+    is how they set one. Django skips every account without a usable password; here only
+    those outside any organisation stay skipped, and inactive accounts always are."""
+
+    def get_users(self, email):
+        users = (get_user_model()._default_manager.select_related("membership")
+                 .filter(email__iexact=email, is_active=True))
+        return (user for user in users
+                if (user.has_usable_password() or hasattr(user, "membership"))
+                and _same_email(email, user.email))

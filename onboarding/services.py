@@ -98,12 +98,22 @@ def customer_admin_problem(email, order, partner_org, customer_org, installer_em
     if org.kind == Organization.Kind.CUSTOMER:
         if customer_org is not None:
             return (None, org) if org.pk == customer_org.pk else (EMAIL_IN_OTHER_ORG, None)
-        # No org under the order's customer id yet: the admin's own org is the customer's, unless
-        # another partner manages it (its details are not this partner's to see).
+        # No org under the order's customer id yet: the admin's own org is taken for the
+        # customer's only when it is that customer (known under another id) and no other partner
+        # manages it. Anyone can type an email: it must not open some other org's details.
         partner_id = partner_org.pk if partner_org is not None else None
-        if org.managed_by_id in (None, partner_id):
+        if org.managed_by_id in (None, partner_id) and _is_the_orders_customer(org, order):
             return None, org
     return EMAIL_IN_OTHER_ORG, None
+
+
+def _same_name(a, b):
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def _is_the_orders_customer(org, order):
+    return (org.country.upper() == order.customer_country.upper()
+            and _same_name(org.name, order.customer_name))
 
 
 # --- State changes ------------------------------------------------------------------------------
@@ -242,7 +252,7 @@ def complete_setup(link, plan):
                        _email_context(order, raw, plan.installer_email), order.language, order)
         Event.objects.create(order=order, kind=Event.Kind.CUSTOMER_INVITED, actor=installer,
                              data={"customer_admin": admin_email, "by": plan.installer_email,
-                                   "partner_org_created": partner_new,
+                                   "link_id": link.pk, "partner_org_created": partner_new,
                                    "password_user_id": password_user and password_user.pk})
         return SetupResult(order.pk, False, password_user and password_user.pk)
 
@@ -276,11 +286,16 @@ def complete_setup(link, plan):
     order.partner_org = partner_org
     order.customer_org = customer_org
     order.save(update_fields=["partner_org", "customer_org", "updated_at"])
+    # The customer finishing a hand-over: keep the partner installer who handed it over (told
+    # when the order is deployed); the customer administrator is in the history entry below.
+    finishing_hand_over = (not plan.partner_led and provisioning.setup_mode == SetupMode.CUSTOMER
+                           and provisioning.installer_email)
+    if not finishing_hand_over:
+        provisioning.installer_name = plan.installer_name
+        provisioning.installer_email = plan.installer_email.strip().lower()
     provisioning.set_up_at = timezone.now()
     provisioning.status = Status.SET_UP
     provisioning.setup_mode = plan.mode
-    provisioning.installer_name = plan.installer_name
-    provisioning.installer_email = plan.installer_email.strip().lower()
     provisioning.save(update_fields=["set_up_at", "status", "setup_mode", "installer_name",
                                      "installer_email", "updated_at"])
     Event.objects.create(order=order, kind=Event.Kind.SET_UP, actor=installer or admin,
@@ -301,10 +316,20 @@ def set_admin_password(user, raw_password, order):
     Event.objects.create(order=order, kind=Event.Kind.PASSWORD_SET, actor=user)
 
 
-def password_user_for(order):
+def handed_over_by(link):
+    """The CUSTOMER_INVITED event of the hand-over to the customer that `link` confirmed, or
+    None. That Confirm supersedes the link, yet a second click or tab of it must still reach
+    the done page and the new partner administrator's password."""
+    return (link.order.events.filter(kind=Event.Kind.CUSTOMER_INVITED, data__link_id=link.pk)
+            .order_by("-at").first())
+
+
+def password_user_for(order, event=None):
     """The administrator whom this order's setup created and who has no password yet, or None
-    (what a link opened after Confirm resumes at)."""
-    event = order.events.filter(kind=Event.Kind.SET_UP).order_by("-at").first()
+    (what a link opened after Confirm resumes at). `event` is the Confirm that created them:
+    the order's latest SET_UP unless given (a hand-over's CUSTOMER_INVITED)."""
+    if event is None:
+        event = order.events.filter(kind=Event.Kind.SET_UP).order_by("-at").first()
     user_id = event.data.get("password_user_id") if event else None
     if not user_id:
         return None

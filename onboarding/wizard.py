@@ -104,6 +104,14 @@ def service_setup_url(order):
     return reverse("onboarding:setup_done")
 
 
+def handed_over(request, order, event):
+    """The link that handed the setup to the customer, used again (a double click, another tab):
+    the done page and the new partner administrator's password, not "superseded"."""
+    user = services.password_user_for(order, event)
+    request.session[DONE_KEY] = {"order": order.pk, "user": user and user.pk, "set_up": False}
+    return redirect("onboarding:setup_done")
+
+
 def resume(request, order):
     """A link used after Confirm: the password page if it is still to do, else the services."""
     user = services.password_user_for(order)
@@ -179,6 +187,10 @@ class SetupWizard(SessionWizardView):
         if link is None:
             return render(request, "onboarding/link/no_link.html", status=403)
         problem = link_problem(link)
+        if problem == LinkProblem.SUPERSEDED:
+            handover = services.handed_over_by(link)
+            if handover is not None:
+                return handed_over(request, link.order, handover)
         if problem:
             return problem_response(request, link, problem)
         self.link, self.order = link, link.order
@@ -312,11 +324,11 @@ class SetupWizard(SessionWizardView):
 
         goto = self.request.POST.get("wizard_goto_step")
         if goto in form_list:
-            # Back keeps what was typed on this page, when it is complete.
+            # Back keeps what was typed on this page, complete or not, without checking it:
+            # Next checks it, and Confirm checks every step again.
             form = self.get_form(posted_step, data=self.request.POST)
-            if form.is_valid():
-                self.storage.set_step_data(posted_step, self.process_step(form))
-                self._forget_caches()
+            self.storage.set_step_data(posted_step, self.process_step(form))
+            self._forget_caches()
             if goto in self.get_form_list():
                 return self.render_goto_step(goto)
 
@@ -346,9 +358,13 @@ class SetupWizard(SessionWizardView):
         return super().render_revalidation_failure(step, form, **kwargs)
 
     def _set_up_meanwhile(self):
-        return Provisioning.objects.filter(pk=self.order.pk, set_up_at__isnull=False).exists()
+        return (Provisioning.objects.filter(pk=self.order.pk, set_up_at__isnull=False).exists()
+                or services.handed_over_by(self.link) is not None)
 
     def _already_set_up(self):
+        handover = services.handed_over_by(self.link)
+        if handover is not None:  # this link's own hand-over, from another click or tab
+            return handed_over(self.request, self.order, handover)
         return render(self.request, "onboarding/wizard/already_set_up.html",
                       {"order": self.order}, status=409)
 
@@ -380,6 +396,9 @@ class SetupWizard(SessionWizardView):
         except services.AlreadySetUp:
             return self._already_set_up()
         except services.LinkNoLongerValid:
+            handover = services.handed_over_by(self.link)
+            if handover is not None:  # this link's own hand-over won the race
+                return handed_over(self.request, self.order, handover)
             self.link.refresh_from_db()
             return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)
         except services.SetupConflict as conflict:

@@ -252,14 +252,20 @@ def deploy(order, by=None, installer_email=""):
 
 
 def confirmation_recipients(order, provisioning, by=None, installer_email=""):
-    """(email, for_partner) pairs: the installer, and the partner's deployment contact when the
-    customer did the setup (the partner keeps no access, but learns the order is live)."""
+    """(email, for_partner) pairs: the installer. When the customer did the setup, the customer
+    administrator and the partner (who keeps no access, but learns the order is live): the
+    partner installer who handed the setup over, else the partner's deployment contact."""
     installer = (provisioning.installer_email or installer_email
                  or (by.email if by is not None and by.is_authenticated else "")
                  or order.deployment_contact_email).lower()
-    recipients = [(installer, False)]
-    partner = order.deployment_contact_email.lower()
-    if provisioning.setup_mode == SetupMode.CUSTOMER and partner != installer:
+    if provisioning.setup_mode != SetupMode.CUSTOMER:
+        return [(installer, False)]
+    # After a hand-over the installer is the partner's; the customer admin is in the history.
+    set_up = order.events.filter(kind=Event.Kind.SET_UP).order_by("-at").first()
+    admin = ((set_up.data.get("customer_admin") if set_up else "") or installer).lower()
+    partner = installer if installer != admin else order.deployment_contact_email.lower()
+    recipients = [(admin, False)]
+    if partner != admin:
         recipients.append((partner, True))
     return recipients
 

@@ -167,3 +167,30 @@ def test_password_reset_in_french(client, mailoutbox):
     client.post("/accounts/password_reset/", {"email": "installer@partner.example"})
     assert mailoutbox[0].subject == "Réinitialisez votre mot de passe d'intégration Webex"
     assert "Pour choisir un nouveau mot de passe" in mailoutbox[0].body
+
+
+def test_password_reset_reaches_an_administrator_who_has_no_password_yet(client, mailoutbox):
+    """The partner admin who left before step 10 recovers through Forgot password."""
+    from orgs import services as orgs_services
+
+    orgs_services.ensure_member("new.admin@partner.example", PartnerOrgFactory(), "admin")
+    client.post("/accounts/password_reset/", {"email": "New.Admin@partner.example"})
+    assert [m.to for m in mailoutbox] == [["new.admin@partner.example"]]
+    path = re.search(r"https://onboarding\.example(/accounts/reset/\S+/\S+/)",
+                     mailoutbox[0].body).group(1)
+    form_page = client.get(path, follow=True)
+    client.post(form_page.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-42",
+                                                  "new_password2": "a-brand-new-secret-42"})
+    assert client.login(username="new.admin@partner.example", password="a-brand-new-secret-42")
+
+
+def test_password_reset_skips_accounts_without_a_password_or_an_organisation(client, mailoutbox):
+    no_org = UserFactory(email="no.org@example.com")
+    no_org.set_unusable_password()
+    no_org.save()
+    inactive = member_of(PartnerOrgFactory(), "gone@partner.example")
+    inactive.is_active = False
+    inactive.save()
+    for email in ("no.org@example.com", "gone@partner.example"):
+        client.post("/accounts/password_reset/", {"email": email})
+    assert mailoutbox == []

@@ -155,6 +155,18 @@ def test_the_country_list_is_real_and_every_default_time_zone_exists():
         assert countries.default_time_zone(code) in countries.time_zones()
 
 
+@pytest.mark.parametrize("country,zone", [("AU", "Australia/Sydney"), ("CA", "America/Toronto"),
+                                          ("US", "America/New_York"), ("FR", "Europe/Paris"),
+                                          ("BR", "America/Sao_Paulo"), ("RU", "Europe/Moscow"),
+                                          ("UA", "Europe/Kyiv")])
+def test_a_country_s_default_time_zone_is_its_main_one(client, country, zone):
+    order = set_up_order(["calling"], customer_country=country)
+    services.mark_subscription_reviewed(order)
+    with_link(client, order)
+    form = client.get(step_url(order, "calling")).context["form"]
+    assert form["time_zone"].value() == zone
+
+
 def test_the_country_list_agrees_with_the_phone_number_library():
     import phonenumbers
 
@@ -407,3 +419,54 @@ def test_the_deployed_page_stays_within_its_query_budget(client, django_assert_m
     with_link(client, order)
     with django_assert_max_num_queries(4):  # link, order, lines, billing periods
         assert client.get(f"/orders/{order.number}/services/deployed/").status_code == 200
+
+
+# Saving a step, link visitor: order, lines, session link, then one transaction: the provisioning
+# row's lock, the settings' read and insert (the subdomain: the org's lock and update), the
+# history row, and the savepoints each atomic block costs inside the test's transaction. Deploy:
+# the order again under the lock, the subscription, its activation, one bulk insert of billing
+# periods, the status, the history row and the installer's email. Signed in: user and membership
+# instead of the link. The same whatever the number of services.
+STEP_POSTS = {
+    "calling": {"country": "FR", "time_zone": "Europe/Paris", "location_name": "Lyon",
+                "main_number": "04 78 00 00 00"},
+    "meetings": {"language": "fr", "time_zone": "Europe/Paris", "recording_allowed": "on"},
+    "enterprise": {"subdomain": "martin-lyon", "save": "1"},
+    "deploy": {},
+}
+
+
+@pytest.mark.parametrize("step, budget", [("calling", 13), ("meetings", 13), ("enterprise", 12),
+                                          ("deploy", 14)])
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_saving_each_step_stays_within_its_query_budget(client, django_assert_max_num_queries,
+                                                        step, budget, signed_in):
+    from tests.service_helpers import member_of
+
+    order = set_up_order(["calling", "meetings"])
+    if signed_in:
+        client.force_login(member_of(order.partner_org))
+        budget += 1
+    else:
+        with_link(client, order)
+    services.mark_subscription_reviewed(order)
+    steps = list(STEP_POSTS)
+    for earlier in steps[:steps.index(step)]:
+        assert client.post(step_url(order, earlier), STEP_POSTS[earlier]).status_code == 302
+    client.get(step_url(order, step))
+    with django_assert_max_num_queries(budget):
+        response = client.post(step_url(order, step), STEP_POSTS[step])
+    following = steps[steps.index(step) + 1] if step != "deploy" else "deployed"
+    assert response.status_code == 302 and response["Location"] == step_url(order, following)
+
+
+def test_deploying_a_customer_led_order_stays_within_its_query_budget(
+        client, django_assert_max_num_queries):
+    from provisioning.models import OutboundEmail, SetupMode
+
+    order = configure(set_up_order(["calling", "meetings"], mode=SetupMode.CUSTOMER))
+    with_link(client, order)
+    client.get(step_url(order, "deploy"))
+    with django_assert_max_num_queries(14 + 2):  # + the set-up history row, + the partner's email
+        assert client.post(step_url(order, "deploy")).status_code == 302
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.DEPLOYED).count() == 2

@@ -125,6 +125,22 @@ def test_back_keeps_the_answers(client, order):
     assert response.context["wizard"]["form"]["name"].value() == "Changed SARL"
 
 
+def test_back_keeps_what_was_typed_on_an_unfinished_page(client, order):
+    open_link(client, order)
+    walk(client, order, until="customer_org")
+    half_done = {"name": "Boulangerie Martin et Fils", "country": "", "city": "Villeurbanne"}
+    response = post_step(client, order, "customer_org", half_done,
+                         wizard_goto_step="customer_admin")
+    assert current_step(response) == "customer_admin"   # Back is not held up by the errors
+
+    response = post_step(client, order, "customer_admin", DEFAULT_ANSWERS["customer_admin"])
+    form = response.context["wizard"]["form"]
+    assert current_step(response) == "customer_org"
+    assert (form["name"].value(), form["city"].value()) == ("Boulangerie Martin et Fils",
+                                                            "Villeurbanne")
+    assert rows()["orgs"] == 0
+
+
 def test_a_reload_shows_the_same_step_with_its_answers(client, order):
     open_link(client, order)
     walk(client, order, until="customer_admin")
@@ -162,15 +178,23 @@ def test_an_installer_of_another_organisation_is_refused(client, order):
 # --- Customer administrator and customer organisation -------------------------------------------
 
 @pytest.mark.parametrize("elsewhere", ["partner org", "customer org of another partner",
-                                       "customer org other than the order's"])
+                                       "customer org other than the order's",
+                                       "unmanaged org of another customer",
+                                       "unmanaged org of the same name in another country"])
 def test_it_refuses_an_email_that_belongs_to_another_org(client, order, elsewhere):
     if elsewhere == "partner org":
         org = PartnerOrgFactory()
     elif elsewhere == "customer org of another partner":
         org = CustomerOrgFactory(managed_by=PartnerOrgFactory())
-    else:
+    elif elsewhere == "customer org other than the order's":
         CustomerOrgFactory(external_id=order.customer_external_id)
         org = CustomerOrgFactory()
+    elif elsewhere == "unmanaged org of another customer":
+        # Nothing has the order's customer id; typing a user's email must not open their org.
+        org = CustomerOrgFactory(name="Pharmacie Dupont", city="Grenoble", managed_by=None)
+    else:
+        org = CustomerOrgFactory(name=order.customer_name, country="BE", city="Bruxelles",
+                                 managed_by=None)
     MembershipFactory(user__email="taken@elsewhere.example", organization=org)
     before = rows()
     open_link(client, order)
@@ -180,7 +204,9 @@ def test_it_refuses_an_email_that_belongs_to_another_org(client, order, elsewher
     html = response.content.decode()
     assert "already belongs to another Webex organisation" in html
     assert "ask that organisation&#x27;s administrator to remove this user" in html
-    assert org.name not in html  # never shows another organisation's details
+    # Never shows another organisation's details (the order's own customer name is on every page).
+    assert org.name not in html or org.name == order.customer_name
+    assert org.external_id not in html and (not org.city or org.city not in html)
     assert rows() == before
 
 
@@ -206,25 +232,57 @@ def test_an_existing_customer_org_is_verified_not_recreated(client, order):
 
 
 def test_the_admin_email_of_an_existing_customer_org_selects_that_org(client, order):
-    customer = CustomerOrgFactory(external_id="CUS-OLD-1", name="Boulangerie Martin (old id)")
+    # Known under another customer id, but the same customer: same name and country.
+    customer = CustomerOrgFactory(external_id="CUS-OLD-1", name="BOULANGERIE  Martin",
+                                  country="FR", city="Villeurbanne")
     MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=customer)
     open_link(client, order)
     response = walk(client, order, until="customer_org")
-    assert "Boulangerie Martin (old id)" in response.content.decode()
+    assert "CUS-OLD-1" in response.content.decode() and "Villeurbanne" in response.content.decode()
     walk(client, order)
     order.refresh_from_db()
     assert order.customer_org == customer
     assert Organization.objects.filter(kind="customer").count() == 1
 
 
+def test_the_admin_email_of_the_customer_org_found_by_its_id_is_accepted(client, order):
+    customer = CustomerOrgFactory(external_id=order.customer_external_id, name="Martin & Fils")
+    MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=customer, role="admin")
+    open_link(client, order)
+    response = walk(client, order, until="customer_org")
+    assert "Verify the customer organisation" in response.content.decode()
+    assert walk(client, order)["Location"] == "/setup/done/"
+
+    order.refresh_from_db()
+    assert order.customer_org == customer
+    assert Organization.objects.filter(kind="customer").count() == 1
+    admin = User.objects.get(email=CUSTOMER_ADMIN_EMAIL)
+    assert (admin.membership.organization, admin.membership.role) == (customer, "admin")
+    assert Membership.objects.filter(organization=customer).count() == 1
+    assert admin.check_password("correct-horse-battery")  # their account is left as it was
+
+
 def test_the_confirm_page_shows_both_sides(client, order):
     open_link(client, order)
     html = walk(client, order, until="confirm").content.decode()
     assert 'id="side-partner"' in html and 'id="side-customer"' in html
-    for text in ("Réseaux Alpins SARL", "PTN-4411", INSTALLER_EMAIL, "Boulangerie Martin",
-                 "Lyon", CUSTOMER_ADMIN_EMAIL, "Your partner organisation will manage"):
+    for text in ("Réseaux Alpins SARL", "PTN-4411", "Inès Installer", "Boulangerie Martin",
+                 "Lyon", "Your partner organisation will manage"):
         assert text in html
+    # Countries by name, as on the calling step; emails may wrap before their @ and dots only.
+    assert html.count("<dd>France</dd>") == 2 and "<dd>FR</dd>" not in html
+    assert "<dd>camille<wbr>.admin<wbr>@customer<wbr>.example</dd>" in html
+    assert "&lt;ines<wbr>.installer<wbr>@partner<wbr>.example&gt;" in html
     assert rows() == {"orgs": 0, "memberships": 0, "users": 0, "settings": 0}
+
+
+def test_the_confirm_page_names_the_countries_in_the_page_s_language(client, order):
+    CustomerOrgFactory(external_id=order.customer_external_id, country="DE")
+    order.language = "fr"
+    order.save()
+    open_link(client, order)
+    html = walk(client, order, until="confirm").content.decode()
+    assert "<dd>France</dd>" in html and "<dd>Allemagne</dd>" in html
 
 
 # --- "I don't recognise this organisation" -------------------------------------------------------
@@ -345,6 +403,126 @@ def test_handing_the_setup_to_the_customer_then_the_customer_finishes_it(client,
     provisioning.refresh_from_db()
     assert provisioning.status == Status.SET_UP and provisioning.setup_mode == SetupMode.CUSTOMER
     assert "new_password1" in customer.get("/setup/done/").content.decode()
+
+
+HAND_OVER = {"installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer"}}
+
+
+def test_a_double_click_on_the_hand_over_confirm_still_offers_the_password(client, order):
+    open_link(client, order)
+    walk(client, order, HAND_OVER, until="confirm")
+    assert post_step(client, order, "confirm")["Location"] == "/setup/done/"
+
+    again = post_step(client, order, "confirm")   # the second click of a double click
+    assert again.status_code == 302 and again["Location"] == "/setup/done/"
+    done = client.get("/setup/done/").content.decode()
+    assert "The setup has been handed to the customer" in done and "new_password1" in done
+    assert set_password(client).status_code == 302
+    assert User.objects.get(email=INSTALLER_EMAIL).has_usable_password()
+    assert order.events.filter(kind=Event.Kind.CUSTOMER_INVITED).count() == 1
+
+
+def test_another_tab_after_the_hand_over_shows_the_done_page_not_superseded(client, order):
+    raw = open_link(client, order)
+    walk(client, order, HAND_OVER)
+
+    other_tab = client.get(SETUP_URL)
+    assert other_tab.status_code == 302 and other_tab["Location"] == "/setup/done/"
+    assert "new_password1" in client.get("/setup/done/").content.decode()
+    set_password(client)
+    assert client.get(SETUP_URL)["Location"] == "/setup/done/"
+    assert "new_password1" not in client.get("/setup/done/").content.decode()
+    # The emailed link itself stops working; the page says how to recover the password.
+    later = client.__class__().get(f"/setup/{raw}/")
+    assert later.status_code == 410 and 'href="/accounts/password_reset/"' in later.content.decode()
+
+
+def test_after_a_hand_over_the_partner_installer_and_the_customer_admin_are_told_of_the_deploy(
+        client, order):
+    from provisioning import deploy
+    from tests.service_helpers import configure
+
+    open_link(client, order)
+    walk(client, order, HAND_OVER)
+    customer = client.__class__()
+    open_link(customer, order, raw=token_in(OutboundEmail.objects.get(
+        kind=OutboundEmail.Kind.CUSTOMER_ADMIN)))
+    walk(customer, order)
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert (provisioning.installer_name, provisioning.installer_email) == ("Inès Installer",
+                                                                           INSTALLER_EMAIL)
+
+    deploy.deploy(configure(deploy.load_order(pk=order.pk)), installer_email=CUSTOMER_ADMIN_EMAIL)
+    sent = {e.to: e for e in OutboundEmail.objects.filter(kind=OutboundEmail.Kind.DEPLOYED)}
+    assert set(sent) == {INSTALLER_EMAIL, CUSTOMER_ADMIN_EMAIL}
+    assert "As the customer did the setup" in sent[INSTALLER_EMAIL].body_text
+    assert "/my/orders/" not in sent[INSTALLER_EMAIL].body_text  # no access to the customer org
+    assert "/my/orders/" in sent[CUSTOMER_ADMIN_EMAIL].body_text
+
+
+def customer_admin_browser(client, order):
+    """After the partner's hand-over: the customer administrator's browser on their own link."""
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
+    customer = client.__class__()
+    open_link(customer, order, raw=token_in(email))
+    return customer
+
+
+def test_the_customer_admin_who_does_not_recognise_their_organisation_tells_the_rep(client,
+                                                                                   order):
+    customer_org = CustomerOrgFactory(external_id=order.customer_external_id, name="Martin SA")
+    open_link(client, order)
+    walk(client, order, HAND_OVER)
+    before = rows()
+    customer = customer_admin_browser(client, order)
+    response = walk(customer, order, until="customer_org")
+    assert "Verify the customer organisation" in response.content.decode()
+
+    response = post_step(customer, order, "customer_org", not_recognised="1")
+    assert "Contact your account representative" in response.content.decode()
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.REP_NOT_RECOGNISED)
+    assert email.to == order.account_rep.email
+    assert "does not recognise the customer organisation Martin SA" in email.body_text
+    assert CUSTOMER_ADMIN_EMAIL in email.body_text           # who reported it
+    assert order.events.filter(kind=Event.Kind.NOT_RECOGNISED, data__org_id=customer_org.pk,
+                               data__reported_by=CUSTOMER_ADMIN_EMAIL).count() == 1
+    assert rows() == before and not User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).exists()
+    assert Provisioning.objects.get(pk=order.pk).set_up_at is None
+    assert current_step(customer.get(SETUP_URL)) == "customer_org"   # their link starts again
+
+
+@pytest.mark.parametrize("leave_at", ["customer_org", "confirm"])
+def test_a_customer_admin_leaving_half_way_leaves_nothing_and_can_start_again(client, order,
+                                                                              leave_at):
+    open_link(client, order)
+    walk(client, order, HAND_OVER)
+    before = rows()
+    customer = customer_admin_browser(client, order)
+    walk(customer, order, until=leave_at)
+
+    assert rows() == before and not Organization.objects.filter(kind="customer").exists()
+    assert not User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).exists()
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.set_up_at is None and provisioning.status != Status.SET_UP
+    later = customer_admin_browser(client, order)          # the same email, another day
+    assert current_step(later.get(SETUP_URL)) == "customer_org"
+    assert walk(later, order)["Location"] == "/setup/done/"
+    assert Organization.objects.filter(kind="customer").count() == 1
+
+
+def test_the_customer_admin_invitation_is_in_the_order_s_french(client, order):
+    order.language = "fr"
+    order.save()
+    open_link(client, order)
+    walk(client, order, HAND_OVER)
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
+    assert email.to == CUSTOMER_ADMIN_EMAIL
+    assert email.subject == ("Configurez vos services Webex : Réseaux Alpins SARL vous a confié "
+                             "l'installation")
+    assert "vous a désigné comme administrateur de votre organisation Webex" in email.body_text
+    assert "Configurer maintenant" in email.body_text and "Configurer maintenant" in email.body_html
+    assert "n'aura pas accès à la gestion de votre organisation" in email.body_text
+    assert "Set up now" not in email.body_text
 
 
 def test_i_am_the_customer_sets_up_an_unmanaged_customer_org(client, order):
@@ -591,6 +769,19 @@ def test_the_link_and_confirm_stay_within_their_query_budgets(client, order,
     with django_assert_max_num_queries(4):
         client.get("/setup/done/")
     assert len(mail.outbox) == 0  # nothing is emailed on this path
+
+
+def test_the_password_step_stays_within_its_query_budget(client, order,
+                                                        django_assert_max_num_queries):
+    open_link(client, order)
+    walk(client, order)
+    client.get("/setup/done/")
+    # order, user, then one transaction: the password, "password set", its history row (and
+    # the savepoints of the test's transaction); signing in records the last login.
+    with django_assert_max_num_queries(8):
+        response = set_password(client)
+    assert response.status_code == 302 and response["Location"] != "/setup/done/"
+    assert User.objects.get(email=INSTALLER_EMAIL).check_password(ADMIN_PASSWORD)
 
 
 def test_a_customer_admin_whose_email_was_taken_meanwhile_is_told_whom_to_ask(client, order):

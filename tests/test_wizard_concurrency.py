@@ -1,5 +1,6 @@
 """Confirm under concurrency, against real PostgreSQL with real concurrent transactions: a double
 click, a second tab or several people with the same link create exactly one set of orgs and users."""
+import re
 import threading
 
 import pytest
@@ -8,7 +9,7 @@ from django.test import Client
 
 from onboarding import services
 from orgs.models import Membership, Organization, User
-from provisioning.models import Event, Provisioning, SetupLink
+from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
 from provisioning.services import issue_link
 from tests.factories import CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory
 from tests.wizard_helpers import (CUSTOMER_ADMIN_EMAIL, INSTALLER_EMAIL, current_step, open_link,
@@ -117,3 +118,51 @@ def test_a_partners_first_orders_confirmed_at_once_create_one_partner_org():
             assert walk(client, order, answers[order.pk])["Location"] == "/setup/done/"
     assert Membership.objects.filter(user__email=INSTALLER_EMAIL).count() == 1
     assert Event.objects.filter(kind=Event.Kind.SET_UP).count() == len(orders)
+
+
+HAND_OVER = {"installer": {"choice": "customer", "name": "Inès Installer", "email": INSTALLER_EMAIL}}
+
+
+def test_the_hand_over_to_the_customer_confirmed_many_times_at_once_happens_once():
+    """A double click (or several tabs) on the hand-over's Confirm: one partner org, one
+    invitation, and every click lands on the done page with the new admin's password."""
+    order = OrderFactory()
+    raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    clients = walked_clients(order, raw, THREADS, HAND_OVER)
+    results = confirm_at_once(clients)
+
+    assert all(r.status_code == 302 and r["Location"] == "/setup/done/" for r in results), \
+        str([(r.status_code, r.get("Location"), current_step(r)) for r in results])
+    assert Organization.objects.filter(kind="partner").count() == 1
+    assert not Organization.objects.filter(kind="customer").exists()
+    assert User.objects.filter(email=INSTALLER_EMAIL).count() == 1
+    assert not User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).exists()
+    assert Membership.objects.count() == 1
+    assert Event.objects.filter(order=order, kind=Event.Kind.CUSTOMER_INVITED).count() == 1
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.CUSTOMER_ADMIN).count() == 1
+    live = SetupLink.objects.get(order=order, superseded_at__isnull=True)
+    assert (live.purpose, live.recipient_email) == (SetupLink.Purpose.CUSTOMER_ADMIN,
+                                                    CUSTOMER_ADMIN_EMAIL)
+    client, _order = clients[-1]
+    assert "new_password1" in client.get("/setup/done/").content.decode()
+
+
+def test_the_customer_admin_confirming_many_times_at_once_sets_the_order_up_once():
+    order = OrderFactory()
+    partner = Client()
+    open_link(partner, order)
+    walk(partner, order, HAND_OVER)
+    invitation = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
+    customer_raw = re.search(r"/setup/([A-Za-z0-9_-]{32,})/", invitation.body_text).group(1)
+    results = confirm_at_once(walked_clients(order, customer_raw, THREADS))
+
+    assert all(r.status_code in (302, 409) for r in results), \
+        str([(r.status_code, current_step(r)) for r in results])
+    assert len([r for r in results if r.status_code == 302]) >= 1
+    assert Organization.objects.filter(kind="partner").count() == 1
+    assert Organization.objects.filter(kind="customer", managed_by__isnull=True).count() == 1
+    assert User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).count() == 1
+    assert Membership.objects.count() == 2
+    assert Event.objects.filter(order=order, kind=Event.Kind.SET_UP).count() == 1
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.set_up_at is not None and provisioning.installer_email == INSTALLER_EMAIL

@@ -1,14 +1,7 @@
-/* Setup wizard: focus the first error, and show only the fields of the chosen answer.
-   Progressive enhancement: without JavaScript every field shows and the server validates. */
+/* Setup wizard: show only the fields of the chosen answer (js/form-errors.js focuses the first
+   error). Progressive enhancement: without JavaScript every field shows and the server validates. */
 (function () {
   "use strict";
-
-  function focusFirstError() {
-    var field = document.querySelector(".has-error input, .has-error select, .has-error textarea");
-    if (field) { field.focus(); return; }
-    var box = document.querySelector(".errorlist-box");
-    if (box) { box.setAttribute("tabindex", "-1"); box.focus(); }
-  }
 
   function toggleDependentFields() {
     var chooser = document.querySelectorAll("input[type=radio][name$='-choice']");
@@ -27,8 +20,5 @@
     update();
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    toggleDependentFields();
-    focusFirstError();
-  });
+  document.addEventListener("DOMContentLoaded", toggleDependentFields);
 })();

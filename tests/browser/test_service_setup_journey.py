@@ -5,9 +5,9 @@ import pytest
 
 from orgs.models import Organization
 from provisioning.models import BillingPeriod
-from tests.browser.conftest import PASSWORD
+from tests.browser.conftest import PASSWORD, PHONE
 from tests.factories import CustomerOrgFactory
-from tests.service_helpers import member_of, set_up_order
+from tests.service_helpers import member_of, set_up_order, step_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +60,6 @@ def test_a_partner_resumes_sets_up_the_services_and_deploys(journey):
 
 
 def test_check_availability_works_without_javascript(browser, site):
-    from tests.service_helpers import step_url
     from provisioning import deploy as services
 
     order = set_up_order(["messaging"])
@@ -80,3 +79,21 @@ def test_check_availability_works_without_javascript(browser, site):
     assert page.get_by_label("Subdomain").input_value() == "taken-name"
     assert page.locator("button[name=pick]").count() == 3
     context.close()
+
+
+def test_a_refused_main_number_gets_the_focus(journey):
+    from provisioning import deploy as services
+
+    order = set_up_order(["calling"])
+    services.mark_subscription_reviewed(order)
+    member_of(order.partner_org, "installer@partner.example")
+    j = journey("calling-error", viewport=PHONE)
+    j.sign_in("installer@partner.example", PASSWORD)
+    j.open(step_url(order, "calling"))
+    j.page.get_by_label("Main number").fill("12")
+    j.press("Next")
+
+    j.visit("calling-refused")
+    assert j.page.get_by_text("Enter a valid phone number for France").is_visible()
+    # Where a keyboard or screen-reader user lands: on the field to correct, not the page top.
+    assert j.page.evaluate("() => document.activeElement.id") == "id_main_number"

@@ -261,4 +261,41 @@ def test_expired_superseded_reissued_and_unknown_links_each_say_what_happened(jo
     response = j.open("/setup/" + "x" * 43 + "/")
     j.visit("unknown")
     assert response.status == 404
-    assert SetupLink.objects.filter(order=order).count() == 3
+        assert SetupLink.objects.filter(order=order).count() == 3
+
+
+# Each line of an element's text as the browser laid it out.
+RENDERED_LINES = """el => {
+  const lines = []; let top = null;
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    for (let i = 0; i < node.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i); range.setEnd(node, i + 1);
+      const rect = range.getClientRects()[0];
+      if (!rect) continue;
+      if (top === null || rect.top > top + 2) { lines.push(""); top = rect.top; }
+      lines[lines.length - 1] += node.data[i];
+    }
+  }
+  return lines;
+}"""
+
+
+def test_on_a_phone_the_confirm_page_wraps_a_long_email_only_before_its_at_and_dots(journey):
+    long_email = "camille.administratrice@boulangeriemartinlyon.example"
+    order = import_order("CCW-20009")
+    j = journey("confirm-on-a-phone", viewport=PHONE)
+    j.open(f"/setup/{prov.issue_link(order, CONTACT, SetupLink.Purpose.DEPLOYMENT)}/")
+    choose_partner_self(j, "Inès Installer", INSTALLER)
+    j.press("Next")                                   # partner organisation, as ordered
+    j.page.get_by_label("Customer administrator's email").fill(long_email)
+    j.press("Next")
+    j.press("Next")                                   # customer organisation, as ordered
+    j.visit("confirm")
+
+    customer_side = j.page.locator("section[aria-labelledby=side-customer]")
+    assert customer_side.locator("dd", has_text="France").count() == 1
+    lines = customer_side.locator("dd", has_text="@").evaluate(RENDERED_LINES)
+    assert "".join(lines) == long_email and len(lines) > 1, lines
+    assert all(line[0] in "@." for line in lines[1:]), lines
