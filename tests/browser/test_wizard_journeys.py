@@ -261,7 +261,7 @@ def test_expired_superseded_reissued_and_unknown_links_each_say_what_happened(jo
     response = j.open("/setup/" + "x" * 43 + "/")
     j.visit("unknown")
     assert response.status == 404
-        assert SetupLink.objects.filter(order=order).count() == 3
+    assert SetupLink.objects.filter(order=order).count() == 3
 
 
 # Each line of an element's text as the browser laid it out.
