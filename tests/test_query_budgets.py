@@ -6,6 +6,8 @@ import json
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import services as order_services
@@ -34,19 +36,25 @@ def test_reloading_a_wizard_step_does_not_rewrite_the_session(client, order):
     open_link(client, order)
     client.get(SETUP_URL)  # the wizard's storage is created: written once
 
-    reload = client.get(SETUP_URL)
+    with CaptureQueriesContext(connection) as queries:
+        reload = client.get(SETUP_URL)
 
     assert reload.status_code == 200
     assert settings.SESSION_COOKIE_NAME not in reload.cookies  # no save, so no new cookie
+    # Sessions live in django_session, read through Redis: a reload neither writes the row nor,
+    # with the copy in Redis, reads it.
+    assert [q["sql"] for q in queries if "django_session" in q["sql"]] == []
 
 
 def test_an_answered_step_is_still_saved_in_the_session(client, order):
     open_link(client, order)
     client.get(SETUP_URL)
 
-    answered = post_step(client, order, "role", {"role": "partner"})
+    with CaptureQueriesContext(connection) as queries:
+        answered = post_step(client, order, "role", {"role": "partner"})
 
     assert settings.SESSION_COOKIE_NAME in answered.cookies
+    assert any(q["sql"].startswith('UPDATE "django_session"') for q in queries)
     assert current_step(client.get(SETUP_URL)) == "installer"  # the answer survived the request
 
 
