@@ -189,6 +189,10 @@ CELERY_BEAT_SCHEDULE = {
     # Closes orders whose setup window has ended.
     "close-expired-setup-windows": {
         "task": "provisioning.tasks.close_expired_setup_windows", "schedule": crontab(minute=7)},
+    # Sessions are rows in django_session (config/sessions.py) and Django never deletes expired
+    # ones by itself: without this the table only grows.
+    "clear-expired-sessions": {
+        "task": "provisioning.tasks.clear_expired_sessions", "schedule": crontab(hour=3, minute=17)},
 }
 
 # Product rules, in one place.
