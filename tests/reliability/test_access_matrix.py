@@ -12,6 +12,7 @@ from orgs.models import Organization
 from provisioning.models import Event, Provisioning, SetupMode, Status
 from tests.factories import OrderFactory, PartnerOrgFactory, RepFactory, UserFactory
 from tests.reliability import figures
+from tests.reliability.test_security import security_header_problems
 from tests.service_helpers import member_of, set_up_order
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def outcome(response):
 def test_every_person_gets_the_expected_answer_on_every_page(world):
     people, names, _ = world
     clients = signed_in(people)
-    wrong = []
+    wrong, headers_missing = [], []
     cells = 0
     for url, expected in MATRIX.items():
         method, _, path = url.rpartition(" ")
@@ -118,12 +119,14 @@ def test_every_person_gets_the_expected_answer_on_every_page(world):
                 else client.get(path)
             got = outcome(response)
             cells += 1
+            headers_missing += [(url, role, p) for p in security_header_problems(response)]
             if want == "any<500":
                 if response.status_code >= 500:
                     wrong.append((url, role, want, got))
             elif got != want:
                 wrong.append((url, role, want, got))
     assert wrong == [], "\n".join(f"{u} as {r}: expected {w}, got {g}" for u, r, w, g in wrong)
+    assert headers_missing == []  # item 17: on every answer, whoever asks
     figures.record("access_matrix", {"people": len(ROLES), "urls": len(MATRIX), "cells": cells})
 
 
@@ -149,6 +152,7 @@ def test_the_rep_actions_by_post_only_for_reps_and_superusers(world, role, mailo
         before = Event.objects.filter(order__number=number, kind=kind).count()
         response = client.post(f"/reps/orders/{number}/{action}/", data)
         written = Event.objects.filter(order__number=number, kind=kind).count() - before
+        assert security_header_problems(response) == [], (action, role)
         if want == "done":
             assert (response.status_code, response["Location"], written) == \
                 (302, "/reps/stalled/", 1), (action, role)
@@ -196,10 +200,12 @@ def test_every_admin_list_and_add_page_answers_each_person_as_their_permissions_
         for page in ("changelist", "add"):
             url = f"/admin/{app}/{name}/" + ("add/" if page == "add" else "")
             for role in ROLES:
-                got, want = outcome(clients[role].get(url)), _expected_admin(role, model, page)
+                response = clients[role].get(url)
+                got, want = outcome(response), _expected_admin(role, model, page)
                 cells += 1
                 if got != want:
                     wrong.append(f"{url} as {role}: expected {want}, got {got}")
+                wrong += [f"{url} as {role}: {p}" for p in security_header_problems(response)]
     assert wrong == [], "\n".join(wrong)
     figures.record("access_matrix_admin_sweep", {"models": len(admin.site._registry), "cells": cells})
 
