@@ -1,13 +1,14 @@
 """A Redis cache that fails soft: Redis down must cost a page at most a second, never a 500.
 
-Redis holds nothing here that the product cannot lose: the cache, sessions (a wizard in progress
-saves nothing before Confirm, by design) and the Celery broker, whose work is also written to
+Redis holds nothing here that the product cannot lose: the cache, a copy of the sessions (which
+live in PostgreSQL: config/sessions.py) and the Celery broker, whose work is also written to
 PostgreSQL first (the email outbox, the orders' provisioning timestamps). So when Redis does not
 answer, every cache call returns what an empty cache would and the page carries on:
 
-- reads miss (`get` -> default, `has_key` -> False): a session loads empty, a throttle counts 0;
-- writes are dropped, and `add` pretends it stored the value, or Django's session store would
-  try 10,000 new keys before raising (so a cache `add` is never a lock: locks live in PostgreSQL);
+- reads miss (`get` -> default, `has_key` -> False): a session is read from the database, a
+  throttle counts 0;
+- writes are dropped, and `add` pretends it stored the value (so a cache `add` is never a lock:
+  locks live in PostgreSQL);
 - a circuit breaker, per process, skips Redis for BREAK_SECONDS after a failure, so a Redis that
   hangs instead of refusing costs one socket timeout (OPTIONS socket_timeout) per process per
   BREAK_SECONDS, not one per cache call.

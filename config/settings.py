@@ -100,15 +100,16 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Redis down must not hang a page: fail fast, then serve as an empty cache (and empty
-            # sessions) until it answers again; see config/cache.py and docs/RELIABILITY.md.
+            # Redis down must not hang a page: fail fast, then serve as an empty cache until it
+            # answers again; see config/cache.py and docs/RELIABILITY.md.
             "BACKEND": "config.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
             "KEY_PREFIX": "onb",
         }
     }
-    SESSION_ENGINE = "config.sessions"  # the cache's, failing soft like it: config/sessions.py
+    # django_session read through the cache, so sessions outlive a Redis outage: config/sessions.py
+    SESSION_ENGINE = "config.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -194,6 +195,10 @@ CELERY_BEAT_SCHEDULE = {
     # Closes orders whose setup window has ended.
     "close-expired-setup-windows": {
         "task": "provisioning.tasks.close_expired_setup_windows", "schedule": crontab(minute=7)},
+    # Sessions are rows in django_session (config/sessions.py) and Django never deletes expired
+    # ones by itself: without this the table only grows.
+    "clear-expired-sessions": {
+        "task": "provisioning.tasks.clear_expired_sessions", "schedule": crontab(hour=3, minute=17)},
 }
 
 # Product rules, in one place.

@@ -38,3 +38,10 @@ def deliver_email(email_id):
     from provisioning import outbox
 
     return outbox.deliver(email_id)
+
+
+@shared_task
+def clear_expired_sessions():
+    from django.core.management import call_command
+
+    call_command("clearsessions")

@@ -194,3 +194,29 @@ def test_password_reset_skips_accounts_without_a_password_or_an_organisation(cli
     for email in ("no.org@example.com", "gone@partner.example"):
         client.post("/accounts/password_reset/", {"email": email})
     assert mailoutbox == []
+
+
+def test_beat_clears_expired_sessions_and_keeps_live_ones(client, settings):
+    import datetime
+
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+    from django.utils import timezone
+
+    from config.celery import app
+    from provisioning import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["clear-expired-sessions"]
+    assert entry["task"] in app.tasks and tasks.clear_expired_sessions.name == entry["task"]
+    member_of(PartnerOrgFactory(), "installer@partner.example")
+    assert client.login(username="installer@partner.example", password="correct-horse-battery")
+    live = client.session.session_key
+    stale = Client()
+    assert stale.login(username="installer@partner.example", password="correct-horse-battery")
+    Session.objects.filter(pk=stale.session.session_key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1))
+
+    tasks.clear_expired_sessions.apply().get()  # as a worker runs it
+
+    assert list(Session.objects.values_list("pk", flat=True)) == [live]
+    assert client.get("/my/orders/").status_code == 200

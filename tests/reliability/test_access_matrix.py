@@ -1,13 +1,18 @@
 """Item 16: who may open what. Six people × every page (setup pages, the rep dashboard and its
 actions, sign-in pages, My orders, service setup, admin, the API) → the expected status, in one
-table; and ids edited in URLs never reach another partner's or a customer-led org's order."""
+table; the rep dashboard's actions POSTed by each of them; every admin list and add page for each
+of them; and ids edited in URLs never reach another partner's or a customer-led org's order."""
+import importlib
+
 import pytest
+from django.contrib import admin
 from django.test import Client
 
 from orgs.models import Organization
-from provisioning.models import Provisioning, SetupMode
+from provisioning.models import Event, Provisioning, SetupMode, Status
 from tests.factories import OrderFactory, PartnerOrgFactory, RepFactory, UserFactory
 from tests.reliability import figures
+from tests.reliability.test_security import security_header_problems
 from tests.service_helpers import member_of, set_up_order
 
 pytestmark = pytest.mark.django_db
@@ -74,8 +79,20 @@ def world():
         "staff": UserFactory(is_staff=True),
         "superuser": UserFactory(is_staff=True, is_superuser=True),
     }
-    names = {"A": order.number, "C": customer_led.number, "S": stalled.number, "Apk": order.pk}
+    closed = OrderFactory(account_rep=rep)
+    Provisioning.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
+    names = {"A": order.number, "C": customer_led.number, "S": stalled.number, "X": closed.number,
+             "Apk": order.pk}
     return people, names, {"order": order, "customer_led": customer_led}
+
+
+def signed_in(people):
+    clients = {}
+    for role, user in people.items():
+        clients[role] = Client()
+        if user is not None:
+            clients[role].force_login(user)
+    return clients
 
 
 def outcome(response):
@@ -90,12 +107,8 @@ def outcome(response):
 
 def test_every_person_gets_the_expected_answer_on_every_page(world):
     people, names, _ = world
-    clients = {}
-    for role, user in people.items():
-        clients[role] = Client()
-        if user is not None:
-            clients[role].force_login(user)
-    wrong = []
+    clients = signed_in(people)
+    wrong, headers_missing = [], []
     cells = 0
     for url, expected in MATRIX.items():
         method, _, path = url.rpartition(" ")
@@ -106,13 +119,95 @@ def test_every_person_gets_the_expected_answer_on_every_page(world):
                 else client.get(path)
             got = outcome(response)
             cells += 1
+            headers_missing += [(url, role, p) for p in security_header_problems(response)]
             if want == "any<500":
                 if response.status_code >= 500:
                     wrong.append((url, role, want, got))
             elif got != want:
                 wrong.append((url, role, want, got))
     assert wrong == [], "\n".join(f"{u} as {r}: expected {w}, got {g}" for u, r, w, g in wrong)
+    assert headers_missing == []  # item 17: on every answer, whoever asks
     figures.record("access_matrix", {"people": len(ROLES), "urls": len(MATRIX), "cells": cells})
+
+
+# The rep dashboard's actions, POSTed as their confirmation pages would: (order, data, the
+# history row a POST that is let through writes). Re-open needs a closed order.
+REP_ACTIONS = {
+    "resend": ("S", {}, Event.Kind.RESENT),
+    "contact": ("S", {"email": "new-contact@partner.example"}, Event.Kind.CONTACT_CHANGED),
+    "contacted": ("S", {"note": "Called the partner."}, Event.Kind.CONTACTED),
+    "reopen": ("X", {}, Event.Kind.REOPENED),
+}
+POST_BY_ROLE = {"anonymous": LOGIN, "partner_admin": 403, "customer_admin": 403, "staff": 403,
+                "rep": "done", "superuser": "done"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_rep_actions_by_post_only_for_reps_and_superusers(world, role, mailoutbox):
+    people, names, _ = world
+    client = signed_in({role: people[role]})[role]
+    want = POST_BY_ROLE[role]
+    for action, (order_key, data, kind) in REP_ACTIONS.items():
+        number = names[order_key]
+        before = Event.objects.filter(order__number=number, kind=kind).count()
+        response = client.post(f"/reps/orders/{number}/{action}/", data)
+        written = Event.objects.filter(order__number=number, kind=kind).count() - before
+        assert security_header_problems(response) == [], (action, role)
+        if want == "done":
+            assert (response.status_code, response["Location"], written) == \
+                (302, "/reps/stalled/", 1), (action, role)
+        else:
+            assert (outcome(response), written) == (want, 0), (action, role)
+
+
+# Admin pages that refuse adding to everyone, superusers included: the rows come from the product.
+NO_ADD_PAGE = {
+    "orders.order": "orders arrive through import_orders or POST /api/orders",
+    "provisioning.provisioning": "created with its order",
+    "provisioning.event": "history, written by the product only",
+    "provisioning.setuplink": "issued by the product only",
+    "provisioning.outboundemail": "the outbox, written by the product only",
+    "provisioning.billingperiod": "started by Deploy only",
+}
+
+
+def _rep_permissions():
+    # What the reps' group is meant to hold, as its migration states it.
+    return set(importlib.import_module("orgs.migrations.0002_reps_group").PERMS)
+
+
+def _expected_admin(role, model, page):
+    app, name = model._meta.app_label, model._meta.model_name
+    if role in ("anonymous", "partner_admin", "customer_admin"):
+        return "admin-login"
+    if page == "add" and model._meta.label_lower in NO_ADD_PAGE:
+        return 403
+    if role == "superuser":
+        return 200
+    if role == "staff":
+        return 403
+    granted = _rep_permissions()
+    wanted = {"changelist": [f"view_{name}", f"change_{name}"], "add": [f"add_{name}"]}[page]
+    return 200 if any((app, codename) in granted for codename in wanted) else 403
+
+
+def test_every_admin_list_and_add_page_answers_each_person_as_their_permissions_allow(world):
+    people, _, _ = world
+    clients = signed_in(people)
+    wrong, cells = [], 0
+    for model in admin.site._registry:
+        app, name = model._meta.app_label, model._meta.model_name
+        for page in ("changelist", "add"):
+            url = f"/admin/{app}/{name}/" + ("add/" if page == "add" else "")
+            for role in ROLES:
+                response = clients[role].get(url)
+                got, want = outcome(response), _expected_admin(role, model, page)
+                cells += 1
+                if got != want:
+                    wrong.append(f"{url} as {role}: expected {want}, got {got}")
+                wrong += [f"{url} as {role}: {p}" for p in security_header_problems(response)]
+    assert wrong == [], "\n".join(wrong)
+    figures.record("access_matrix_admin_sweep", {"models": len(admin.site._registry), "cells": cells})
 
 
 def test_no_url_is_left_out_of_the_matrix():

@@ -1,23 +1,30 @@
 """Item 15: hostile input on every form, through its page. Hypothesis posts arbitrary field
-values (and unknown fields) to the wizard's steps, the service setup steps, the rep dashboard's
-forms, the sign-in page and the order API: never a 500, and never a partial write — each form
-either saves a whole valid result or nothing. (The importer's own property test is in
-tests/test_import.py; the subdomain rules' in tests/test_subdomains.py.)"""
+values (and unknown fields) to the wizard's steps (also after valid earlier steps, so Confirm is
+reached with hostile later input), the password step, the service setup steps, the rep
+dashboard's forms, the sign-in, password reset and password change pages, the language switch
+and the order API: never a 500, and never a partial write — each form either saves a whole valid
+result or nothing. (The importer's own property test is in tests/test_import.py; the subdomain
+rules' in tests/test_subdomains.py.)"""
 import json
 import re
+from urllib.parse import quote
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
+from django.utils.encoding import force_bytes
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from onboarding.wizard import DONE_KEY
 from orders.models import Order
 from orders.services import create_api_key
-from orgs.models import Membership, Organization
+from orgs.models import Membership, Organization, User
 from provisioning.models import CallingSettings, Event, MeetingSettings, Provisioning
-from tests.factories import OrderFactory, RepFactory
+from tests.factories import OrderFactory, PartnerOrgFactory, RepFactory
 from tests.reliability import figures
-from tests.service_helpers import set_up_order, with_link
-from tests.wizard_helpers import open_link
+from tests.service_helpers import member_of, set_up_order, with_link
+from tests.wizard_helpers import DEFAULT_ANSWERS, open_link, walk
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = 120
@@ -39,8 +46,13 @@ def form_data(fields):
     return st.dictionaries(keys, VALUE, max_size=len(fields) + 2)
 
 
-def record(name, counter):
-    figures.record(f"hypothesis_{name}", {"examples": counter[0], "server_errors": 0})
+def record(name, counter, **more):
+    figures.record(f"hypothesis_{name}", {"examples": counter[0], "server_errors": 0, **more})
+
+
+def same_in_both(first, second):
+    """Hostile values, sometimes the same in both fields, so a mismatch is not all that is met."""
+    return st.one_of(form_data([first, second]), VALUE.map(lambda v: {first: v, second: v}))
 
 
 WIZARD_FIELDS = {
@@ -72,6 +84,178 @@ def test_the_wizard_steps_never_fail_and_never_half_save():
 
     post()
     record("wizard", count)
+
+
+def _wizard_payload(order, step, values):
+    payload = {f"setup_{order.pk}-current_step": step}
+    payload.update({f"{step}-{k}" if k in WIZARD_FIELDS[step] else k: v for k, v in values.items()})
+    return payload
+
+
+def _people():
+    return Organization.objects.count(), User.objects.count(), Membership.objects.count()
+
+
+def test_confirm_reached_after_valid_steps_with_hostile_later_input_is_whole_or_nothing():
+    """Valid answers up to a drawn step, then hostile values over the valid ones from there on,
+    then Confirm: the order is set up with every org, user and membership, or nothing exists."""
+    steps = ["role", "installer", "partner_org", "customer_admin", "customer_org"]
+    count, set_up = [0], [0]
+
+    @hsettings(SETTINGS, max_examples=60)  # each example is a fresh order and a whole walk
+    @given(valid_until=st.integers(0, len(steps)), data=st.data())
+    def run(valid_until, data):
+        n = count[0]
+        order = OrderFactory(partner_external_id=f"PTN-H{n}")
+        client = Client()
+        open_link(client, order)
+        answers = {**DEFAULT_ANSWERS,
+                   "installer": {**DEFAULT_ANSWERS["installer"], "email": f"ines{n}@partner.example"},
+                   "customer_admin": {"email": f"camille{n}@customer.example"}}
+        before = _people()
+        for i, step in enumerate(steps):
+            values = dict(answers[step])
+            if i >= valid_until:
+                values.update(data.draw(form_data(WIZARD_FIELDS[step])))
+            assert client.post("/setup/", _wizard_payload(order, step, values)).status_code < 500
+        confirm = client.post("/setup/", _wizard_payload(order, "confirm", data.draw(form_data([]))))
+        count[0] += 1
+        assert confirm.status_code < 500
+        orgs, users, memberships = (after - b for after, b in zip(_people(), before))
+        order = Order.objects.select_related("provisioning").get(pk=order.pk)
+        if order.provisioning.set_up_at is None:
+            assert (orgs, users, memberships) == (0, 0, 0)
+        else:
+            set_up[0] += 1
+            assert order.customer_org_id is not None and orgs >= 1
+            assert memberships == users >= 1  # every new user in exactly one organisation
+
+    run()
+    record("wizard_confirm_after_valid_steps", count, set_up=set_up[0])
+
+
+def test_the_password_step_never_fails_and_sets_the_password_whole_or_not_at_all():
+    order = OrderFactory()
+    client = Client()
+    open_link(client, order)
+    walk(client, order)
+    marker = client.session[DONE_KEY]
+    user = User.objects.get(pk=marker["user"])
+    count, sets = [0], [0]
+
+    @SETTINGS
+    @given(values=same_in_both("new_password1", "new_password2"))
+    def post(values):
+        response = client.post("/setup/done/", values)
+        count[0] += 1
+        assert response.status_code in (200, 302)
+        user.refresh_from_db()
+        password_set_at = Provisioning.objects.get(pk=order.pk).password_set_at
+        if response.status_code == 302:
+            sets[0] += 1
+            assert user.check_password(values["new_password1"]) and password_set_at is not None
+        else:
+            assert not user.has_usable_password() and password_set_at is None
+        assert order.events.filter(kind=Event.Kind.PASSWORD_SET).count() == sets[0]
+        if response.status_code == 302:  # back to "no password yet": the next example meets the form
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            Provisioning.objects.filter(pk=order.pk).update(password_set_at=None)
+            client.logout()  # the sign-in the success made no longer matches the password
+            session = client.session
+            session[DONE_KEY] = marker
+            session.save()
+
+    post()
+    record("password_step", count, passwords_set=sets[0])
+
+
+def test_password_reset_never_fails_and_changes_a_password_only_through_a_valid_link(mailoutbox):
+    user = member_of(PartnerOrgFactory(), "known@partner.example")
+    count, changed = [0], [0]
+
+    @SETTINGS
+    @given(kind=st.sampled_from(["request", "link", "new password"]), data=st.data())
+    def attempt(kind, data):
+        user.refresh_from_db()
+        password, mails = user.password, len(mailoutbox)
+        client = Client()
+        count[0] += 1
+        if kind == "request":
+            values = data.draw(st.one_of(form_data(["email"]), st.sampled_from(
+                [{"email": "known@partner.example"}, {"email": "KNOWN@partner.example"}])))
+            response = client.post("/accounts/password_reset/", values)
+            assert response.status_code in (200, 302)
+            assert all(m.to == ["known@partner.example"] for m in mailoutbox[mails:])
+            assert len(mailoutbox) - mails <= 1
+        elif kind == "link":
+            uid, token = data.draw(VALUE), data.draw(VALUE)
+            response = client.get(f"/accounts/reset/{quote(uid, safe='')}/{quote(token, safe='')}/")
+            assert response.status_code in (200, 302, 404)
+        else:
+            uid = urlsafe_base64_encode(force_bytes(user.pk))
+            token = default_token_generator.make_token(user)
+            form_url = client.get(f"/accounts/reset/{uid}/{token}/")["Location"]
+            values = data.draw(same_in_both("new_password1", "new_password2"))
+            response = client.post(form_url, values)
+            assert response.status_code in (200, 302)
+            if response.status_code == 302:
+                changed[0] += 1
+                user.refresh_from_db()
+                assert user.check_password(values["new_password1"])
+                return
+        user.refresh_from_db()
+        assert user.password == password  # nothing else changes a password
+
+    attempt()
+    record("password_reset", count, passwords_changed=changed[0])
+
+
+def test_password_change_never_fails_and_needs_the_current_password():
+    user = member_of(PartnerOrgFactory(), "changer@partner.example")
+    client = Client()
+    client.force_login(user)
+    current = ["correct-horse-battery"]
+    count, changed = [0], [0]
+
+    @SETTINGS
+    @given(values=same_in_both("new_password1", "new_password2"),
+           old=st.one_of(st.none(), VALUE), junk=form_data([]))
+    def change(values, old, junk):
+        payload = {**junk, **values, "old_password": current[0] if old is None else old}
+        response = client.post("/accounts/password_change/", payload)
+        count[0] += 1
+        assert response.status_code in (200, 302)
+        user.refresh_from_db()
+        if response.status_code == 302:
+            changed[0] += 1
+            current[0] = values["new_password1"]
+        assert user.check_password(current[0])
+        assert client.get("/accounts/password_change/").status_code == 200  # still signed in
+
+    change()
+    record("password_change", count, passwords_changed=changed[0])
+
+
+def test_the_language_switch_never_fails_and_never_redirects_off_site():
+    count = [0]
+
+    @SETTINGS
+    @given(values=form_data(["language", "next"]), referer=st.one_of(st.none(), VALUE),
+           accept=st.one_of(st.none(), VALUE), method=st.sampled_from(["post", "get"]))
+    def switch(values, referer, accept, method):
+        client = Client()
+        headers = {"HTTP_REFERER": referer} if referer is not None else {}
+        response = getattr(client, method)("/i18n/setlang/", values, **headers)
+        count[0] += 1
+        assert response.status_code in (204, 302, 405)
+        location = response.get("Location")
+        assert location is None or url_has_allowed_host_and_scheme(location, {"testserver"})
+        page = client.get("/", **({"HTTP_ACCEPT_LANGUAGE": accept} if accept is not None else {}))
+        assert page.status_code == 200 and page["Content-Language"] in ("en", "fr")
+
+    switch()
+    record("language_switch", count)
 
 
 def test_the_service_setup_steps_never_fail_and_save_only_valid_settings():

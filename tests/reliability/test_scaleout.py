@@ -1,7 +1,7 @@
 """Item 18: several machines. Two gunicorn web processes, two Celery workers and two beat
 processes (scripts/scaleout.py) on loopback, one PostgreSQL (this test's database) and one Redis
 of their own. 1,000 due orders: each gets exactly one email at the SMTP sink; a wizard begun on
-one web process finishes on the other (sessions live in Redis, not in a process)."""
+one web process finishes on the other (sessions live in PostgreSQL and Redis, not in a process)."""
 import datetime
 import http.cookiejar
 import importlib.util

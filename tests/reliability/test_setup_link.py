@@ -207,6 +207,11 @@ def test_no_password_token_or_secret_in_sessions_or_logs_after_a_whole_run(redis
     signed = Client()
     installer = User.objects.filter(membership__isnull=False).order_by("pk").first()
     signed.post("/accounts/login/", {"username": installer.email, "password": ADMIN_PASSWORD})
+    # The scan below is not vacuous: both browsers' sessions are rows, holding what they hold.
+    wizard_row = Session.objects.get(pk=client.cookies[django_settings.SESSION_COOKIE_NAME].value)
+    signed_row = Session.objects.get(pk=signed.cookies[django_settings.SESSION_COOKIE_NAME].value)
+    assert signed_row.get_decoded()["_auth_user_id"] == str(installer.pk)
+    assert wizard_row.get_decoded()
 
     secrets_ = {"raw token": raw, "password": ADMIN_PASSWORD, "SECRET_KEY": django_settings.SECRET_KEY}
     stored = _all_redis_values(redis_url)
