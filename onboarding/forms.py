@@ -3,6 +3,7 @@ import re
 import unicodedata
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.contrib.auth.password_validation import password_validators_help_texts
@@ -180,15 +181,20 @@ def _same_email(a, b):
     return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
 
 
+def _is_rep(user):
+    return user.is_staff and user.groups.filter(name=settings.REPS_GROUP).exists()
+
+
 class MemberPasswordResetForm(PasswordResetForm):
     """Forgot password, also for an administrator the setup created who has no password yet
     (they left before step 10, or handed the setup to the customer and closed the page): that
-    is how they set one. Django skips every account without a usable password; here only
-    those outside any organisation stay skipped, and inactive accounts always are."""
+    is how they set one; so does an account rep the order import created. Django skips every
+    account without a usable password; here only those outside any organisation and not reps
+    stay skipped, and inactive accounts always are."""
 
     def get_users(self, email):
         users = (get_user_model()._default_manager.select_related("membership")
                  .filter(email__iexact=email, is_active=True))
         return (user for user in users
-                if (user.has_usable_password() or hasattr(user, "membership"))
+                if (user.has_usable_password() or hasattr(user, "membership") or _is_rep(user))
                 and _same_email(email, user.email))

@@ -1,10 +1,12 @@
 """Sign in, password reset by email, and "My orders" with its visibility rules."""
+import io
 import re
 
 import pytest
 
 from provisioning import deploy as services
 from provisioning.models import SetupMode
+from orgs.models import User
 from tests.factories import CustomerOrgFactory, PartnerOrgFactory, UserFactory
 from tests.service_helpers import member_of, set_up_order, step_url
 
@@ -182,6 +184,31 @@ def test_password_reset_reaches_an_administrator_who_has_no_password_yet(client,
     client.post(form_page.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-42",
                                                   "new_password2": "a-brand-new-secret-42"})
     assert client.login(username="new.admin@partner.example", password="a-brand-new-secret-42")
+
+
+def test_an_account_rep_created_by_the_import_chooses_a_password_through_forgot_password(
+        client, mailoutbox, tmp_path):
+    """The import creates the rep named on an order with no password (README)."""
+    import json
+
+    from django.core.management import call_command
+
+    from tests.test_import import SPEC_ORDER
+
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(dict(SPEC_ORDER, account_rep_email="rita.rep@vendor.example")))
+    call_command("import_orders", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert not User.objects.get(email="rita.rep@vendor.example").has_usable_password()
+
+    client.post("/accounts/password_reset/", {"email": "rita.rep@vendor.example"})
+    assert [m.to for m in mailoutbox] == [["rita.rep@vendor.example"]]
+    path = re.search(r"https://onboarding\.example(/accounts/reset/\S+/\S+/)",
+                     mailoutbox[0].body).group(1)
+    form_page = client.get(path, follow=True)
+    client.post(form_page.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-42",
+                                                  "new_password2": "a-brand-new-secret-42"})
+    assert client.login(username="rita.rep@vendor.example", password="a-brand-new-secret-42")
+    assert client.get("/reps/stalled/").status_code == 200
 
 
 def test_password_reset_skips_accounts_without_a_password_or_an_organisation(client, mailoutbox):
