@@ -292,7 +292,8 @@ def test_the_french_email_is_in_french(mailoutbox):
     alias = ("Transférez cet e-mail à cette personne, ou ouvrez le lien et choisissez « Une autre personne "
              "de mon entreprise effectuera l'installation » : elle recevra son propre lien.")
     for text in ["Webex Suite (A-WX)", "Appels × 50, Réunions × 50", "Boulangerie Martin",
-                 f"Configurer maintenant:\n{url}", "cette adresse est un alias", alias]:
+                 f"Configurer maintenant\u00a0:\n{url}", "Numéro de commande\u00a0: CCW-88213408",
+                 "cette adresse est un alias", alias]:
         assert text in message.body, text
     html = message.alternatives[0][0]
     assert 'lang="fr"' in html
