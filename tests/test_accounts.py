@@ -171,18 +171,23 @@ def test_password_reset_in_french(client, mailoutbox):
     assert "Pour choisir un nouveau mot de passe" in mailoutbox[0].body
 
 
+def choose_password_by_email(client, mailoutbox, email, password="a-brand-new-secret-42"):
+    """Forgot password, the emailed link, a new password; returns to whom the link went."""
+    client.post("/accounts/password_reset/", {"email": email})
+    path = re.search(r"https://onboarding\.example(/accounts/reset/\S+/\S+/)",
+                     mailoutbox[0].body).group(1)
+    form_page = client.get(path, follow=True)
+    client.post(form_page.redirect_chain[-1][0], {"new_password1": password, "new_password2": password})
+    return mailoutbox[0].to
+
+
 def test_password_reset_reaches_an_administrator_who_has_no_password_yet(client, mailoutbox):
     """The partner admin who left before step 10 recovers through Forgot password."""
     from orgs import services as orgs_services
 
     orgs_services.ensure_member("new.admin@partner.example", PartnerOrgFactory(), "admin")
-    client.post("/accounts/password_reset/", {"email": "New.Admin@partner.example"})
-    assert [m.to for m in mailoutbox] == [["new.admin@partner.example"]]
-    path = re.search(r"https://onboarding\.example(/accounts/reset/\S+/\S+/)",
-                     mailoutbox[0].body).group(1)
-    form_page = client.get(path, follow=True)
-    client.post(form_page.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-42",
-                                                  "new_password2": "a-brand-new-secret-42"})
+    assert choose_password_by_email(client, mailoutbox, "New.Admin@partner.example") == \
+        ["new.admin@partner.example"]
     assert client.login(username="new.admin@partner.example", password="a-brand-new-secret-42")
 
 
@@ -200,13 +205,8 @@ def test_an_account_rep_created_by_the_import_chooses_a_password_through_forgot_
     call_command("import_orders", str(path), stdout=io.StringIO(), stderr=io.StringIO())
     assert not User.objects.get(email="rita.rep@vendor.example").has_usable_password()
 
-    client.post("/accounts/password_reset/", {"email": "rita.rep@vendor.example"})
-    assert [m.to for m in mailoutbox] == [["rita.rep@vendor.example"]]
-    path = re.search(r"https://onboarding\.example(/accounts/reset/\S+/\S+/)",
-                     mailoutbox[0].body).group(1)
-    form_page = client.get(path, follow=True)
-    client.post(form_page.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-42",
-                                                  "new_password2": "a-brand-new-secret-42"})
+    assert choose_password_by_email(client, mailoutbox, "rita.rep@vendor.example") == \
+        ["rita.rep@vendor.example"]
     assert client.login(username="rita.rep@vendor.example", password="a-brand-new-secret-42")
     assert client.get("/reps/stalled/").status_code == 200
 
