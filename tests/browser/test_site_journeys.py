@@ -91,3 +91,19 @@ def test_an_unknown_address_shows_our_page_not_found_in_the_site_layout(journey)
     j.visit("not-found-fr")
     assert j.heading() == "Page introuvable"
     assert j.page.get_by_role("link", name="Se connecter").first.is_visible()
+
+
+def test_the_accessibility_check_catches_what_it_should(journey):
+    """The check every journey page passes would fail a page with an unlabelled field or an image
+    with no text: it is not silently off."""
+    from tests.browser.conftest import axe_violations
+
+    j = journey("axe-self-check")
+    j.open("/")
+    j.page.evaluate("""() => {
+        const main = document.querySelector('main');
+        main.insertAdjacentHTML('beforeend',
+          '<input type="text"><img src="/static/img/favicon.svg">');
+    }""")
+    found = {v["id"] for v in axe_violations(j.page)}
+    assert {"label", "image-alt"} <= found, found
