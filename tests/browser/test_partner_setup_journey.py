@@ -194,6 +194,7 @@ def type_into(j, label, text):
 
 
 def test_a_partner_sets_up_their_first_order_with_the_keyboard_only(journey):
+    CustomerOrgFactory(name="Another Martin", subdomain="boulangerie-martin-keyboard")
     order = import_order("CCW-10003")
     send_deployment_emails(order)
     url = link_in_email(email_to("webex-deploy@partner.example"))
@@ -238,8 +239,17 @@ def test_a_partner_sets_up_their_first_order_with_the_keyboard_only(journey):
     activate(j, "Next")
 
     j.visit("enterprise")
-    type_into(j, "Subdomain", "boulangerie-martin-keyboard")
+    type_into(j, "Subdomain", "boulangerie-martin-keyboard")  # another org has it
     activate(j, "Check availability", navigates=False)  # answered in place
+    suggestions = j.page.locator("button[name=pick]")
+    suggestions.first.wait_for()
+    j.visit("subdomain-taken")
+    suggested = suggestions.first.inner_text().strip()
+    tab_to(j, suggested)
+    j.page.keyboard.press("Enter")
+    j.page.get_by_text(f"{suggested}.webex.com").first.wait_for()
+    assert j.page.get_by_label("Subdomain").input_value() == suggested
+    activate(j, "Check availability", navigates=False)
     j.page.locator(".availability .alert.success").wait_for()
     j.visit("subdomain-available")
     activate(j, "Save")
@@ -249,6 +259,18 @@ def test_a_partner_sets_up_their_first_order_with_the_keyboard_only(journey):
     assert j.heading() == "Your services are deployed"
     order.provisioning.refresh_from_db()
     assert order.provisioning.status == Status.DEPLOYED
+    assert Organization.objects.get(kind="customer", external_id="CUS-90210").subdomain == suggested
+
+    # Another browser, still only the keyboard: sign in, the order shows deployed.
+    later = journey("partner-first-order-keyboard-sign-in")
+    later.open("/accounts/login/")
+    later.visit("sign-in")
+    type_into(later, "Email address", INSTALLER)
+    type_into(later, "Password", NEW_PASSWORD)
+    with later.page.expect_navigation():
+        later.page.keyboard.press("Enter")
+    later.visit("my-orders")
+    assert later.page.get_by_role("row").filter(has_text=order.number).count() == 1
 
 
 def test_the_wizard_speaks_the_vendors_french_words(journey):
