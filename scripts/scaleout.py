@@ -55,9 +55,9 @@ class Stack:
         for n in range(1, self.counts["worker"] + 1):
             self._spawn(f"worker{n}", [str(BIN / "celery"), "-A", CELERY_APP, "worker", "-c", "1",
                                        "-n", f"worker{n}@%h", "--without-gossip", "--without-mingle",
-                                       "-l", "WARNING"])
+                                       "-l", "INFO"])
         for n in range(1, self.counts["beat"] + 1):
-            self._spawn(f"beat{n}", [str(BIN / "celery"), "-A", CELERY_APP, "beat", "-l", "WARNING",
+            self._spawn(f"beat{n}", [str(BIN / "celery"), "-A", CELERY_APP, "beat", "-l", "INFO",
                                      "-s", str(self.workdir / f"beat{n}-schedule"),
                                      "--pidfile", str(self.workdir / f"beat{n}.pid")])
         return self
@@ -81,6 +81,9 @@ class Stack:
         dead = [(name, proc.returncode) for name, proc, _ in self.procs if proc.poll() is not None]
         if dead:
             raise RuntimeError(f"processes exited: {dead}\n{self.logs()}")
+
+    def log_of(self, name):
+        return next(log for n, _, log in self.procs if n == name).read_text(errors="replace")
 
     def logs(self, tail=2000):
         return "\n".join(f"--- {name}\n{log.read_text(errors='replace')[-tail:]}"

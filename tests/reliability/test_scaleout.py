@@ -138,7 +138,19 @@ def test_two_webs_two_workers_two_beats_send_each_email_once_and_share_sessions(
     assert not missed, f"{len(missed)} orders got no email\n{stack.logs()}"
     assert set(per_order.values()) == {1}, {to: n for to, n in per_order.items() if n > 1}
     assert Provisioning.objects.filter(order__in=orders, email_sent_at__isnull=True).count() == 0
+    # Both beats scheduled the job and both workers ran it: the shared work is real, not one
+    # process doing everything while the other idles.
+    job = "provisioning.tasks.send_due_deployment_emails"
+    for beat in ("beat1", "beat2"):
+        assert f"Sending due task send-due-deployment-emails ({job})" in stack.log_of(beat), beat
+    sent_by = {worker: sum(int(n) for n in re.findall(
+        rf"{re.escape(job)}\[[^\]]+\] succeeded in [^:]+: {{'sent': (\d+)", stack.log_of(worker)))
+        for worker in ("worker1", "worker2")}
+    ran = {worker: stack.log_of(worker).count(f"{job}[") for worker in sent_by}
+    assert all(ran.values()), ran
+    assert sum(sent_by.values()) == ORDERS, sent_by
     figures.record("scale_out", {"web": 2, "workers": 2, "beats": 2, "orders": ORDERS,
                                  "emails": sum(per_order.values()), "duplicates": 0, "missed": 0,
                                  "seconds_until_all_sent": round(seconds_to_all, 1),
-                                 "wizard_steps_on_web1": on_web1, "wizard_steps_on_web2": on_web2})
+                                 "wizard_steps_on_web1": on_web1, "wizard_steps_on_web2": on_web2,
+                                 "emails_sent_by_worker": sent_by})
