@@ -169,9 +169,11 @@ def _record_sent(rows, tokens):
                 email_attempts = email_attempts + 1, updated_at = %s,
                 status = CASE WHEN status = %s THEN %s ELSE status END
             WHERE order_id IN ({", ".join(["%s"] * len(rows))})
-            RETURNING order_id, set_up_at IS NULL""",
+            RETURNING order_id, set_up_at""",
             [_dt(now), _dt(now), Status.SCHEDULED.value, Status.EMAIL_SENT.value, *[p.pk for p in rows]])
-        not_set_up = {order_id for order_id, open_ in updated if open_}
+        # set_up_at itself, not `set_up_at IS NULL`: SQLite 3.40 (make run) returns 0 for the
+        # latter in a RETURNING clause even when the column is NULL.
+        not_set_up = {order_id for order_id, set_up_at in updated if set_up_at is None}
         services.issue_links([p.order for p in rows if p.pk in not_set_up],
                              SetupLink.Purpose.DEPLOYMENT, tokens=tokens, now=now)
         Event.objects.bulk_create([

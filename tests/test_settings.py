@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,17 @@ def test_a_malformed_setting_is_a_loud_error():
 def test_every_model_change_has_its_migration():
     result = run_manage("makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, "a model changed without a migration:\n" + result.stdout
+
+
+def test_the_make_run_demo_on_sqlite_prints_a_set_up_now_link_that_opens(tmp_path):
+    """`make run`'s default: SQLite and no Redis. The demo order's email goes out and the link
+    it prints opens the wizard (the suite itself runs on PostgreSQL, so this is its SQLite check)."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "REDIS_URL": "",
+           "EMAIL_URL": "consolemail://", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    assert run_manage("migrate", "--noinput", "-v0", **env).returncode == 0
+    demo = run_manage("load_demo", **env)
+    assert demo.returncode == 0, demo.stderr
+    token = re.search(r"Set up now:\s+\S+/setup/([\w-]+)/", demo.stdout).group(1)
+    check = run_manage("shell", "-c", "from provisioning.services import check_link; "
+                       f"print(check_link({token!r}).problem)", **env)
+    assert check.stdout.strip().splitlines()[-1] == "None", check.stdout + check.stderr
