@@ -3,13 +3,13 @@ import re
 import unicodedata
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.utils.translation import gettext_lazy as _
 
 from onboarding import services
+from provisioning.selectors import is_rep
 
 PARTNER, CUSTOMER = "partner", "customer"
 SELF, COLLEAGUE, CUSTOMER_DOES_IT = "self", "colleague", "customer"
@@ -181,10 +181,6 @@ def _same_email(a, b):
     return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
 
 
-def _is_rep(user):
-    return user.is_staff and user.groups.filter(name=settings.REPS_GROUP).exists()
-
-
 class MemberPasswordResetForm(PasswordResetForm):
     """Forgot password, also for an administrator the setup created who has no password yet
     (they left before step 10, or handed the setup to the customer and closed the page): that
@@ -196,5 +192,5 @@ class MemberPasswordResetForm(PasswordResetForm):
         users = (get_user_model()._default_manager.select_related("membership")
                  .filter(email__iexact=email, is_active=True))
         return (user for user in users
-                if (user.has_usable_password() or hasattr(user, "membership") or _is_rep(user))
+                if (user.has_usable_password() or hasattr(user, "membership") or is_rep(user))
                 and _same_email(email, user.email))

@@ -212,6 +212,11 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
     return jobs.send_deployment_email_now(order.pk)
 
 
+def reopen_sends_new_link(provisioning):
+    """Re-opening emails a fresh link when the deployment email went out and nobody set up."""
+    return provisioning.set_up_at is None and provisioning.email_sent_at is not None
+
+
 def can_reopen(provisioning, now=None):
     now = now or timezone.now()
     return provisioning.deployed_at is None and (
@@ -240,7 +245,7 @@ def reopen(order, actor=None):
             raise NotAllowed(_("Order %(number)s is not closed: there is nothing to re-open.")
                              % {"number": provisioning.order.number})
         provisioning.window_closes_at = now + window_length(provisioning.order)
-        new_link = provisioning.set_up_at is None and provisioning.email_sent_at is not None
+        new_link = reopen_sends_new_link(provisioning)
         if provisioning.set_up_at is not None:
             provisioning.status = Status.SET_UP
         elif provisioning.email_sent_at is not None:

@@ -203,8 +203,7 @@ def reopen(request, number):
             _reopened_message(request, order, reopened)
             return redirect(_back(request))
     days = services.window_length(order).days
-    provisioning = order.provisioning
-    if provisioning.set_up_at is None and provisioning.email_sent_at is not None:
+    if services.reopen_sends_new_link(order.provisioning):
         explanation = _("The order gets a new setup window of %(days)s days from now and a new Set up "
                         "now link is sent to %(email)s at once; the link sent before stops working.") \
             % {"days": days, "email": order.deployment_contact_email}
