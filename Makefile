@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-browser deps venv messages compilemessages bench clean check-deploy scaleout
+.PHONY: run test test-browser deps venv messages compilemessages bench clean check-deploy scaleout audit
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "*** $(PY) not found; set PY=/path/to/python3.11"; exit 2; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade pip setuptools
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
@@ -51,6 +51,10 @@ bench: deps $(STAMP) compilemessages
 # (the same test also runs in `make test`; see docs/RELIABILITY.md).
 scaleout: deps $(STAMP) compilemessages
 	$(BIN)/python scripts/scaleout.py $(PYTEST_ARGS)
+
+# Known vulnerabilities in everything installed, from PyPI's advisories (scripts/audit.py says how).
+audit: $(STAMP)
+	$(BIN)/python scripts/audit.py
 
 check-deploy: $(STAMP)
 	DJANGO_SETTINGS_MODULE=config.settings_production SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
