@@ -9,8 +9,8 @@ bench/views.py's bare FormView at /bench/role/: the wizard's first form (RoleFor
 template, the same session engine and the same access check. Each virtual user opened its own
 Set up now link (a million-order database behind), then, in interleaved rounds:
 
-  GET  /setup/        (the wizard's role step)     vs  GET  /bench/role/
-  POST /setup/ role   (renders the next step)      vs  POST /bench/role/ (renders the same page)
+  GET  /setup/orders/<number>/        (the wizard's role step)  vs  GET  /bench/role/
+  POST /setup/orders/<number>/ role   (the next step)           vs  POST /bench/role/ (the same page)
 
 The load generator (bench/loadgen.py) keeps one keep-alive connection per user, bounded in time and
 count. Target: the wizard at ≥ 0.8× the bare view's requests/second on both. Queries and session
@@ -115,26 +115,27 @@ class User:
         self.client = Client("127.0.0.1", port)
         self.order, self.token = order, token
         self.prefix = f"setup_{order.pk}"
+        self.url = f"/setup/orders/{order.number}/"
         self.csrf = None
 
     def open_link(self):
         status, response, _ = self.client.get(f"/setup/{self.token}/")
         assert status == 302, f"opening the link gave HTTP {status}"
-        status, _, html = self.client.get("/setup/")
+        status, _, html = self.client.get(self.url)
         assert status == 200, f"the wizard's first step gave HTTP {status}"
         self.csrf = Client.csrf_token(html)
         return html
 
     def wizard_get(self):
-        return self.client.get("/setup/")[0]
+        return self.client.get(self.url)[0]
 
     def bare_get(self):
         return self.client.get("/bench/role/")[0]
 
     def wizard_post(self):
-        return self.client.post("/setup/", {"csrfmiddlewaretoken": self.csrf,
-                                            f"{self.prefix}-current_step": "role",
-                                            "role-role": "partner"})[0]
+        return self.client.post(self.url, {"csrfmiddlewaretoken": self.csrf,
+                                           f"{self.prefix}-current_step": "role",
+                                           "role-role": "partner"})[0]
 
     def bare_post(self):
         return self.client.post("/bench/role/", {"csrfmiddlewaretoken": self.csrf,
@@ -147,19 +148,20 @@ def in_process_counts(order, token):
     from django.test import Client as DjangoClient
 
     client = DjangoClient()
+    url = f"/setup/orders/{order.number}/"
     client.get(f"/setup/{token}/")
-    client.post("/setup/", {f"setup_{order.pk}-current_step": "role", "role-role": "partner"})
+    client.post(url, {f"setup_{order.pk}-current_step": "role", "role-role": "partner"})
     client.get(f"/setup/{token}/")  # back to the first step, setup already begun
     figures = {}
     for name, method, path, data in (
-            ("wizard GET", "get", "/setup/", None),
+            ("wizard GET", "get", url, None),
             ("bare GET", "get", "/bench/role/", None),
-            ("wizard POST", "post", "/setup/", {f"setup_{order.pk}-current_step": "role",
-                                                "role-role": "partner"}),
+            ("wizard POST", "post", url, {f"setup_{order.pk}-current_step": "role",
+                                          "role-role": "partner"}),
             ("bare POST", "post", "/bench/role/", {"role-role": "partner"})):
         if name == "wizard POST":
             client.get(f"/setup/{token}/")
-        client.get("/setup/" if "wizard" in name else "/bench/role/")  # warm
+        client.get(url if "wizard" in name else "/bench/role/")  # warm
         if name == "wizard POST":
             client.get(f"/setup/{token}/")
         with common.count_queries() as queries:
@@ -181,7 +183,8 @@ def profile(order, token, results, requests=300):
 
     client = DjangoClient()
     client.get(f"/setup/{token}/")
-    for name, path in (("wizard GET /setup/", "/setup/"), ("bare GET /bench/role/", "/bench/role/")):
+    url = f"/setup/orders/{order.number}/"
+    for name, path in (("wizard GET " + url, url), ("bare GET /bench/role/", "/bench/role/")):
         client.get(path)
         profiler = Profiler(interval=0.0005)
         profiler.start()

@@ -25,7 +25,7 @@ class BareRoleView(FormView):
     template_name = "onboarding/wizard/role.html"
 
     def dispatch(self, request, *args, **kwargs):
-        self.link = access.link_in_session(request)
+        self.link = access.link_in_session(request, access.last_opened(request))
         if self.link is None:
             raise PermissionDenied
         self.order = self.link.order

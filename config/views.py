@@ -1,5 +1,6 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 
 from config.celery import app as celery_app
 
@@ -28,3 +29,10 @@ def healthz(request):
     status = 200 if all(checks.values()) else 503
     body = {name: ("ok" if ok else "down") for name, ok in checks.items()}
     return JsonResponse(body, status=status)
+
+
+def csrf_failure(request, reason=""):
+    """Django's CSRF refusal with a way back: the page the form was sent from, to reload. The
+    usual cause is a tab left open while signing in elsewhere (the password step signs in),
+    which gives the browser a new token."""
+    return render(request, "403_csrf.html", {"retry_url": request.path}, status=403)

@@ -1,25 +1,35 @@
 """Who may open an order's setup pages.
 
 - Someone who followed a valid setup link: the /setup/<token>/ view stores the link's id in the
-  session (the token leaves the URL) and redirects to a clean URL.
+  session under its order's number (the token leaves the URL) and redirects to that order's clean
+  URL. A browser holds one link per order, so a partner can set up several orders in several tabs.
 - A signed-in user whose organisation is the order's partner org (unless the customer did the
   setup) or the order's customer org.
 """
 from orders.models import Order
 from provisioning.models import SetupLink, SetupMode
 
-SESSION_LINK_KEY = "setup_link_id"
+SESSION_LINKS_KEY = "setup_links"  # {order number: link id}, the order opened last at the end
 
 
 def remember_link(request, link):
-    request.session[SESSION_LINK_KEY] = link.pk
+    links = {number: pk for number, pk in request.session.get(SESSION_LINKS_KEY, {}).items()
+             if number != link.order.number}
+    request.session[SESSION_LINKS_KEY] = {**links, link.order.number: link.pk}
 
 
-def link_in_session(request):
-    link_id = request.session.get(SESSION_LINK_KEY)
+def last_opened(request):
+    """The number of the order whose link this browser opened last, or None."""
+    return next(reversed(request.session.get(SESSION_LINKS_KEY, {})), None)
+
+
+def link_in_session(request, number):
+    """The link this browser followed for order `number`, or None."""
+    link_id = request.session.get(SESSION_LINKS_KEY, {}).get(number)
     if link_id is None:
         return None
-    return SetupLink.objects.select_related("order", "order__provisioning").filter(pk=link_id).first()
+    return (SetupLink.objects.select_related("order", "order__provisioning")
+            .filter(pk=link_id, order__number=number).first())
 
 
 def user_can_manage(user, order):

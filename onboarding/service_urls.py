@@ -6,7 +6,7 @@ from django.urls import path
 from onboarding import service_views
 
 urlpatterns = [
-    # Where the wizard ends: the session link's order, at its first step not done.
+    # The order whose setup link this browser opened last, at its first step not done.
     path("services/", service_views.service_setup, name="service_setup"),
     path("orders/<str:number>/services/", service_views.resume, name="service_resume"),
     path("orders/<str:number>/services/deployed/", service_views.deployed, name="service_deployed"),

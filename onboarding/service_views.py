@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from onboarding import countries
-from onboarding.access import link_in_session, user_can_manage
+from onboarding.access import last_opened, link_in_session, user_can_manage
 from onboarding.service_forms import (CallingSettingsForm, MeetingSettingsForm, SubdomainForm,
                                       meeting_language_choices)
 from orders.models import Order
@@ -43,8 +43,8 @@ class Denied(Exception):
     pass
 
 
-def _valid_link(request):
-    link = link_in_session(request)
+def _valid_link(request, number):
+    link = link_in_session(request, number)
     return link if link is not None and link.superseded_at is None else None
 
 
@@ -56,8 +56,8 @@ def _order_for(request, number):
         order = services.load_order(number=number)
     except Order.DoesNotExist:
         order = None
-    link = _valid_link(request) if order is not None else None
-    via_link = link is not None and link.order_id == order.pk
+    link = _valid_link(request, number) if order is not None else None
+    via_link = link is not None
     if order is not None and (via_link or user_can_manage(request.user, order)):
         if order.provisioning.set_up_at is None:
             raise Http404
@@ -93,8 +93,8 @@ def _resume_url(order):
 
 @require_http_methods(["GET", "HEAD"])
 def service_setup(request):
-    """Where the order setup wizard hands over: the session link's order, first step not done."""
-    link = _valid_link(request)
+    """The service setup of the order whose link this browser opened last, first step not done."""
+    link = _valid_link(request, last_opened(request))
     if link is None:
         if request.user.is_authenticated:
             return redirect("onboarding:my_orders")

@@ -1,13 +1,13 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from onboarding.access import link_in_session, orders_for
+from onboarding.access import last_opened, link_in_session, orders_for
 from provisioning.models import Status
 
 
 def home(request):
     """The front door: resume a setup started from a link, or go to one's orders."""
-    link = link_in_session(request)
+    link = link_in_session(request, last_opened(request))
     resume = None
     if link is not None and link.superseded_at is None and link.order.provisioning.set_up_at:
         resume = link.order

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.core.cache import cache
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from formtools.wizard.views import SessionWizardView
@@ -20,7 +20,7 @@ from orgs.models import User
 from provisioning.models import Provisioning, SetupLink, SetupMode
 from provisioning.services import LinkProblem, check_link, link_problem
 
-DONE_KEY = "setup_done"           # session: {"order": pk, "user": pk or None, "set_up": bool}
+DONE_KEY = "setup_done"           # session: {order number: {"user": pk or None, "set_up": bool}}
 BAD_TOKEN_LIMIT = 20               # unknown tokens per client address ...
 BAD_TOKEN_WINDOW = 10 * 60         # ... per 10 minutes, then 429
 
@@ -82,11 +82,12 @@ def entry(request, token):
         return render(request, "onboarding/link/unknown.html", status=404)
     if not check.ok:
         return problem_response(request, check.link, check.problem)
+    order = check.link.order
     access.remember_link(request, check.link)
     # Opening the link starts the wizard again from the first step.
-    request.session.pop(f"wizard_{wizard_prefix(check.link.order)}", None)
-    request.session.pop(DONE_KEY, None)
-    response = redirect("onboarding:setup")
+    request.session.pop(f"wizard_{wizard_prefix(order)}", None)
+    request.session[DONE_KEY] = _other_orders_done(request, order)
+    response = redirect("onboarding:setup", number=order.number)
     if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
         # The page speaks the language the email was written in, until the user picks another.
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, check.link.order.language,
@@ -95,30 +96,33 @@ def entry(request, token):
 
 
 def service_setup_url(order):
-    """Step 11 (the service setup assistant), or our own "set up" page until it exists."""
-    for kwargs in ({}, {"number": order.number}, {"order_number": order.number}):
-        try:
-            return reverse("onboarding:service_setup", kwargs=kwargs)
-        except NoReverseMatch:
-            continue
-    return reverse("onboarding:setup_done")
+    """Step 11: the service setup assistant, at the order's first step not done."""
+    return reverse("onboarding:service_resume", kwargs={"number": order.number})
+
+
+def _other_orders_done(request, order):
+    return {n: m for n, m in request.session.get(DONE_KEY, {}).items() if n != order.number}
+
+
+def mark_done(request, order, user_id, set_up):
+    """Remember what the order's done page shows this browser; returns that page's redirect."""
+    request.session[DONE_KEY] = {**_other_orders_done(request, order),
+                                 order.number: {"user": user_id, "set_up": set_up}}
+    return redirect("onboarding:setup_done", number=order.number)
 
 
 def handed_over(request, order, event):
     """The link that handed the setup to the customer, used again (a double click, another tab):
     the done page and the new partner administrator's password, not "superseded"."""
     user = services.password_user_for(order, event)
-    request.session[DONE_KEY] = {"order": order.pk, "user": user and user.pk, "set_up": False}
-    return redirect("onboarding:setup_done")
+    return mark_done(request, order, user and user.pk, set_up=False)
 
 
 def resume(request, order):
     """A link used after Confirm: the password page if it is still to do, else the services."""
     user = services.password_user_for(order)
-    request.session[DONE_KEY] = {"order": order.pk, "user": user and user.pk, "set_up": True}
-    if user is not None:
-        return redirect("onboarding:setup_done")
-    return redirect(service_setup_url(order))
+    response = mark_done(request, order, user and user.pk, set_up=True)
+    return response if user is not None else redirect(service_setup_url(order))
 
 
 # --- The wizard ----------------------------------------------------------------------------------
@@ -183,7 +187,7 @@ class SetupWizard(SessionWizardView):
                       "customer_org": show_customer_org, "confirm": show_confirm}
 
     def dispatch(self, request, *args, **kwargs):
-        link = access.link_in_session(request)
+        link = access.link_in_session(request, kwargs["number"])
         if link is None:
             return render(request, "onboarding/link/no_link.html", status=403)
         problem = link_problem(link)
@@ -307,9 +311,11 @@ class SetupWizard(SessionWizardView):
         if self.provisioning.setup_begun_at is None:
             services.begin_setup(self.order)
         if f"{self.prefix}-current_step" not in self.request.POST:
-            # A page of another order's wizard: this browser opened another link since.
-            return render(self.request, "onboarding/wizard/other_order.html",
-                          {"order": self.order}, status=409)
+            # Not a page of this order's wizard (formtools would answer a bare 400).
+            self.notice = _("Nothing was saved from the page you sent: please check this step.")
+            response = self.get(self.request)
+            response.status_code = 400
+            return response
         posted_step = self.request.POST.get(f"{self.prefix}-current_step")
         form_list = self.get_form_list()
         if posted_step not in form_list:
@@ -403,9 +409,7 @@ class SetupWizard(SessionWizardView):
             return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)
         except services.SetupConflict as conflict:
             raise _BackToStep(conflict) from None
-        self.request.session[DONE_KEY] = {"order": self.order.pk, "user": result.password_user_id,
-                                          "set_up": result.set_up}
-        return redirect("onboarding:setup_done")
+        return mark_done(self.request, self.order, result.password_user_id, result.set_up)
 
     def plan(self, form_dict):
         role = _role(self)
@@ -484,14 +488,14 @@ class SetupWizard(SessionWizardView):
 # --- After Confirm: the success page and the password (step 10) ---------------------------------
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def setup_done(request):
+def setup_done(request, number):
     """"Your order has been set up successfully", and the new administrator's password. A plain
     form, not a wizard step: the raw password never enters the wizard's session storage."""
-    marker = request.session.get(DONE_KEY)
+    marker = request.session.get(DONE_KEY, {}).get(number)
     if not marker:
         return render(request, "onboarding/link/no_link.html", status=403)
     order = (Order.objects.select_related("provisioning", "partner_org", "customer_org")
-             .get(pk=marker["order"]))
+             .get(number=number))
     if order.provisioning.deployed_at is not None:
         return render(request, "onboarding/link/deployed.html",
                       {"order": order, "deployed_at": order.provisioning.deployed_at})
@@ -506,13 +510,9 @@ def setup_done(request):
         if form.is_bound and form.is_valid():
             services.set_admin_password(user, form.cleaned_data["new_password1"], order)
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            request.session[DONE_KEY] = {**marker, "user": None}
-            if marker.get("set_up"):
-                return redirect(service_setup_url(order))
-            return redirect("onboarding:setup_done")
+            response = mark_done(request, order, None, marker.get("set_up"))
+            return redirect(service_setup_url(order)) if marker.get("set_up") else response
     next_url = service_setup_url(order) if marker.get("set_up") else None
-    if next_url == reverse("onboarding:setup_done"):
-        next_url = None
     handed_to = None
     if not marker.get("set_up"):
         live = selectors.live_link(order)
@@ -522,3 +522,12 @@ def setup_done(request):
         "next_url": next_url, "handed_to": handed_to,
         "customer_led": order.provisioning.setup_mode == SetupMode.CUSTOMER,
     })
+
+
+@require_http_methods(["GET", "HEAD"])
+def last_setup(request):
+    """/setup/: the wizard of the order whose link this browser opened last."""
+    number = access.last_opened(request)
+    if number is None:
+        return render(request, "onboarding/link/no_link.html", status=403)
+    return redirect("onboarding:setup", number=number)

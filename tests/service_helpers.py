@@ -2,7 +2,7 @@
 behind, made directly so these tests do not depend on the wizard's pages."""
 from django.utils import timezone
 
-from onboarding.access import SESSION_LINK_KEY
+from onboarding.access import SESSION_LINKS_KEY
 from orgs.models import Organization, User
 from provisioning import deploy as services
 from provisioning import services as prov
@@ -63,7 +63,7 @@ def with_link(client, order, email=INSTALLER, purpose=SetupLink.Purpose.DEPLOYME
     prov.issue_link(order, email, purpose)
     link = SetupLink.objects.get(order=order, superseded_at__isnull=True)
     session = client.session
-    session[SESSION_LINK_KEY] = link.pk
+    session[SESSION_LINKS_KEY] = {**session.get(SESSION_LINKS_KEY, {}), order.number: link.pk}
     session.save()
     return link
 

@@ -15,7 +15,7 @@ from provisioning import jobs
 from provisioning.models import OutboundEmail, Provisioning, Status
 from tests.factories import OrderFactory, RepFactory
 from tests.test_import import SPEC_ORDER
-from tests.wizard_helpers import SETUP_URL, current_step, open_link, post_step
+from tests.wizard_helpers import current_step, open_link, post_step, setup_url
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +34,10 @@ def order():
 
 def test_reloading_a_wizard_step_does_not_rewrite_the_session(client, order):
     open_link(client, order)
-    client.get(SETUP_URL)  # the wizard's storage is created: written once
+    client.get(setup_url(order))  # the wizard's storage is created: written once
 
     with CaptureQueriesContext(connection) as queries:
-        reload = client.get(SETUP_URL)
+        reload = client.get(setup_url(order))
 
     assert reload.status_code == 200
     assert settings.SESSION_COOKIE_NAME not in reload.cookies  # no save, so no new cookie
@@ -48,14 +48,14 @@ def test_reloading_a_wizard_step_does_not_rewrite_the_session(client, order):
 
 def test_an_answered_step_is_still_saved_in_the_session(client, order):
     open_link(client, order)
-    client.get(SETUP_URL)
+    client.get(setup_url(order))
 
     with CaptureQueriesContext(connection) as queries:
         answered = post_step(client, order, "role", {"role": "partner"})
 
     assert settings.SESSION_COOKIE_NAME in answered.cookies
     assert any(q["sql"].startswith('UPDATE "django_session"') for q in queries)
-    assert current_step(client.get(SETUP_URL)) == "installer"  # the answer survived the request
+    assert current_step(client.get(setup_url(order))) == "installer"  # the answer survived the request
 
 
 def test_going_back_to_a_step_is_saved_too(client, order):
@@ -64,7 +64,7 @@ def test_going_back_to_a_step_is_saved_too(client, order):
 
     post_step(client, order, "installer", {}, wizard_goto_step="role")
 
-    assert current_step(client.get(SETUP_URL)) == "role"
+    assert current_step(client.get(setup_url(order))) == "role"
 
 
 # --- Jobs: queries grow with batches, not with rows ----------------------------------------------

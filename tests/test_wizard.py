@@ -12,8 +12,8 @@ from provisioning.services import issue_link
 from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory,
                              RepFactory)
 from tests.wizard_helpers import (ADMIN_PASSWORD, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
-                                  INSTALLER_EMAIL, SETUP_URL, current_step, open_link, post_step,
-                                  set_password, walk)
+                                  INSTALLER_EMAIL, current_step, done_url, open_link, post_step,
+                                  set_password, setup_url, walk)
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -24,7 +24,7 @@ def steps_seen(client, order, answers=None):
     """The wizard's steps in the order it shows them for these answers (through Confirm)."""
     answers = {**DEFAULT_ANSWERS, **(answers or {})}
     seen = []
-    response = client.get(SETUP_URL)
+    response = client.get(setup_url(order))
     while (step := current_step(response)) is not None:
         seen.append(step)
         response = post_step(client, order, step, answers.get(step, {}))
@@ -54,7 +54,7 @@ def test_a_partners_first_order_creates_both_organisations_at_confirm(client, or
     seen, response = steps_seen(client, order)
 
     assert seen == ["role", "installer", "partner_org", "customer_admin", "customer_org", "confirm"]
-    assert response.status_code == 302 and response["Location"] == "/setup/done/"
+    assert response.status_code == 302 and response["Location"] == done_url(order)
     partner = Organization.objects.get(kind="partner")
     customer = Organization.objects.get(kind="customer")
     assert (partner.external_id, partner.name, partner.country) == ("PTN-4411", "Réseaux Alpins SARL", "FR")
@@ -74,14 +74,14 @@ def test_a_partners_first_order_creates_both_organisations_at_confirm(client, or
     kinds = list(order.events.values_list("kind", flat=True))
     assert kinds.count(Event.Kind.SET_UP) == 1 and kinds.count(Event.Kind.SETUP_BEGUN) == 1
 
-    done = client.get("/setup/done/")
+    done = client.get(done_url(order))
     assert "Your order has been set up successfully" in done.content.decode()
 
 
 def test_the_installer_step_is_prefilled_with_the_deployment_contact(client, order):
     open_link(client, order)
     post_step(client, order, "role", {"role": "partner"})
-    response = client.get(SETUP_URL)
+    response = client.get(setup_url(order))
     assert response.context["wizard"]["form"]["email"].value() == order.deployment_contact_email
 
 
@@ -144,7 +144,7 @@ def test_back_keeps_what_was_typed_on_an_unfinished_page(client, order):
 def test_a_reload_shows_the_same_step_with_its_answers(client, order):
     open_link(client, order)
     walk(client, order, until="customer_admin")
-    assert current_step(client.get(SETUP_URL)) == "customer_admin"
+    assert current_step(client.get(setup_url(order))) == "customer_admin"
 
 
 def test_an_existing_partner_org_is_verified_and_the_installer_joins_it(client, order):
@@ -157,13 +157,13 @@ def test_an_existing_partner_org_is_verified_and_the_installer_joins_it(client, 
     assert 'name="partner_org-name"' not in html
 
     response = walk(client, order)
-    assert response["Location"] == "/setup/done/"
+    assert response["Location"] == done_url(order)
     assert Organization.objects.filter(kind="partner").count() == 1
     installer = User.objects.get(email=INSTALLER_EMAIL)
     assert (installer.membership.organization, installer.membership.role) == (partner, "member")
     assert Organization.objects.get(kind="customer").managed_by == partner
     # Step 10 is for a new partner org only.
-    assert "new_password1" not in client.get("/setup/done/").content.decode()
+    assert "new_password1" not in client.get(done_url(order)).content.decode()
 
 
 def test_an_installer_of_another_organisation_is_refused(client, order):
@@ -251,7 +251,7 @@ def test_the_admin_email_of_the_customer_org_found_by_its_id_is_accepted(client,
     open_link(client, order)
     response = walk(client, order, until="customer_org")
     assert "Verify the customer organisation" in response.content.decode()
-    assert walk(client, order)["Location"] == "/setup/done/"
+    assert walk(client, order)["Location"] == done_url(order)
 
     order.refresh_from_db()
     assert order.customer_org == customer
@@ -306,7 +306,7 @@ def test_not_recognising_an_organisation_tells_the_rep_and_saves_nothing(client,
     provisioning = Provisioning.objects.get(pk=order.pk)
     assert provisioning.set_up_at is None and provisioning.status != Status.SET_UP
     # The wizard ended: the link starts it again from the first step.
-    assert current_step(client.get(SETUP_URL)) == "role"
+    assert current_step(client.get(setup_url(order))) == "role"
 
 
 def test_a_french_rep_is_told_in_french_that_an_organisation_is_not_recognised(client):
@@ -353,7 +353,7 @@ def test_handing_the_setup_to_a_colleague_sends_them_their_own_link(client, orde
     colleague = client.__class__()
     open_link(colleague, order, raw=token_in(email))
     post_step(colleague, order, "role", {"role": "partner"})
-    assert colleague.get(SETUP_URL).context["wizard"]["form"]["email"].value() == COLLEAGUE_EMAIL
+    assert colleague.get(setup_url(order)).context["wizard"]["form"]["email"].value() == COLLEAGUE_EMAIL
     walk(colleague, order, {"installer": {**DEFAULT_ANSWERS["installer"], "email": COLLEAGUE_EMAIL}})
     provisioning = Provisioning.objects.get(pk=order.pk)
     assert (provisioning.setup_mode, provisioning.installer_email) == (SetupMode.COLLEAGUE,
@@ -377,16 +377,16 @@ def test_handing_the_setup_to_the_customer_then_the_customer_finishes_it(client,
         "installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer"}})
 
     assert seen == ["role", "installer", "partner_org", "customer_admin", "confirm"]
-    assert response["Location"] == "/setup/done/"
+    assert response["Location"] == done_url(order)
     partner = Organization.objects.get(kind="partner")
     order.refresh_from_db()
     assert order.partner_org == partner and order.customer_org is None
     provisioning = order.provisioning
     assert provisioning.setup_mode == SetupMode.CUSTOMER and provisioning.set_up_at is None
-    done = client.get("/setup/done/").content.decode()
+    done = client.get(done_url(order)).content.decode()
     assert "The setup has been handed to the customer" in done and CUSTOMER_ADMIN_EMAIL in done
     assert "new_password1" in done  # the new partner org's administrator
-    assert set_password(client).status_code == 302
+    assert set_password(client, order).status_code == 302
     email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
     assert email.to == CUSTOMER_ADMIN_EMAIL
     assert order.events.filter(kind=Event.Kind.CUSTOMER_INVITED).count() == 1
@@ -395,14 +395,14 @@ def test_handing_the_setup_to_the_customer_then_the_customer_finishes_it(client,
     open_link(customer, order, raw=token_in(email))
     seen, response = steps_seen(customer, order)
     assert seen == ["customer_org", "confirm"]
-    assert response["Location"] == "/setup/done/"
+    assert response["Location"] == done_url(order)
     customer_org = Organization.objects.get(kind="customer")
     assert customer_org.managed_by is None  # the partner will not manage it
     admin = User.objects.get(email=CUSTOMER_ADMIN_EMAIL)
     assert admin.membership.organization == customer_org
     provisioning.refresh_from_db()
     assert provisioning.status == Status.SET_UP and provisioning.setup_mode == SetupMode.CUSTOMER
-    assert "new_password1" in customer.get("/setup/done/").content.decode()
+    assert "new_password1" in customer.get(done_url(order)).content.decode()
 
 
 HAND_OVER = {"installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer"}}
@@ -411,13 +411,13 @@ HAND_OVER = {"installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer"}
 def test_a_double_click_on_the_hand_over_confirm_still_offers_the_password(client, order):
     open_link(client, order)
     walk(client, order, HAND_OVER, until="confirm")
-    assert post_step(client, order, "confirm")["Location"] == "/setup/done/"
+    assert post_step(client, order, "confirm")["Location"] == done_url(order)
 
     again = post_step(client, order, "confirm")   # the second click of a double click
-    assert again.status_code == 302 and again["Location"] == "/setup/done/"
-    done = client.get("/setup/done/").content.decode()
+    assert again.status_code == 302 and again["Location"] == done_url(order)
+    done = client.get(done_url(order)).content.decode()
     assert "The setup has been handed to the customer" in done and "new_password1" in done
-    assert set_password(client).status_code == 302
+    assert set_password(client, order).status_code == 302
     assert User.objects.get(email=INSTALLER_EMAIL).has_usable_password()
     assert order.events.filter(kind=Event.Kind.CUSTOMER_INVITED).count() == 1
 
@@ -426,12 +426,12 @@ def test_another_tab_after_the_hand_over_shows_the_done_page_not_superseded(clie
     raw = open_link(client, order)
     walk(client, order, HAND_OVER)
 
-    other_tab = client.get(SETUP_URL)
-    assert other_tab.status_code == 302 and other_tab["Location"] == "/setup/done/"
-    assert "new_password1" in client.get("/setup/done/").content.decode()
-    set_password(client)
-    assert client.get(SETUP_URL)["Location"] == "/setup/done/"
-    assert "new_password1" not in client.get("/setup/done/").content.decode()
+    other_tab = client.get(setup_url(order))
+    assert other_tab.status_code == 302 and other_tab["Location"] == done_url(order)
+    assert "new_password1" in client.get(done_url(order)).content.decode()
+    set_password(client, order)
+    assert client.get(setup_url(order))["Location"] == done_url(order)
+    assert "new_password1" not in client.get(done_url(order)).content.decode()
     # The emailed link itself stops working; the page says how to recover the password.
     later = client.__class__().get(f"/setup/{raw}/")
     assert later.status_code == 410 and 'href="/accounts/password_reset/"' in later.content.decode()
@@ -488,7 +488,7 @@ def test_the_customer_admin_who_does_not_recognise_their_organisation_tells_the_
                                data__reported_by=CUSTOMER_ADMIN_EMAIL).count() == 1
     assert rows() == before and not User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).exists()
     assert Provisioning.objects.get(pk=order.pk).set_up_at is None
-    assert current_step(customer.get(SETUP_URL)) == "customer_org"   # their link starts again
+    assert current_step(customer.get(setup_url(order))) == "customer_org"   # their link starts again
 
 
 @pytest.mark.parametrize("leave_at", ["customer_org", "confirm"])
@@ -505,8 +505,8 @@ def test_a_customer_admin_leaving_half_way_leaves_nothing_and_can_start_again(cl
     provisioning = Provisioning.objects.get(pk=order.pk)
     assert provisioning.set_up_at is None and provisioning.status != Status.SET_UP
     later = customer_admin_browser(client, order)          # the same email, another day
-    assert current_step(later.get(SETUP_URL)) == "customer_org"
-    assert walk(later, order)["Location"] == "/setup/done/"
+    assert current_step(later.get(setup_url(order))) == "customer_org"
+    assert walk(later, order)["Location"] == done_url(order)
     assert Organization.objects.filter(kind="customer").count() == 1
 
 
@@ -566,7 +566,7 @@ def test_leaving_at_any_step_leaves_nothing_behind(client, order, leave_at):
 
 def test_setup_begun_is_recorded_once_on_the_first_post(client, order):
     open_link(client, order)
-    client.get(SETUP_URL)
+    client.get(setup_url(order))
     assert Provisioning.objects.get(pk=order.pk).setup_begun_at is None
     walk(client, order, until="confirm")
     assert order.events.filter(kind=Event.Kind.SETUP_BEGUN).count() == 1
@@ -576,24 +576,64 @@ def test_opening_the_link_again_starts_from_the_first_step(client, order):
     raw = open_link(client, order)
     walk(client, order, until="customer_org")
     open_link(client, order, raw=raw)
-    response = client.get(SETUP_URL)
+    response = client.get(setup_url(order))
     assert current_step(response) == "role"
     assert response.context["wizard"]["form"]["role"].value() is None
-    assert walk(client, order)["Location"] == "/setup/done/"
+    assert walk(client, order)["Location"] == done_url(order)
 
 
-def test_two_orders_in_one_browser_do_not_mix(client, order):
-    other = OrderFactory()
+def test_two_orders_set_up_side_by_side_in_one_browser(client, order):
+    """A partner opens two of its orders' emails in two tabs and goes back and forth."""
+    other = OrderFactory(customer_name="Fromagerie Dupont")
     open_link(client, order)
     post_step(client, order, "role", {"role": "partner"})
-    open_link(client, other)           # another tab opens another order's link
-    response = post_step(client, order, "installer", DEFAULT_ANSWERS["installer"])  # first tab
-    assert response.status_code == 409 and other.number in response.content.decode()
-    assert current_step(client.get(SETUP_URL)) == "role"   # the other order's wizard is intact
-    assert walk(client, other)["Location"] == "/setup/done/"
-    other.refresh_from_db()
+    open_link(client, other)                                    # the second tab
+    post_step(client, other, "role", {"role": "partner"})
+    # The first tab goes on where it was; the second keeps its own answers.
+    assert current_step(post_step(client, order, "installer", DEFAULT_ANSWERS["installer"])) == "partner_org"
+    assert current_step(client.get(setup_url(other))) == "installer"
+    other_answers = {"customer_admin": {"email": "dana.admin@fromagerie.example"},
+                     "customer_org": {**DEFAULT_ANSWERS["customer_org"], "name": "Fromagerie Dupont"}}
+    assert walk(client, other, other_answers)["Location"] == done_url(other)
+    # The partner org the second tab created is shown to the first for verification, then used.
+    assert walk(client, order)["Location"] == done_url(order)
     order.refresh_from_db()
-    assert other.customer_org is not None and order.customer_org is None
+    other.refresh_from_db()
+    assert (order.customer_org.name, other.customer_org.name) == ("Boulangerie Martin", "Fromagerie Dupont")
+    assert order.partner_org == other.partner_org and Organization.objects.filter(kind="partner").count() == 1
+    # The new partner org's administrator sets a password on the page of the order that created it.
+    assert "new_password1" not in client.get(done_url(order)).content.decode()
+    assert "new_password1" in client.get(done_url(other)).content.decode()
+    assert set_password(client, other).status_code == 302
+    assert User.objects.get(email=INSTALLER_EMAIL).check_password(ADMIN_PASSWORD)
+
+
+def test_an_order_s_pages_need_that_order_s_link_in_this_browser(client, order):
+    other = OrderFactory()
+    open_link(client, order)
+    assert client.get(setup_url(other)).status_code == 403     # editing the number in the URL
+    assert post_step(client, other, "role", {"role": "partner"}).status_code == 403
+    assert client.get(done_url(order)).status_code == 403      # not confirmed yet
+    assert Provisioning.objects.get(pk=other.pk).setup_begun_at is None
+
+
+def test_setup_leads_to_the_order_whose_link_was_opened_last(client, order):
+    other = OrderFactory()
+    assert client.get("/setup/").status_code == 403
+    open_link(client, order)
+    open_link(client, other)
+    assert client.get("/setup/")["Location"] == setup_url(other)
+    open_link(client, order)
+    assert client.get("/setup/")["Location"] == setup_url(order)
+
+
+def test_a_post_without_the_wizard_s_step_saves_nothing_and_shows_the_step_again(client, order):
+    open_link(client, order)
+    post_step(client, order, "role", {"role": "partner"})
+    response = client.post(setup_url(order), {"installer-choice": "self"})
+    assert response.status_code == 400 and response.context["wizard"]["steps"].current == "installer"
+    assert "Nothing was saved" in response.content.decode()
+    assert current_step(client.get(setup_url(order))) == "installer"
 
 
 def test_a_step_from_a_stale_tab_goes_back_to_the_first_step(client, order):
@@ -617,7 +657,7 @@ def test_an_admin_email_taken_before_confirm_sends_the_user_back_to_that_step(cl
     assert Provisioning.objects.get(pk=order.pk).set_up_at is None
     assert not Organization.objects.filter(external_id="PTN-4411").exists()
     response = post_step(client, order, "customer_admin", {"email": "other.admin@customer.example"})
-    assert walk(client, order)["Location"] == "/setup/done/"
+    assert walk(client, order)["Location"] == done_url(order)
 
 
 def test_a_partner_org_created_meanwhile_is_shown_for_verification(client, order):
@@ -649,19 +689,19 @@ def test_confirming_twice_sets_up_once(client, order):
 def test_the_new_partner_admin_sets_a_password_and_can_sign_in(client, order):
     open_link(client, order)
     walk(client, order)
-    page = client.get("/setup/done/").content.decode()
+    page = client.get(done_url(order)).content.decode()
     assert "Create the administrator password" in page and INSTALLER_EMAIL in page
 
-    short = set_password(client, "short")
+    short = set_password(client, order, "short")
     assert short.status_code == 200 and "at least 10 characters" in short.content.decode()
-    common = set_password(client, "password123")
+    common = set_password(client, order, "password123")
     assert "too common" in common.content.decode()
-    mismatch = client.post("/setup/done/", {"new_password1": ADMIN_PASSWORD,
+    mismatch = client.post(done_url(order), {"new_password1": ADMIN_PASSWORD,
                                             "new_password2": ADMIN_PASSWORD + "x"})
     assert mismatch.status_code == 200 and "didn’t match" in mismatch.content.decode()
 
-    response = set_password(client)
-    assert response.status_code == 302 and response["Location"] != "/setup/done/"
+    response = set_password(client, order)
+    assert response.status_code == 302 and response["Location"] != done_url(order)
     assert int(client.session["_auth_user_id"]) == User.objects.get(email=INSTALLER_EMAIL).pk
     assert Provisioning.objects.get(pk=order.pk).password_set_at is not None
     assert order.events.filter(kind=Event.Kind.PASSWORD_SET).count() == 1
@@ -675,8 +715,8 @@ def test_the_raw_password_is_never_stored_in_a_session(client, order, redis_url)
 
     open_link(client, order)
     walk(client, order)
-    set_password(client, "short-but-" + ADMIN_PASSWORD)   # valid: stored hashed only
-    set_password(client, ADMIN_PASSWORD + "-mismatch")     # a failing POST too
+    set_password(client, order, "short-but-" + ADMIN_PASSWORD)   # valid: stored hashed only
+    set_password(client, order, ADMIN_PASSWORD + "-mismatch")     # a failing POST too
     store = redis.Redis.from_url(redis_url)
     for key in store.scan_iter():
         if store.type(key) == b"string":
@@ -690,15 +730,15 @@ def test_a_link_opened_after_confirm_resumes_at_the_password_then_the_service_se
     walk(client, order)
     later = client.__class__()
     open_link(later, order, raw=raw)
-    response = later.get(SETUP_URL)
-    assert response.status_code == 302 and response["Location"] == "/setup/done/"
-    assert "new_password1" in later.get("/setup/done/").content.decode()
-    set_password(later)
+    response = later.get(setup_url(order))
+    assert response.status_code == 302 and response["Location"] == done_url(order)
+    assert "new_password1" in later.get(done_url(order)).content.decode()
+    set_password(later, order)
 
     again = client.__class__()
     open_link(again, order, raw=raw)
-    response = again.get(SETUP_URL)
-    assert response.status_code == 302 and response["Location"] != "/setup/done/"
+    response = again.get(setup_url(order))
+    assert response.status_code == 302 and response["Location"] != done_url(order)
 
 
 def test_a_link_opened_after_deploy_shows_the_deployed_page(client, order):
@@ -719,7 +759,7 @@ def test_the_wizard_speaks_the_orders_language(client, order):
     order.language = "fr"
     order.save()
     open_link(client, order)
-    html = client.get(SETUP_URL).content.decode()
+    html = client.get(setup_url(order)).content.decode()
     assert "Je suis un partenaire" in html and "Je suis le client" in html
     html = post_step(client, order, "role", {"role": "partner"}).content.decode()
     for label in ("Oui, j&#x27;effectuerai l&#x27;installation",
@@ -729,7 +769,7 @@ def test_the_wizard_speaks_the_orders_language(client, order):
     html = walk(client, order, until="confirm").content.decode()
     assert "Confirmer" in html
     walk(client, order)
-    assert "Votre commande a été installée avec succès" in client.get("/setup/done/").content.decode()
+    assert "Votre commande a été installée avec succès" in client.get(done_url(order)).content.decode()
 
 
 def test_a_french_partner_sees_the_not_recognised_button_in_french(client, order):
@@ -763,13 +803,13 @@ def test_the_link_and_confirm_stay_within_their_query_budgets(client, order,
     with django_assert_max_num_queries(5):
         client.get(f"/setup/{raw}/")
     with django_assert_max_num_queries(5):  # the wizard's storage is created
-        client.get(SETUP_URL)
+        client.get(setup_url(order))
     walk(client, order, until="confirm")
     with django_assert_max_num_queries(45):
         response = post_step(client, order, "confirm")
     assert response.status_code == 302
     with django_assert_max_num_queries(4):
-        client.get("/setup/done/")
+        client.get(done_url(order))
     assert len(mail.outbox) == 0  # nothing is emailed on this path
 
 
@@ -777,13 +817,13 @@ def test_the_password_step_stays_within_its_query_budget(client, order,
                                                         django_assert_max_num_queries):
     open_link(client, order)
     walk(client, order)
-    client.get("/setup/done/")
+    client.get(done_url(order))
     # order, user, then one transaction: the password, "password set", its history row (and
     # the savepoints of the test's transaction); signing in records the last login and, sessions
     # being rows (cached_db), replaces the session row under a new key and saves it.
     with django_assert_max_num_queries(17):
-        response = set_password(client)
-    assert response.status_code == 302 and response["Location"] != "/setup/done/"
+        response = set_password(client, order)
+    assert response.status_code == 302 and response["Location"] != done_url(order)
     assert User.objects.get(email=INSTALLER_EMAIL).check_password(ADMIN_PASSWORD)
 
 
@@ -794,7 +834,7 @@ def test_a_customer_admin_whose_email_was_taken_meanwhile_is_told_whom_to_ask(cl
     MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=PartnerOrgFactory())
     customer = client.__class__()
     open_link(customer, order, raw=token_in(email))
-    response = customer.get(SETUP_URL)   # told at once, before filling anything in
+    response = customer.get(setup_url(order))   # told at once, before filling anything in
     assert response.status_code == 409
     html = response.content.decode()
     assert "already belongs to another Webex organisation" in html

@@ -12,8 +12,8 @@ from orgs.models import Membership, Organization, User
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
 from provisioning.services import issue_link
 from tests.factories import CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory
-from tests.wizard_helpers import (CUSTOMER_ADMIN_EMAIL, INSTALLER_EMAIL, current_step, open_link,
-                                  post_step, walk)
+from tests.wizard_helpers import (CUSTOMER_ADMIN_EMAIL, INSTALLER_EMAIL, current_step, done_url,
+                                  open_link, post_step, walk)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 20
@@ -60,7 +60,7 @@ def test_twenty_people_confirming_the_same_order_at_once_set_it_up_once():
 
     assert all(r.status_code in (302, 409) for r in results), \
         str([(r.status_code, current_step(r)) for r in results])
-    winners = [r for r in results if r.status_code == 302 and r["Location"] == "/setup/done/"]
+    winners = [r for r in results if r.status_code == 302 and r["Location"] == done_url(order)]
     assert len(winners) >= 1
     losers = [r for r in results if r.status_code == 409]
     assert all("This order is already set up" in r.content.decode() for r in losers)
@@ -115,7 +115,7 @@ def test_a_partners_first_orders_confirmed_at_once_create_one_partner_org():
     # The others verify the org that now exists and finish; the installer is in it once.
     for (client, order), result in zip(clients, results):
         if result in sent_back:
-            assert walk(client, order, answers[order.pk])["Location"] == "/setup/done/"
+            assert walk(client, order, answers[order.pk])["Location"] == done_url(order)
     assert Membership.objects.filter(user__email=INSTALLER_EMAIL).count() == 1
     assert Event.objects.filter(kind=Event.Kind.SET_UP).count() == len(orders)
 
@@ -131,7 +131,7 @@ def test_the_hand_over_to_the_customer_confirmed_many_times_at_once_happens_once
     clients = walked_clients(order, raw, THREADS, HAND_OVER)
     results = confirm_at_once(clients)
 
-    assert all(r.status_code == 302 and r["Location"] == "/setup/done/" for r in results), \
+    assert all(r.status_code == 302 and r["Location"] == done_url(order) for r in results), \
         str([(r.status_code, r.get("Location"), current_step(r)) for r in results])
     assert Organization.objects.filter(kind="partner").count() == 1
     assert not Organization.objects.filter(kind="customer").exists()
@@ -144,7 +144,7 @@ def test_the_hand_over_to_the_customer_confirmed_many_times_at_once_happens_once
     assert (live.purpose, live.recipient_email) == (SetupLink.Purpose.CUSTOMER_ADMIN,
                                                     CUSTOMER_ADMIN_EMAIL)
     client, _order = clients[-1]
-    assert "new_password1" in client.get("/setup/done/").content.decode()
+    assert "new_password1" in client.get(done_url(order)).content.decode()
 
 
 def test_the_customer_admin_confirming_many_times_at_once_sets_the_order_up_once():

@@ -8,7 +8,7 @@ from django.utils import timezone
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, Status
 from provisioning.services import issue_link
 from tests.factories import OrderFactory
-from tests.wizard_helpers import SETUP_URL, current_step, open_link
+from tests.wizard_helpers import current_step, done_url, open_link, setup_url
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +28,9 @@ def state(order):
 def test_opening_the_link_takes_the_token_out_of_the_address_bar(client, order):
     raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
     redirect = client.get(f"/setup/{raw}/")
-    assert redirect.status_code == 302 and redirect["Location"] == SETUP_URL
+    assert redirect.status_code == 302 and redirect["Location"] == setup_url(order)
     assert redirect["Referrer-Policy"] == "no-referrer"  # the token never leaves in a Referer
-    response = client.get(SETUP_URL)
+    response = client.get(setup_url(order))
     assert current_step(response) == "role"
     assert raw not in response.content.decode()
     assert response["Referrer-Policy"] == "same-origin" and response["Cache-Control"] == "no-store"
@@ -42,7 +42,7 @@ def test_opening_the_link_changes_nothing(client, order, method):
     raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
     before = state(order)
     getattr(client, method)(f"/setup/{raw}/")
-    client.get(SETUP_URL)
+    client.get(setup_url(order))
     assert state(order) == before
     assert Provisioning.objects.get(pk=order.pk).setup_begun_at is None
 
@@ -91,17 +91,18 @@ def test_a_deployed_order_link_says_so_and_offers_sign_in(client, order):
     assert "This order is already deployed" in html and "/my/orders/" in html
 
 
-def test_the_wizard_without_a_link_asks_to_open_the_email(client):
-    response = client.get(SETUP_URL)
-    assert response.status_code == 403
-    assert "Set up now" in response.content.decode()
-    assert client.get("/setup/done/").status_code == 403
+def test_the_wizard_without_a_link_asks_to_open_the_email(client, order):
+    for url in ("/setup/", setup_url(order), done_url(order)):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "Set up now" in response.content.decode()
 
 
 def test_a_link_superseded_while_the_wizard_is_open_stops_it(client, order):
     open_link(client, order)
     issue_link(order, "nora.newcontact@partner.example", SetupLink.Purpose.DEPLOYMENT)
-    response = client.post(SETUP_URL, {f"setup_{order.pk}-current_step": "role", "role-role": "partner"})
+    response = client.post(setup_url(order), {f"setup_{order.pk}-current_step": "role",
+                                              "role-role": "partner"})
     assert response.status_code == 410
     assert Provisioning.objects.get(pk=order.pk).setup_begun_at is None
 
@@ -120,5 +121,5 @@ def test_the_link_page_is_in_the_orders_language(client, order):
     order.language = "fr"
     order.save()
     open_link(client, order)
-    html = client.get(SETUP_URL).content.decode()
+    html = client.get(setup_url(order)).content.decode()
     assert 'lang="fr"' in html and "Suivant" in html

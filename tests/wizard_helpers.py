@@ -9,7 +9,6 @@ and reliability tests:
 from provisioning.models import SetupLink
 from provisioning.services import issue_link
 
-SETUP_URL = "/setup/"
 INSTALLER_EMAIL = "ines.installer@partner.example"
 CUSTOMER_ADMIN_EMAIL = "camille.admin@customer.example"
 ADMIN_PASSWORD = "Correct-Horse-Battery-42"
@@ -29,11 +28,21 @@ def prefix(order):
     return f"setup_{order.pk}"
 
 
+def setup_url(order):
+    """The order's wizard, where its link leads once the token has left the address bar."""
+    return f"/setup/orders/{order.number}/"
+
+
+def done_url(order):
+    """The order's "set up" page and its new administrator's password."""
+    return f"/setup/orders/{order.number}/done/"
+
+
 def open_link(client, order, email=None, purpose=SetupLink.Purpose.DEPLOYMENT, raw=None):
     """Issue a link (unless `raw` is given) and open it as the recipient's browser would."""
     raw = raw or issue_link(order, email or order.deployment_contact_email, purpose)
     response = client.get(f"/setup/{raw}/")
-    assert response.status_code == 302 and response["Location"] == SETUP_URL, response
+    assert response.status_code == 302 and response["Location"] == setup_url(order), response
     return raw
 
 
@@ -43,7 +52,7 @@ def post_step(client, order, step, data=None, **extra):
     payload = {f"{prefix(order)}-current_step": step}
     payload.update({f"{step}-{name}": value for name, value in (data or {}).items()})
     payload.update(extra)
-    return client.post(SETUP_URL, payload)
+    return client.post(setup_url(order), payload)
 
 
 def current_step(response):
@@ -58,7 +67,7 @@ def walk(client, order, answers=None, until=None):
     until it stops showing steps (Confirm's redirect, an end page) or shows `until`.
     Fails on a step that refuses its answers. Returns the last response."""
     answers = {**DEFAULT_ANSWERS, **(answers or {})}
-    response = client.get(SETUP_URL)
+    response = client.get(setup_url(order))
     while True:
         step = current_step(response)
         if step is None or step == until:
@@ -69,5 +78,5 @@ def walk(client, order, answers=None, until=None):
             raise AssertionError(f"step {step} refused its answers: {form.errors.as_data()}")
 
 
-def set_password(client, password=ADMIN_PASSWORD):
-    return client.post("/setup/done/", {"new_password1": password, "new_password2": password})
+def set_password(client, order, password=ADMIN_PASSWORD):
+    return client.post(done_url(order), {"new_password1": password, "new_password2": password})

@@ -299,3 +299,61 @@ def test_on_a_phone_the_confirm_page_wraps_a_long_email_only_before_its_at_and_d
     lines = customer_side.locator("dd", has_text="@").evaluate(RENDERED_LINES)
     assert "".join(lines) == long_email and len(lines) > 1, lines
     assert all(line[0] in "@." for line in lines[1:]), lines
+
+
+def test_a_partner_sets_up_two_orders_in_two_tabs(journey):
+    """Two orders' emails opened side by side: each tab keeps its own order's wizard; the partner
+    org the first tab creates is shown to the second for verification."""
+    first = import_order("CCW-20010")
+    second = import_order("CCW-20011", customer={"id": "CUS-90211", "name": "Fromagerie Dupont"})
+    j = journey("two-orders-two-tabs")
+    tab1 = j.page
+    j.open(deployment_link(first))
+    choose_partner_self(j, "Inès Installer", INSTALLER)       # tab 1 at the partner org step
+    j.page = tab2 = j.new_page()
+    j.open(deployment_link(second))
+    choose_partner_self(j, "Inès Installer", INSTALLER)       # tab 2 at the partner org step too
+    assert second.number in tab2.url and first.number in tab1.url
+
+    j.page = tab1
+    j.visit("tab1-partner-org")
+    assert j.page.get_by_text(first.number).first.is_visible()
+    j.press("Next")
+    j.page.get_by_label("Customer administrator's email").fill(CUSTOMER_ADMIN)
+    j.press("Next")
+    j.press("Next")                                           # customer organisation, as ordered
+    j.visit("tab1-confirm")
+    assert j.page.get_by_text("Boulangerie Martin").first.is_visible()
+    j.press("Confirm")
+    j.visit("tab1-set-up")
+    assert "Your order has been set up successfully" in j.heading()
+    set_password(j, NEW_PASSWORD)
+
+    j.page = tab2
+    j.visit("tab2-partner-org")
+    assert j.page.get_by_text(second.number).first.is_visible()
+    # Signing in at the password step gave the browser a new CSRF token: this page, loaded
+    # before, cannot be sent, and says how to go on.
+    j.press("Next")
+    j.visit("tab2-sent-from-before-the-sign-in")
+    assert j.heading() == "Please try again"
+    j.follow(j.link("Reload the page"))
+    j.visit("tab2-partner-org-reloaded")                      # tab 1 created it since
+    assert second.number in j.page.url
+    assert j.heading() == "Verify your partner organisation"
+    j.press("Next")
+    j.page.get_by_label("Customer administrator's email").fill("dana.admin@fromagerie.example")
+    j.press("Next")
+    j.press("Next")
+    j.visit("tab2-confirm")
+    assert j.page.get_by_text("Fromagerie Dupont").first.is_visible()
+    j.press("Confirm")
+    j.visit("tab2-set-up")
+    assert "Your order has been set up successfully" in j.heading()
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.partner_org == second.partner_org
+    assert Organization.objects.filter(kind="partner").count() == 1
+    assert (first.customer_org.name, second.customer_org.name) == ("Boulangerie Martin", "Fromagerie Dupont")
+    assert User.objects.get(email=INSTALLER).check_password(NEW_PASSWORD)

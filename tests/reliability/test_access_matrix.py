@@ -29,7 +29,8 @@ MATRIX = {
     "/": [200, 200, 200, 200, 200, 200],
     # Setup pages without a link in the session: nobody, whoever they are.
     "/setup/": [403, 403, 403, 403, 403, 403],
-    "/setup/done/": ["any<500"] * 6,
+    "/setup/orders/{S}/": [403, 403, 403, 403, 403, 403],
+    "/setup/orders/{S}/done/": [403, 403, 403, 403, 403, 403],
     # My orders: signed-in people.
     "/my/orders/": [LOGIN, 200, 200, 200, 200, 200],
     "/healthz": [200, 200, 200, 200, 200, 200],

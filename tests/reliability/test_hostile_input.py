@@ -24,7 +24,7 @@ from provisioning.models import CallingSettings, Event, MeetingSettings, Provisi
 from tests.factories import OrderFactory, PartnerOrgFactory, RepFactory
 from tests.reliability import figures
 from tests.service_helpers import member_of, set_up_order, with_link
-from tests.wizard_helpers import DEFAULT_ANSWERS, open_link, walk
+from tests.wizard_helpers import DEFAULT_ANSWERS, done_url, open_link, setup_url, walk
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = 120
@@ -75,7 +75,7 @@ def test_the_wizard_steps_never_fail_and_never_half_save():
         values = data.draw(form_data(WIZARD_FIELDS[step]))
         payload = {f"setup_{order.pk}-current_step": step}
         payload.update({f"{step}-{k}" if k in WIZARD_FIELDS[step] else k: v for k, v in values.items()})
-        response = client.post("/setup/", payload)
+        response = client.post(setup_url(order), payload)
         count[0] += 1
         assert response.status_code < 500
         set_up = Provisioning.objects.get(pk=order.pk).set_up_at is not None
@@ -117,8 +117,8 @@ def test_confirm_reached_after_valid_steps_with_hostile_later_input_is_whole_or_
             values = dict(answers[step])
             if i >= valid_until:
                 values.update(data.draw(form_data(WIZARD_FIELDS[step])))
-            assert client.post("/setup/", _wizard_payload(order, step, values)).status_code < 500
-        confirm = client.post("/setup/", _wizard_payload(order, "confirm", data.draw(form_data([]))))
+            assert client.post(setup_url(order), _wizard_payload(order, step, values)).status_code < 500
+        confirm = client.post(setup_url(order), _wizard_payload(order, "confirm", data.draw(form_data([]))))
         count[0] += 1
         assert confirm.status_code < 500
         orgs, users, memberships = (after - b for after, b in zip(_people(), before))
@@ -140,13 +140,13 @@ def test_the_password_step_never_fails_and_sets_the_password_whole_or_not_at_all
     open_link(client, order)
     walk(client, order)
     marker = client.session[DONE_KEY]
-    user = User.objects.get(pk=marker["user"])
+    user = User.objects.get(pk=marker[order.number]["user"])
     count, sets = [0], [0]
 
     @SETTINGS
     @given(values=same_in_both("new_password1", "new_password2"))
     def post(values):
-        response = client.post("/setup/done/", values)
+        response = client.post(done_url(order), values)
         count[0] += 1
         assert response.status_code in (200, 302)
         user.refresh_from_db()

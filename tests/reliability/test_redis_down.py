@@ -19,7 +19,7 @@ from provisioning.models import BillingPeriod, OutboundEmail
 from provisioning.services import issue_link
 from tests.factories import OrderFactory, RepFactory
 from tests.service_helpers import set_up_order, with_link
-from tests.wizard_helpers import current_step, open_link, post_step
+from tests.wizard_helpers import current_step, open_link, post_step, setup_url
 from tests.reliability import figures
 from tests.reliability.servers import RedisServer, celery_broker
 
@@ -92,7 +92,7 @@ def _pages(signed_in_rep, prepared):
         ("healthz", lambda: anonymous.get("/healthz"), 503),
         ("unknown setup link", lambda: anonymous.get("/setup/an-unknown-token-for-this-test/"), 404),
         ("setup link", lambda: anonymous.get(f"/setup/{fresh_token}/"), 302),
-        ("wizard step (GET)", lambda: wizard.get("/setup/"), 200),
+        ("wizard step (GET)", lambda: wizard.get(setup_url(wizard_order)), 200),
         ("wizard step (POST)", lambda: post_step(wizard, wizard_order, "installer",
                                                  {"choice": "self", "name": "Inès",
                                                   "email": "ines@partner.example"}), 200),
@@ -180,7 +180,7 @@ def test_pages_answer_and_no_task_is_lost_while_redis_is_down(own_redis, outage,
     while caches["default"].is_unavailable():
         time.sleep(0.1)
     assert signed_in_rep.get(reverse("provisioning:stalled")).status_code == 200
-    assert current_step(wizard.get("/setup/")) == "partner_org"  # the installer answer kept
+    assert current_step(wizard.get(setup_url(wizard_order))) == "partner_org"  # the installer answer kept
     assert sessions.stale_keys() == set()
     again = Client()
     assert again.post(reverse("login"), {"username": REP_EMAIL,

@@ -10,7 +10,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.exceptions import NoReverseMatch
 
-from tests.factories import UserFactory
+from provisioning.models import SetupLink
+from provisioning.services import issue_link
+from tests.factories import OrderFactory, UserFactory
 from tests.reliability import figures
 
 pytestmark = pytest.mark.django_db
@@ -124,11 +126,13 @@ def test_every_named_route_sends_the_security_headers():
 
 
 def test_setup_pages_never_send_a_referrer_elsewhere_and_are_not_cached(client):
-    token_url = client.get("/setup/" + "t" * 43 + "/")  # a URL that carries a token
-    assert token_url["Referrer-Policy"] == "no-referrer"
-    assert "no-store" in token_url["Cache-Control"]
-    wizard = client.get("/setup/")  # tokenless: same-origin, so form POSTs keep their Origin
-    assert wizard["Referrer-Policy"] == "same-origin"
+    order = OrderFactory()
+    raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    for token_url in (client.get("/setup/" + "t" * 43 + "/"), client.get(f"/setup/{raw}/")):
+        assert token_url["Referrer-Policy"] == "no-referrer"  # a URL that carries a token
+        assert "no-store" in token_url["Cache-Control"]
+    wizard = client.get(token_url["Location"])  # tokenless: same-origin, so POSTs keep their Origin
+    assert wizard.status_code == 200 and wizard["Referrer-Policy"] == "same-origin"
     assert "no-store" in wizard["Cache-Control"]
 
 
@@ -230,3 +234,20 @@ class TestSignInThrottle:
             response = self._attempt(client, f"guess-{n}")
         assert response.status_code == 429
         assert "Trop de tentatives" in response.content.decode()
+
+
+def test_a_form_refused_by_csrf_offers_to_reload_its_own_page():
+    """The usual cause: a tab left open while the password step signed in in another tab."""
+    order = OrderFactory()
+    browser = Client(enforce_csrf_checks=True)
+    raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    browser.get(f"/setup/{raw}/")
+    url = f"/setup/orders/{order.number}/"
+    response = browser.post(url, {f"setup_{order.pk}-current_step": "role", "role-role": "partner",
+                                  "csrfmiddlewaretoken": "a-token-from-before-the-sign-in"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Please try again" in page and f'href="{url}"' in page and "Reload the page" in page
+    assert browser.get(url).status_code == 200  # the reload shows the step again
+    french = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="fr")
+    assert "Recharger la page" in french.post("/accounts/login/", {}).content.decode()

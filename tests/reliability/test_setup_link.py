@@ -19,8 +19,8 @@ from provisioning.models import BillingPeriod, OutboundEmail, Provisioning, Setu
 from provisioning.services import check_link, hash_token, issue_link
 from tests.factories import OrderFactory, RepFactory
 from tests.reliability import figures
-from tests.wizard_helpers import (ADMIN_PASSWORD, SETUP_URL, current_step, open_link, post_step,
-                                  set_password, walk)
+from tests.wizard_helpers import (ADMIN_PASSWORD, current_step, open_link, post_step,
+                                  set_password, setup_url, walk)
 
 pytestmark = pytest.mark.django_db
 ALPHABET = string.ascii_letters + string.digits + "-_"
@@ -75,7 +75,7 @@ def test_a_tampered_token_through_the_page_opens_no_wizard(client):
             continue
         response = client.get(f"/setup/{token}/", REMOTE_ADDR=f"198.51.100.{n}")
         assert response.status_code == 404
-        assert client.get(SETUP_URL).status_code == 403  # no link in this session
+        assert client.get(setup_url(order)).status_code == 403  # no link in this session
     assert Provisioning.objects.get(pk=order.pk).setup_begun_at is None
 
 
@@ -169,7 +169,7 @@ def test_resubmitting_confirm_after_it_succeeded_creates_nothing_more(client):
     for _ in range(3):  # the browser's "resubmit the form?" and the back button
         again = post_step(client, order, "confirm")
         assert again.status_code < 500
-        client.get(SETUP_URL)
+        client.get(setup_url(order))
     assert (Organization.objects.count(), User.objects.count(), Membership.objects.count()) == counts
 
 
@@ -190,7 +190,7 @@ def test_no_password_token_or_secret_in_sessions_or_logs_after_a_whole_run(redis
     client = Client()
     raw = open_link(client, order)
     walk(client, order)
-    assert set_password(client).status_code == 302
+    assert set_password(client, order).status_code == 302
     steps = {
         "subscription": {},
         "calling": {"country": "FR", "time_zone": "Europe/Paris", "location_name": "Lyon",
