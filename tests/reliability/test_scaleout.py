@@ -24,7 +24,7 @@ from tests.factories import OrderFactory, RepFactory
 from tests.reliability import figures
 from tests.reliability.bulk import due_orders
 from tests.reliability.servers import RedisServer, SmtpSink
-from tests.wizard_helpers import DEFAULT_ANSWERS
+from tests.wizard_helpers import DEFAULT_ANSWERS, setup_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,11 +93,11 @@ class Browser:
         match = self.STEP.search(self.html)
         return match.groups() if match else (None, None)
 
-    def answer(self, web):
+    def answer(self, web, order):
         prefix, step = self.step()
         payload = {f"{prefix}-current_step": step}
         payload.update({f"{step}-{k}": v for k, v in DEFAULT_ANSWERS.get(step, {}).items()})
-        self.post(f"{web}/setup/", payload)
+        self.post(f"{web}{setup_url(order)}", payload)
         return step
 
 
@@ -110,12 +110,12 @@ def test_two_webs_two_workers_two_beats_send_each_email_once_and_share_sessions(
     web1, web2 = stack.web_urls
     browser = Browser()
     assert browser.get(f"{web1}/setup/{raw}/") == 200
-    on_web1 = [browser.answer(web1), browser.answer(web1)]
+    on_web1 = [browser.answer(web1, order), browser.answer(web1, order)]
     assert on_web1 == ["role", "installer"]
     # ... finished on web 2, with the same cookies.
     on_web2 = []
     while browser.step()[1] is not None and len(on_web2) < 10:
-        on_web2.append(browser.answer(web2))
+        on_web2.append(browser.answer(web2, order))
     assert on_web2[-1] == "confirm"
     provisioning = Provisioning.objects.get(pk=order.pk)
     assert provisioning.set_up_at is not None
