@@ -1,5 +1,5 @@
 """A small server-rendered SVG bar chart (no script, no external service)."""
-from django.utils import formats
+from orders.dates import long_date
 
 WIDTH, HEIGHT, TOP, BOTTOM, LEFT = 620, 170, 12, 30, 28
 
@@ -21,6 +21,6 @@ def daily_bars(days):
     labels = [days[i] for i in sorted({0, len(days) // 2, len(days) - 1})] if days else []
     return {"width": WIDTH, "height": HEIGHT, "bars": bars, "peak": peak, "base_y": TOP + plot,
             "left": LEFT, "top": TOP, "label_y": HEIGHT - 8,
-            "labels": [{"x": d["label_x"], "text": formats.date_format(d["day"], "DATE_FORMAT")}
+            "labels": [{"x": d["label_x"], "text": long_date(d["day"])}
                        for d in labels],
             "stalled": sum(d["stalled"] for d in days), "set_up": sum(d["set_up"] for d in days)}

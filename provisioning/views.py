@@ -9,11 +9,12 @@ from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from orders.dates import long_date
 from orders.models import Order
 from provisioning import charts, selectors, services
 from provisioning.forms import ChangeContactForm, ContactedForm, StalledFilterForm
@@ -216,7 +217,7 @@ def reopen(request, number):
 
 def _reopened_message(request, order, reopened):
     values = {"number": order.number, "email": order.deployment_contact_email,
-              "date": formats.date_format(timezone.localtime(reopened.provisioning.window_closes_at))}
+              "date": long_date(timezone.localtime(reopened.provisioning.window_closes_at))}
     if reopened.email is None:
         messages.success(request, _("Order %(number)s is open again until %(date)s; its link works again.")
                          % values)

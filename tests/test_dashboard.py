@@ -401,7 +401,7 @@ def test_dates_read_the_same_way_as_on_other_pages_in_both_languages(client, wor
     page = client.get(URL).content.decode()
     assert "Dec. 1, 2026" in page and "12/01/2026" not in page and "12/10/2026" not in page
     french = client.get(URL, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
-    assert "1 décembre 2026" in french and "01/12/2026" not in french
+    assert "1er décembre 2026" in french and "01/12/2026" not in french
 
 
 def test_an_email_address_may_wrap_only_after_its_at_sign(client, world, anne):

@@ -288,7 +288,7 @@ def test_the_french_email_is_in_french(mailoutbox):
     message = mailoutbox[0]
     url = f"{settings.SITE_URL}/setup/{token_of(message)}/"
     assert message.subject == ("Configurer maintenant : commande Webex CCW-88213408, Webex Suite (A-WX), "
-                               "début le 1 décembre 2026")
+                               "début le 1er décembre 2026")
     alias = ("Transférez cet e-mail à cette personne, ou ouvrez le lien et choisissez « Une autre personne "
              "de mon entreprise effectuera l'installation » : elle recevra son propre lien.")
     for text in ["Webex Suite (A-WX)", "Appels × 50, Réunions × 50", "Boulangerie Martin",
