@@ -61,3 +61,8 @@ def test_the_make_run_demo_on_sqlite_prints_a_set_up_now_link_that_opens(tmp_pat
     check = run_manage("shell", "-c", "from provisioning.services import check_link; "
                        f"print(check_link({token!r}).problem)", **env)
     assert check.stdout.strip().splitlines()[-1] == "None", check.stdout + check.stderr
+    page = run_manage("shell", "-c", "from django.test import Client; "
+                      f"r = Client(HTTP_HOST='127.0.0.1').get('/setup/{token}/', follow=True); "
+                      "print(r.status_code, r.request['PATH_INFO'])", **env)
+    status, path = page.stdout.strip().splitlines()[-1].split()
+    assert (status, path.startswith("/setup/orders/CCW-DEMO-")) == ("200", True), page.stdout + page.stderr
