@@ -12,10 +12,15 @@ from provisioning.models import SetupLink, SetupMode
 SESSION_LINKS_KEY = "setup_links"  # {order number: link id}, the order opened last at the end
 
 
+def set_for_order(request, key, number, value):
+    """Session entries kept per order under `key`: {order number: value}, the latest at the end.
+    A value of None removes the order's entry."""
+    entries = {n: v for n, v in request.session.get(key, {}).items() if n != number}
+    request.session[key] = entries if value is None else {**entries, number: value}
+
+
 def remember_link(request, link):
-    links = {number: pk for number, pk in request.session.get(SESSION_LINKS_KEY, {}).items()
-             if number != link.order.number}
-    request.session[SESSION_LINKS_KEY] = {**links, link.order.number: link.pk}
+    set_for_order(request, SESSION_LINKS_KEY, link.order.number, link.pk)
 
 
 def last_opened(request):

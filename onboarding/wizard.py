@@ -86,11 +86,11 @@ def entry(request, token):
     access.remember_link(request, check.link)
     # Opening the link starts the wizard again from the first step.
     request.session.pop(f"wizard_{wizard_prefix(order)}", None)
-    request.session[DONE_KEY] = _other_orders_done(request, order)
+    access.set_for_order(request, DONE_KEY, order.number, None)
     response = redirect("onboarding:setup", number=order.number)
     if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
         # The page speaks the language the email was written in, until the user picks another.
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, check.link.order.language,
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, order.language,
                             samesite="Lax", httponly=True)
     return response
 
@@ -100,14 +100,9 @@ def service_setup_url(order):
     return reverse("onboarding:service_resume", kwargs={"number": order.number})
 
 
-def _other_orders_done(request, order):
-    return {n: m for n, m in request.session.get(DONE_KEY, {}).items() if n != order.number}
-
-
 def mark_done(request, order, user_id, set_up):
     """Remember what the order's done page shows this browser; returns that page's redirect."""
-    request.session[DONE_KEY] = {**_other_orders_done(request, order),
-                                 order.number: {"user": user_id, "set_up": set_up}}
+    access.set_for_order(request, DONE_KEY, order.number, {"user": user_id, "set_up": set_up})
     return redirect("onboarding:setup_done", number=order.number)
 
 

@@ -142,9 +142,10 @@ def main():
     findings = []
     for name in sorted(dists):
         version = dists[name]
-        found, note = audit_one(name, version, projects[name], python)
-        held = note.startswith("held back")
-        held_by = holders(name, projects[name]["info"]["version"]) if held else []
+        project = projects[name]
+        found, note = audit_one(name, version, project, python)
+        newest = project and project["info"]["version"]
+        held_by = holders(name, newest) if newest and Version(newest) != Version(version) else []
         print(f"{name:24} {version:14} {note}" + (f"; held by {', '.join(held_by)}" if held_by else ""))
         findings += found
     for line in findings:
