@@ -8,7 +8,8 @@ from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.utils.translation import gettext_lazy as _
 
-from onboarding import services
+from onboarding import selectors, services
+from onboarding.verification import Outcome
 from provisioning.selectors import is_rep
 
 PARTNER, CUSTOMER = "partner", "customer"
@@ -36,7 +37,41 @@ class RoleForm(forms.Form):
         choices=[(PARTNER, _("I am a partner")), (CUSTOMER, _("I am the customer"))])
 
 
-class InstallerForm(forms.Form):
+PROOF_MESSAGES = {
+    Outcome.SENT: _("We sent a 6-digit code to %(email)s to confirm that this address is yours. "
+                    "Enter it here, then press Next."),
+    Outcome.WRONG: _("This code is not the one we sent to %(email)s, or it has expired. Check the "
+                     "email, or clear this field and press Next to get a new code."),
+    Outcome.TOO_MANY: _("Too many codes or attempts for %(email)s. Wait an hour, or use the "
+                        "address the setup email was sent to."),
+    Outcome.NEEDED: _("Press Next to get a code at %(email)s: we confirm every address before it "
+                      "joins an organisation."),
+}
+
+
+def code_field():
+    return forms.CharField(
+        label=_("Code from the email"), max_length=12, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "class": "short"}))
+
+
+class ProvenEmailMixin:
+    """An address typed in the wizard becomes a member or an administrator only once proven
+    (onboarding/verification.py): the link's own recipient, the signed-in user, or a code."""
+
+    def prove_email(self, field, email):
+        if self.proof is None or not email:
+            return True
+        outcome = self.proof.prove(email, self.data.get(self.add_prefix("code"), ""))
+        if outcome == Outcome.PROVEN:
+            return True
+        self.fields["code"] = code_field()
+        self.add_error("code", PROOF_MESSAGES[outcome] % {"email": selectors.mask_email(email)})
+        return False
+
+
+class InstallerForm(ProvenEmailMixin, forms.Form):
     choice = forms.ChoiceField(
         label=_("Who will set up the services?"), widget=forms.RadioSelect,
         choices=[(SELF, _("Yes, I will do the setup")),
@@ -47,7 +82,8 @@ class InstallerForm(forms.Form):
                                                          "data-show-for": "self customer"}))
     email = forms.EmailField(label=_("Your email"), required=False,
                              help_text=_("Prefilled with the address the deployment email was "
-                                         "sent to; change it if that is a shared mailbox."),
+                                         "sent to; if that is a shared mailbox, enter your own: "
+                                         "we send it a code to confirm it."),
                              widget=forms.EmailInput(attrs={"autocomplete": "email",
                                                             "data-show-for": "self customer"}))
     colleague_email = forms.EmailField(
@@ -55,9 +91,18 @@ class InstallerForm(forms.Form):
         help_text=_("They receive their own setup email; the link you used stops working."),
         widget=forms.EmailInput(attrs={"data-show-for": "colleague"}))
 
-    def __init__(self, *args, partner_org=None, **kwargs):
-        self.partner_org = partner_org
+    def __init__(self, *args, partner_org=None, proof=None, member_email=None, **kwargs):
+        self.partner_org, self.proof, self.member_email = partner_org, proof, member_email
         super().__init__(*args, **kwargs)
+        if member_email:
+            # Signed in as a member of the partner organisation: that is who installs.
+            self.fields["email"].disabled = True
+            self.fields["email"].initial = member_email
+            self.fields["email"].help_text = _("You are signed in as a member of your partner "
+                                               "organisation.")
+        if proof is not None and proof.has_pending():
+            self.fields["code"] = code_field()
+            self.fields["code"].widget.attrs["data-show-for"] = "self customer"
 
     def clean(self):
         data = super().clean()
@@ -68,7 +113,7 @@ class InstallerForm(forms.Form):
             email = data.get("email")
             if not email and "email" not in self.errors:
                 self.add_error("email", _("Enter your email."))
-            elif email:
+            elif email and self.prove_email("email", email):
                 problem = services.installer_email_problem(email, self.partner_org)
                 if problem:
                     self.add_error("email", problem)
@@ -116,6 +161,9 @@ class OrgStepForm(forms.Form):
 
 
 class PartnerOrgForm(OrgStepForm):
+    """Verifying an existing partner organisation takes a signed-in member of it: anyone else
+    signs in, or asks its administrators to let them join."""
+
     stale_message = services.PARTNER_ORG_APPEARED
     detail_fields = ("name", "country")
 
@@ -123,27 +171,52 @@ class PartnerOrgForm(OrgStepForm):
                            widget=forms.TextInput(attrs={"autocomplete": "organization"}))
     country = country_field()
 
+    def __init__(self, *args, member=False, **kwargs):
+        self.member = member
+        super().__init__(*args, **kwargs)
 
-class CustomerAdminForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        if self.existing is not None and not self.member:
+            raise forms.ValidationError(services.NOT_A_MEMBER, code="not_member")
+        return data
+
+
+class CustomerAdminForm(ProvenEmailMixin, forms.Form):
     email = forms.EmailField(
         label=_("Customer administrator's email"),
         help_text=_("This person administers the customer's Webex organisation. A user can "
                     "belong to only one Webex organisation at a time."))
 
     def __init__(self, *args, order=None, partner_org=None, customer_org=None,
-                 installer_email=None, **kwargs):
+                 installer_email=None, customer_led=False, proof=None, managed_elsewhere=False,
+                 **kwargs):
         self.order, self.partner_org, self.customer_org = order, partner_org, customer_org
-        self.installer_email = installer_email
+        self.installer_email, self.customer_led = installer_email, customer_led
+        self.managed_elsewhere = managed_elsewhere
+        # Only the customer's own address is proven here: the partner's pick is invited instead.
+        self.proof = proof if customer_led else None
         super().__init__(*args, **kwargs)
+        if self.proof is not None and self.proof.has_pending():
+            self.fields["code"] = code_field()
 
-    def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
+    def clean(self):
+        data = super().clean()
+        if self.managed_elsewhere:
+            raise forms.ValidationError(services.MANAGED_ELSEWHERE, code="managed_elsewhere")
+        email = data.get("email")
+        if not email:
+            return data
+        data["email"] = email = email.strip().lower()
+        if not self.prove_email("email", email):
+            return data
         problem, selected = services.customer_admin_problem(
-            email, self.order, self.partner_org, self.customer_org, self.installer_email)
+            email, self.order, self.partner_org, self.customer_org, self.installer_email,
+            customer_led=self.customer_led)
         if problem:
-            raise forms.ValidationError(problem)
-        self.cleaned_data["selected_org"] = selected
-        return email
+            self.add_error("email", problem)
+        data["selected_org"] = selected
+        return data
 
 
 class CustomerOrgForm(OrgStepForm):

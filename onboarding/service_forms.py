@@ -119,3 +119,27 @@ class SubdomainForm(forms.Form):
         if not self.wants_suggestions:
             return []
         return subdomains.suggestions(self.data.get(self.add_prefix("subdomain"), ""), self.org)
+
+
+class ReauthenticateForm(forms.Form):
+    """Deploy starts billing: a session that signed in a while ago enters its password again.
+    Checked through authenticate(), so sign-in lockouts apply here too."""
+
+    password = forms.CharField(label=_("Your password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+                               help_text=_("Deploying starts billing: enter your password again "
+                                           "to confirm it is you."))
+
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_password(self):
+        from django.contrib.auth import authenticate
+
+        password = self.cleaned_data["password"]
+        user = authenticate(self.request, username=self.request.user.get_username(),
+                            password=password)
+        if user is None or user.pk != self.request.user.pk:
+            raise forms.ValidationError(_("This password is not correct."), code="wrong_password")
+        return password

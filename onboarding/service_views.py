@@ -3,6 +3,7 @@ through provisioning/deploy.py); leaving half-way loses nothing, and coming back
 first step not done."""
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,9 +12,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from onboarding import countries
-from onboarding.access import last_opened, link_in_session, user_can_manage
-from onboarding.service_forms import (CallingSettingsForm, MeetingSettingsForm, SubdomainForm,
-                                      meeting_language_choices)
+from onboarding.access import (authenticated_recently, last_opened, mark_authenticated,
+                               user_can_deploy, user_can_manage)
+from onboarding.service_forms import (CallingSettingsForm, MeetingSettingsForm,
+                                      ReauthenticateForm, SubdomainForm, meeting_language_choices)
 from orders.models import Order
 from orgs import subdomains
 from provisioning import deploy as services
@@ -43,37 +45,28 @@ class Denied(Exception):
     pass
 
 
-def _valid_link(request, number):
-    link = link_in_session(request, number)
-    return link if link is not None and link.superseded_at is None else None
-
-
 def _order_for(request, number):
-    """(order, link) when this request may set up the order's services; 404 otherwise.
-    An anonymous visitor without the right link is sent to sign in, whatever the number, so
-    the answer says nothing about which orders exist."""
+    """The order when a signed-in member of one of its organisations asks; 404 otherwise. A
+    setup link opens nothing here: it proves a mailbox, not a membership. An anonymous visitor is
+    sent to sign in, whatever the number, so the answer says nothing about which orders exist."""
+    if not request.user.is_authenticated:
+        raise Denied
     try:
         order = services.load_order(number=number)
     except Order.DoesNotExist:
-        order = None
-    link = _valid_link(request, number) if order is not None else None
-    via_link = link is not None
-    if order is not None and (via_link or user_can_manage(request.user, order)):
-        if order.provisioning.set_up_at is None:
-            raise Http404
-        return order, (link if via_link else None)
-    if not request.user.is_authenticated:
-        raise Denied
-    raise Http404
+        raise Http404 from None
+    if not user_can_manage(request.user, order) or order.provisioning.set_up_at is None:
+        raise Http404
+    return order
 
 
 def _guarded(view):
     def wrapper(request, number, *args, **kwargs):
         try:
-            order, link = _order_for(request, number)
+            order = _order_for(request, number)
         except Denied:
             return redirect_to_login(request.get_full_path())
-        return view(request, order, link, *args, **kwargs)
+        return view(request, order, *args, **kwargs)
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
     return wrapper
@@ -93,24 +86,25 @@ def _resume_url(order):
 
 @require_http_methods(["GET", "HEAD"])
 def service_setup(request):
-    """The service setup of the order whose link this browser opened last, first step not done."""
-    link = _valid_link(request, last_opened(request))
-    if link is None:
-        if request.user.is_authenticated:
-            return redirect("onboarding:my_orders")
+    """The service setup of the order whose link this browser opened last, for a signed-in
+    member; otherwise My orders (or the sign-in page)."""
+    if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    return redirect("onboarding:service_resume", number=link.order.number)
+    number = last_opened(request)
+    if number is not None:
+        return redirect("onboarding:service_resume", number=number)
+    return redirect("onboarding:my_orders")
 
 
 @require_http_methods(["GET", "HEAD"])
 @_guarded
-def resume(request, order, link):
+def resume(request, order):
     return redirect(_resume_url(order))
 
 
 @require_http_methods(["GET", "HEAD"])
 @_guarded
-def deployed(request, order, link):
+def deployed(request, order):
     if not order.provisioning.deployed_at:
         return redirect(_resume_url(order))
     return render(request, "onboarding/services/deployed.html", _summary(order))
@@ -118,7 +112,7 @@ def deployed(request, order, link):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @_guarded
-def step(request, order, link, step):
+def step(request, order, step):
     steps = services.steps_for(order)
     if step not in steps:
         raise Http404
@@ -129,7 +123,7 @@ def step(request, order, link, step):
         return redirect(step_url(order, first_open))
     context = _step_context(order, steps, step, first_open)
     try:
-        return STEP_VIEWS[step](request, order, link, context)
+        return STEP_VIEWS[step](request, order, context)
     except ServiceSetupError as error:
         if error.code == ServiceSetupError.DEPLOYED:
             return redirect(step_url(order, None))
@@ -167,22 +161,19 @@ def _next(order, step):
     return redirect(step_url(order, steps[steps.index(step) + 1]))
 
 
-def _by(request):
-    return request.user if request.user.is_authenticated else None
-
-
 # --- The steps ---------------------------------------------------------------------------------
 
-def subscription_step(request, order, link, context):
+def subscription_step(request, order, context):
     if request.method == "POST":
-        services.mark_subscription_reviewed(order, by=_by(request))
+        services.mark_subscription_reviewed(order, by=request.user)
         return _next(order, SUBSCRIPTION)
-    context["subscription"] = services.subscription_of(order) or services.ensure_subscription(order)
+    # A GET writes nothing: the subscription is created when the step is submitted.
+    context["subscription"] = services.subscription_of(order)
     context["lines"] = list(order.lines.all())
     return render(request, "onboarding/services/subscription.html", context)
 
 
-def calling_step(request, order, link, context):
+def calling_step(request, order, context):
     saved = services.related_or_none(order, "calling_settings")
     if saved is not None:
         initial = {"country": saved.country, "time_zone": saved.time_zone,
@@ -193,13 +184,13 @@ def calling_step(request, order, link, context):
                    "location_name": order.customer_city or order.customer_name}
     form = CallingSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.save_calling_settings(order, by=_by(request), **form.cleaned_data)
+        services.save_calling_settings(order, by=request.user, **form.cleaned_data)
         return _next(order, CALLING)
     context["form"] = form
     return render(request, "onboarding/services/calling.html", context)
 
 
-def meetings_step(request, order, link, context):
+def meetings_step(request, order, context):
     saved = services.related_or_none(order, "meeting_settings")
     if saved is not None:
         initial = {field: getattr(saved, field) for field in MeetingSettingsForm.base_fields}
@@ -211,13 +202,13 @@ def meetings_step(request, order, link, context):
                    "time_zone": calling.time_zone if calling else countries.default_time_zone(country)}
     form = MeetingSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.save_meeting_settings(order, by=_by(request), **form.cleaned_data)
+        services.save_meeting_settings(order, by=request.user, **form.cleaned_data)
         return _next(order, MEETINGS)
     context["form"] = form
     return render(request, "onboarding/services/meetings.html", context)
 
 
-def enterprise_step(request, order, link, context):
+def enterprise_step(request, order, context):
     """Three buttons share the form: Check availability (answers here, keeps what was typed),
     a suggestion (fills it in and checks it), Save (reserves it and goes on)."""
     org = order.customer_org
@@ -243,7 +234,7 @@ def enterprise_step(request, order, link, context):
         context["available"] = value
         return render(request, "onboarding/services/enterprise.html", context)
     try:
-        services.reserve_subdomain(order, value, by=_by(request))
+        services.reserve_subdomain(order, value, by=request.user)
     except ServiceSetupError as error:
         if error.code != ServiceSetupError.TAKEN:
             raise
@@ -256,14 +247,26 @@ def enterprise_step(request, order, link, context):
     return _next(order, ENTERPRISE)
 
 
-def deploy_step(request, order, link, context):
+def deploy_step(request, order, context):
+    """Deploy starts billing: an administrator of the order's organisation, who entered their
+    password recently (or enters it here), recorded as the deployment's actor."""
+    may_deploy = user_can_deploy(request.user, order)
+    form = ReauthenticateForm(request, request.POST if request.method == "POST" else None) \
+        if may_deploy and not authenticated_recently(request) else None
     if request.method == "POST":
-        services.deploy(order, by=_by(request),
-                        installer_email=link.recipient_email if link is not None else "")
-        return redirect(step_url(order, None))
+        if not may_deploy:
+            raise PermissionDenied
+        if form is None or form.is_valid():
+            if form is not None:
+                mark_authenticated(request)
+            services.deploy(order, by=request.user)
+            return redirect(step_url(order, None))
     context.update(_summary(order))
     context["missing"] = [STEP_LABELS[key] for key in services.missing_before_deploy(order)]
-    return render(request, "onboarding/services/deploy.html", context)
+    context["may_deploy"] = may_deploy
+    context["password_form"] = form
+    return render(request, "onboarding/services/deploy.html", context,
+                  status=400 if form is not None and form.is_bound else 200)
 
 
 STEP_VIEWS = {SUBSCRIPTION: subscription_step, CALLING: calling_step, MEETINGS: meetings_step,

@@ -6,15 +6,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import BigIntegerField, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from onboarding import selectors
+from onboarding import memberships, selectors
 from orgs import services as orgs_services
-from orgs.models import Membership, Organization, User
+from orgs.models import Membership, Organization, User, normalise_email
 from provisioning import outbox
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, SetupMode, Status
-from provisioning.services import issue_link, setup_url
+from provisioning.services import issue_link, link_secret, live_link_id
 
 EMAIL_IN_OTHER_ORG = _(
     "This email already belongs to another Webex organisation, and a user can belong to only one "
@@ -26,6 +29,16 @@ SAME_PERSON_BOTH_SIDES = _(
 PARTNER_ORG_APPEARED = _(
     "Your partner organisation was created by someone else a moment ago. Check its details "
     "below before you continue.")
+NOT_A_MEMBER = _(
+    "Only members of this organisation can set up its orders. Sign in if you are one, or ask its "
+    "administrators to let you join.")
+NOT_AN_ADMIN = _(
+    "This customer's Webex organisation already exists: enter the email of one of its "
+    "administrators. To add a new administrator, ask one of them.")
+MANAGED_ELSEWHERE = _(
+    "This customer's Webex organisation is managed by another partner, or by the customer itself: "
+    "it cannot be added to this order's setup. Tell your account representative, who will sort "
+    "it out with you.")
 CUSTOMER_ORG_APPEARED = _(
     "This customer organisation was created by someone else a moment ago. Check its details "
     "below before you continue.")
@@ -69,6 +82,7 @@ class SetupPlan:
     customer_org_id: "int | None" = None
     new_customer_org: "OrgDetails | None" = None
     hand_to_customer: bool = False     # the partner stops after attaching the order
+    member_id: "int | None" = None     # the signed-in member verifying an existing partner org
 
 
 @dataclass(frozen=True)
@@ -88,23 +102,50 @@ def installer_email_problem(email, partner_org):
     return EMAIL_IN_OTHER_ORG
 
 
-def customer_admin_problem(email, order, partner_org, customer_org, installer_email=None):
-    """(error or None, the existing customer org this email selects or None)."""
+def customer_admin_problem(email, order, partner_org, customer_org, installer_email=None,
+                           customer_led=False):
+    """(error or None, the existing customer org this email selects or None).
+
+    An existing customer organisation gains no administrator here: the address must already be
+    one of its administrators. A new organisation's administrator is invited (partner-led) or
+    is the customer's own proven address (customer-led)."""
     if installer_email and email.strip().lower() == installer_email.strip().lower():
         return SAME_PERSON_BOTH_SIDES, None
-    _user, org = selectors.user_with_org(email)
+    user, org = selectors.user_with_org(email)
+    if customer_org is not None:
+        if org is not None and org.pk == customer_org.pk and _is_admin(user):
+            return None, org
+        return (NOT_AN_ADMIN if org is None or org.pk == customer_org.pk
+                else EMAIL_IN_OTHER_ORG), None
     if org is None:
         return None, None
-    if org.kind == Organization.Kind.CUSTOMER:
-        if customer_org is not None:
-            return (None, org) if org.pk == customer_org.pk else (EMAIL_IN_OTHER_ORG, None)
+    if org.kind == Organization.Kind.CUSTOMER and _is_admin(user):
         # No org under the order's customer id yet: the admin's own org is taken for the
-        # customer's only when it is that customer (known under another id) and no other partner
-        # manages it. Anyone can type an email: it must not open some other org's details.
-        partner_id = partner_org.pk if partner_org is not None else None
-        if org.managed_by_id in (None, partner_id) and _is_the_orders_customer(org, order):
+        # customer's only when it is that customer (known under another id), and this partner
+        # manages it (or, customer-led, nobody does). Anyone can type an email: it must not
+        # open some other org's details.
+        managers = {None} if customer_led else set()
+        if partner_org is not None:
+            managers.add(partner_org.pk)
+        if org.managed_by_id in managers and _is_the_orders_customer(org, order):
             return None, org
     return EMAIL_IN_OTHER_ORG, None
+
+
+def customer_org_managed_elsewhere(customer_org, partner_org, customer_led=False):
+    """True when the order's existing customer organisation may not be used by this setup: it
+    is managed by another partner, or (for a partner's setup) by the customer itself."""
+    if customer_org is None:
+        return False
+    partner_id = partner_org.pk if partner_org is not None else None
+    if customer_led:
+        return customer_org.managed_by_id not in (None, partner_id)
+    return customer_org.managed_by_id is None or customer_org.managed_by_id != partner_id
+
+
+def _is_admin(user):
+    membership = getattr(user, "membership", None)
+    return membership is not None and membership.role == Membership.Role.ADMIN
 
 
 def _same_name(a, b):
@@ -139,9 +180,17 @@ def _lock(link):
     return provisioning
 
 
-def _email_context(order, raw_token, invited_by):
-    return {"order": order, "url": setup_url(raw_token), "invited_by": invited_by,
+def _email_context(order, invited_by):
+    return {"order": order, "invited_by": invited_by,
             "window_closes_at": order.provisioning.window_closes_at}
+
+
+def _send_link(kind, template, order, email, purpose, invited_by, actor=None):
+    """A fresh link for `email` (the order's previous one stops working) and its email, whose
+    URL is derived when it is sent."""
+    issue_link(order, email, purpose, actor=actor)
+    outbox.enqueue(kind, email, template, _email_context(order, invited_by), order.language, order,
+                   secrets={"url": link_secret(live_link_id(order))})
 
 
 @transaction.atomic
@@ -151,9 +200,8 @@ def hand_to_colleague(link, colleague_email):
     provisioning = _lock(link)
     order = provisioning.order
     email = colleague_email.strip().lower()
-    raw = issue_link(order, email, SetupLink.Purpose.COLLEAGUE)
-    outbox.enqueue(OutboundEmail.Kind.COLLEAGUE, email, "colleague",
-                   _email_context(order, raw, link.recipient_email), order.language, order)
+    _send_link(OutboundEmail.Kind.COLLEAGUE, "colleague", order, email,
+               SetupLink.Purpose.COLLEAGUE, link.recipient_email)
     Event.objects.create(order=order, kind=Event.Kind.COLLEAGUE_INVITED,
                          data={"colleague": email, "by": link.recipient_email})
     return email
@@ -162,24 +210,39 @@ def hand_to_colleague(link, colleague_email):
 NOT_RECOGNISED_QUIET = datetime.timedelta(hours=1)
 
 
+def _tell_rep_once_an_hour(order, kind, org, data, email_kind, template, context):
+    """A history entry each time; the rep's email at most once an hour per organisation."""
+    recent = Event.objects.filter(order=order, kind=kind, data__org_id=org.pk,
+                                  at__gte=timezone.now() - NOT_RECOGNISED_QUIET).exists()
+    Event.objects.create(order=order, kind=kind, data={**data, "org_id": org.pk})
+    if not recent:
+        outbox.enqueue(email_kind, order.account_rep.email, template,
+                       {"order": order, "org": org, **context,
+                        "admin_url": f"{settings.SITE_URL}/admin/orders/order/{order.pk}/change/"},
+                       order.account_rep.language, order)
+
+
 @transaction.atomic
 def report_not_recognised(link, org):
     """"I don't recognise this organisation": tell the order's account rep (once an hour per
     organisation, however often the button is pressed) and record it. Nothing else is saved."""
-    order = link.order
     which = "partner" if org.kind == Organization.Kind.PARTNER else "customer"
-    recent = Event.objects.filter(order=order, kind=Event.Kind.NOT_RECOGNISED, data__org_id=org.pk,
-                                  at__gte=timezone.now() - NOT_RECOGNISED_QUIET).exists()
-    Event.objects.create(order=order, kind=Event.Kind.NOT_RECOGNISED,
-                         data={"organisation": which, "org_id": org.pk,
-                               "reported_by": link.recipient_email})
-    if not recent:
-        outbox.enqueue(OutboundEmail.Kind.REP_NOT_RECOGNISED, order.account_rep.email,
-                       "rep-not-recognised",
-                       {"order": order, "org": org, "which": which,
-                        "reported_by": link.recipient_email,
-                        "admin_url": f"{settings.SITE_URL}/admin/orders/order/{order.pk}/change/"},
-                       order.account_rep.language, order)
+    _tell_rep_once_an_hour(link.order, Event.Kind.NOT_RECOGNISED, org,
+                           {"organisation": which, "reported_by": link.recipient_email},
+                           OutboundEmail.Kind.REP_NOT_RECOGNISED, "rep-not-recognised",
+                           {"which": which, "reported_by": link.recipient_email})
+
+
+@transaction.atomic
+def report_managed_elsewhere(link, org):
+    """The order's customer organisation is managed by another partner (or by the customer):
+    this setup cannot use it. Tell the rep (once an hour) and record it; nothing else."""
+    managed_by = org.managed_by.name if org.managed_by_id else ""
+    _tell_rep_once_an_hour(link.order, Event.Kind.ORG_REFUSED, org,
+                           {"organisation": org.name, "managed_by": managed_by,
+                            "reported_by": link.recipient_email},
+                           OutboundEmail.Kind.REP_ORG_REFUSED, "rep-org-refused",
+                           {"managed_by": managed_by, "reported_by": link.recipient_email})
 
 
 def _partner_org(plan, order):
@@ -198,7 +261,7 @@ def _partner_org(plan, order):
 
 
 @transaction.atomic
-def complete_setup(link, plan):
+def complete_setup(link, plan, browser=""):
     """Step 9, Confirm: the first point at which the wizard saves anything, all in one
     transaction under the order's lock, so a double click, a second tab or two people with the
     same link create exactly one set of organisations and users.
@@ -208,6 +271,9 @@ def complete_setup(link, plan):
     3. Handed to the customer: attach the order, send the customer admin their link, stop.
     4. Otherwise the customer org (managed by the partner unless the customer leads), the
        customer administrator, the order's links, the status "set up" and its history entry.
+
+    `browser` (access.browser_id) is recorded with the history entry: only that browser is
+    offered the new administrator's password.
     """
     provisioning = _lock(link)
     order = provisioning.order
@@ -217,43 +283,57 @@ def complete_setup(link, plan):
     installer = None
     if plan.partner_led:
         partner_org, partner_new = _partner_org(plan, order)
-        if installer_email_problem(plan.installer_email, partner_org):
-            raise SetupConflict("installer", "email", EMAIL_IN_OTHER_ORG)
-        role = Membership.Role.ADMIN if partner_new else Membership.Role.MEMBER
-        try:
-            installer, created = orgs_services.ensure_member(plan.installer_email, partner_org, role,
-                                                             plan.installer_name)
-        except orgs_services.OrgConflict:
-            raise SetupConflict("installer", "email", EMAIL_IN_OTHER_ORG) from None
-        if created and partner_new:
-            password_user = installer  # step 10: the new partner org's administrator
+        if partner_new:
+            # The wizard proved this address (the link's own, or a code): it administers the
+            # partner organisation it has just created.
+            if installer_email_problem(plan.installer_email, partner_org):
+                raise SetupConflict("installer", "email", EMAIL_IN_OTHER_ORG)
+            try:
+                installer, created = orgs_services.ensure_member(
+                    plan.installer_email, partner_org, Membership.Role.ADMIN, plan.installer_name)
+            except orgs_services.OrgConflict:
+                raise SetupConflict("installer", "email", EMAIL_IN_OTHER_ORG) from None
+            if created:
+                password_user = installer  # step 10: the new partner org's administrator
+        else:
+            # An existing partner organisation is set up by one of its members, signed in.
+            installer = User.objects.filter(pk=plan.member_id,
+                                            membership__organization=partner_org).first()
+            if installer is None:
+                raise SetupConflict("partner_org", None, NOT_A_MEMBER)
     else:
         # The customer leads: the partner org is only recorded, never joined or managed.
         partner_org = order.partner_org or selectors.partner_org_for(order)
 
     existing_customer = selectors.customer_org_for(order)
+    if customer_org_managed_elsewhere(existing_customer, partner_org,
+                                      customer_led=not plan.partner_led):
+        raise SetupConflict("customer_admin", "email", NOT_AN_ADMIN)
     problem, selected = customer_admin_problem(
         plan.customer_admin_email, order, partner_org, existing_customer,
-        installer_email=plan.installer_email if plan.partner_led else None)
+        installer_email=plan.installer_email if plan.partner_led else None,
+        customer_led=not plan.partner_led)
     if problem:
         raise SetupConflict("customer_admin", "email", problem)
+    installer_email = installer.email if installer is not None else normalise_email(
+        plan.installer_email)
 
     if plan.hand_to_customer:
         order.partner_org = partner_org
         order.save(update_fields=["partner_org", "updated_at"])
         provisioning.setup_mode = SetupMode.CUSTOMER
         provisioning.installer_name = plan.installer_name
-        provisioning.installer_email = plan.installer_email.strip().lower()
+        provisioning.installer_email = installer_email
         provisioning.save(update_fields=["setup_mode", "installer_name", "installer_email",
                                          "updated_at"])
-        admin_email = plan.customer_admin_email.strip().lower()
-        raw = issue_link(order, admin_email, SetupLink.Purpose.CUSTOMER_ADMIN, actor=installer)
-        outbox.enqueue(OutboundEmail.Kind.CUSTOMER_ADMIN, admin_email, "customer-admin",
-                       _email_context(order, raw, plan.installer_email), order.language, order)
+        admin_email = normalise_email(plan.customer_admin_email)
+        _send_link(OutboundEmail.Kind.CUSTOMER_ADMIN, "customer-admin", order, admin_email,
+                   SetupLink.Purpose.CUSTOMER_ADMIN, installer_email, actor=installer)
         Event.objects.create(order=order, kind=Event.Kind.CUSTOMER_INVITED, actor=installer,
-                             data={"customer_admin": admin_email, "by": plan.installer_email,
+                             data={"customer_admin": admin_email, "by": installer_email,
                                    "link_id": link.pk, "partner_org_created": partner_new,
-                                   "password_user_id": password_user and password_user.pk})
+                                   "password_user_id": password_user and password_user.pk,
+                                   "browser": browser})
         return SetupResult(order.pk, False, password_user and password_user.pk)
 
     customer_new = False
@@ -274,14 +354,25 @@ def complete_setup(link, plan):
         if customer_org.pk not in {getattr(existing_customer, "pk", None),
                                    getattr(selected, "pk", None)}:
             raise SetupConflict("customer_org", None, CUSTOMER_ORG_APPEARED)
-    try:
-        admin, admin_created = orgs_services.ensure_member(
-            plan.customer_admin_email, customer_org, Membership.Role.ADMIN,
-            "" if plan.partner_led else plan.installer_name)
-    except orgs_services.OrgConflict:
-        raise SetupConflict("customer_admin", "email", EMAIL_IN_OTHER_ORG) from None
-    if not plan.partner_led and admin_created and customer_new:
-        password_user = admin  # the customer set up their own new org: they administer it
+    admin_email = normalise_email(plan.customer_admin_email)
+    admin = None
+    if customer_new and plan.partner_led:
+        # The partner named this address: it is invited, and administers the organisation once
+        # it accepts from its own mailbox (onboarding/memberships.py).
+        memberships.invite_admin(order, customer_org, admin_email, invited_by=installer,
+                                 by_email=installer_email)
+    elif customer_new:
+        # The customer's own address, proven by its link or a code.
+        try:
+            admin, admin_created = orgs_services.ensure_member(
+                admin_email, customer_org, Membership.Role.ADMIN, plan.installer_name)
+        except orgs_services.OrgConflict:
+            raise SetupConflict("customer_admin", "email", EMAIL_IN_OTHER_ORG) from None
+        if admin_created:
+            password_user = admin  # the customer set up their own new org: they administer it
+    else:
+        admin = User.objects.filter(email__iexact=admin_email,
+                                    membership__organization=customer_org).first()
 
     order.partner_org = partner_org
     order.customer_org = customer_org
@@ -292,7 +383,7 @@ def complete_setup(link, plan):
                            and provisioning.installer_email)
     if not finishing_hand_over:
         provisioning.installer_name = plan.installer_name
-        provisioning.installer_email = plan.installer_email.strip().lower()
+        provisioning.installer_email = installer_email
     provisioning.set_up_at = timezone.now()
     provisioning.status = Status.SET_UP
     provisioning.setup_mode = plan.mode
@@ -301,8 +392,10 @@ def complete_setup(link, plan):
     Event.objects.create(order=order, kind=Event.Kind.SET_UP, actor=installer or admin,
                          data={"mode": plan.mode, "partner_org_created": partner_new,
                                "customer_org_created": customer_new,
-                               "customer_admin": admin.email,
-                               "password_user_id": password_user and password_user.pk})
+                               "customer_admin": admin_email,
+                               "customer_admin_invited": customer_new and plan.partner_led,
+                               "password_user_id": password_user and password_user.pk,
+                               "browser": browser})
     return SetupResult(order.pk, True, password_user and password_user.pk)
 
 
@@ -324,16 +417,18 @@ def handed_over_by(link):
             .order_by("-at").first())
 
 
-def password_user_for(order, event=None):
-    """The administrator whom this order's setup created and who has no password yet, or None
-    (what a link opened after Confirm resumes at). `event` is the Confirm that created them:
-    the order's latest SET_UP unless given (a hand-over's CUSTOMER_INVITED)."""
-    if event is None:
-        event = order.events.filter(kind=Event.Kind.SET_UP).order_by("-at").first()
-    user_id = event.data.get("password_user_id") if event else None
-    if not user_id:
+def password_user_for(order, browser):
+    """The administrator whom this order's setup created in `browser` (access.browser_id) and who
+    has no password yet, or None. Any other browser, even with the same link, gets None: the link
+    proves a mailbox, not the right to become this administrator."""
+    if not browser:
         return None
-    user = User.objects.filter(pk=user_id).first()
+    created = (order.events.filter(kind__in=[Event.Kind.SET_UP, Event.Kind.CUSTOMER_INVITED],
+                                   data__browser=browser)
+               .exclude(data__password_user_id=None).order_by("-at")
+               .annotate(user_id=Cast(KT("data__password_user_id"), BigIntegerField()))
+               .values("user_id")[:1])
+    user = User.objects.filter(pk=Subquery(created)).first()
     if user is None or user.has_usable_password():
         return None
     return user

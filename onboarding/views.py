@@ -1,16 +1,19 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from onboarding.access import last_opened, link_in_session, orders_for
+from onboarding.access import last_opened, link_in_session, orders_for, user_can_manage
 from provisioning.models import Status
 
 
 def home(request):
-    """The front door: resume a setup started from a link, or go to one's orders."""
-    link = link_in_session(request, last_opened(request))
+    """The front door: a signed-in member resumes the order whose link this browser opened last,
+    anyone else goes to their orders or signs in."""
     resume = None
-    if link is not None and link.superseded_at is None and link.order.provisioning.set_up_at:
-        resume = link.order
+    if request.user.is_authenticated:
+        link = link_in_session(request, last_opened(request))
+        if link is not None and link.order.provisioning.set_up_at and \
+                user_can_manage(request.user, link.order):
+            resume = link.order
     return render(request, "onboarding/home.html", {"resume_order": resume})
 
 

@@ -11,12 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from formtools.wizard.views import SessionWizardView
 
-from onboarding import access, selectors, services
+from onboarding import access, memberships, selectors, services
 from onboarding.forms import (COLLEAGUE, CUSTOMER, CUSTOMER_DOES_IT, PARTNER, SELF,
                               AdminPasswordForm, ConfirmForm, CustomerAdminForm, CustomerOrgForm,
                               InstallerForm, OrgStepForm, PartnerOrgForm, RoleForm)
+from onboarding.verification import EmailProof
 from orders.models import Order
-from orgs.models import User
 from provisioning.models import Provisioning, SetupLink, SetupMode
 from provisioning.services import LinkProblem, check_link, link_problem
 
@@ -84,9 +84,10 @@ def entry(request, token):
         return problem_response(request, check.link, check.problem)
     order = check.link.order
     access.remember_link(request, check.link)
-    # Opening the link starts the wizard again from the first step.
-    request.session.pop(f"wizard_{wizard_prefix(order)}", None)
-    access.set_for_order(request, DONE_KEY, order.number, None)
+    if order.provisioning.set_up_at is None:
+        # Opening the link starts the wizard again from the first step.
+        request.session.pop(f"wizard_{wizard_prefix(order)}", None)
+        access.set_for_order(request, DONE_KEY, order.number, None)
     response = redirect("onboarding:setup", number=order.number)
     if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
         # The page speaks the language the email was written in, until the user picks another.
@@ -100,24 +101,33 @@ def service_setup_url(order):
     return reverse("onboarding:service_resume", kwargs={"number": order.number})
 
 
-def mark_done(request, order, user_id, set_up):
-    """Remember what the order's done page shows this browser; returns that page's redirect."""
-    access.set_for_order(request, DONE_KEY, order.number, {"user": user_id, "set_up": set_up})
+def mark_done(request, order, set_up):
+    """This browser confirmed the order: it may see the done page (and, if its Confirm created
+    an administrator, choose their password there). Returns that page's redirect."""
+    access.set_for_order(request, DONE_KEY, order.number, {"set_up": set_up})
     return redirect("onboarding:setup_done", number=order.number)
 
 
 def handed_over(request, order, event):
-    """The link that handed the setup to the customer, used again (a double click, another tab):
-    the done page and the new partner administrator's password, not "superseded"."""
-    user = services.password_user_for(order, event)
-    return mark_done(request, order, user and user.pk, set_up=False)
+    """The link that handed the setup to the customer, used again. The browser that confirmed
+    (a double click, another tab) gets its done page back; any other browser only learns that
+    the setup was handed over."""
+    if request.session.get(DONE_KEY, {}).get(order.number) or \
+            event.data.get("browser") == access.browser_id(request):
+        return mark_done(request, order, set_up=False)
+    return render(request, "onboarding/wizard/handed_over.html", {"order": order})
 
 
 def resume(request, order):
-    """A link used after Confirm: the password page if it is still to do, else the services."""
-    user = services.password_user_for(order)
-    response = mark_done(request, order, user and user.pk, set_up=True)
-    return response if user is not None else redirect(service_setup_url(order))
+    """A link used after Confirm. The browser that confirmed goes back to its done page; a
+    signed-in member of the order's organisations to the service setup; anyone else is told the
+    order is set up and asked to sign in: the link alone opens nothing after Confirm."""
+    if request.session.get(DONE_KEY, {}).get(order.number):
+        return redirect("onboarding:setup_done", number=order.number)
+    if access.user_can_manage(request.user, order):
+        return redirect(service_setup_url(order))
+    return render(request, "onboarding/wizard/set_up_sign_in.html",
+                  {"order": order, "next_url": service_setup_url(order)})
 
 
 # --- The wizard ----------------------------------------------------------------------------------
@@ -197,6 +207,7 @@ class SetupWizard(SessionWizardView):
         if self.provisioning.set_up_at is not None:
             return resume(request, self.order)
         self.notice = None
+        self.proof = EmailProof(request, self.order, link)
         if self.customer_admin_link and self._link_admin_check[0]:
             # Say it now, not after the customer has filled in every step.
             return render(request, "onboarding/wizard/cannot_continue.html",
@@ -227,10 +238,29 @@ class SetupWizard(SessionWizardView):
     def customer_org_by_id(self):
         return selectors.customer_org_for(self.order)
 
+    @property
+    def signed_in_member(self):
+        """The signed-in user, when a member of the order's existing partner organisation."""
+        if self.partner_org is not None and access.is_member_of(self.request.user,
+                                                                self.partner_org):
+            return self.request.user
+        return None
+
+    @property
+    def customer_org_elsewhere(self):
+        """The order's customer organisation, when another partner (or the customer) manages it:
+        this setup may not use it."""
+        org = self.customer_org_by_id
+        if services.customer_org_managed_elsewhere(org, self.partner_org,
+                                                   customer_led=_role(self) == CUSTOMER):
+            return org
+        return None
+
     def installer_email(self):
         if _role(self) != PARTNER:
             return None
-        return _cleaned(self, "installer", "email")
+        member = self.signed_in_member
+        return member.email if member is not None else _cleaned(self, "installer", "email")
 
     def customer_admin_email(self):
         if self.customer_admin_link:
@@ -256,13 +286,17 @@ class SetupWizard(SessionWizardView):
 
     def get_form_kwargs(self, step=None):
         if step == "installer":
-            return {"partner_org": self.partner_org}
+            member = self.signed_in_member
+            return {"partner_org": self.partner_org, "proof": self.proof,
+                    "member_email": member.email if member is not None else None}
         if step == "partner_org":
-            return {"existing": self.partner_org}
+            return {"existing": self.partner_org, "member": self.signed_in_member is not None}
         if step == "customer_admin":
             return {"order": self.order, "partner_org": self.partner_org,
                     "customer_org": self.customer_org_by_id,
-                    "installer_email": self.installer_email()}
+                    "installer_email": self.installer_email(),
+                    "customer_led": _role(self) == CUSTOMER, "proof": self.proof,
+                    "managed_elsewhere": self.customer_org_elsewhere is not None}
         if step == "customer_org":
             return {"existing": self.customer_org_to_verify()}
         return {}
@@ -270,7 +304,8 @@ class SetupWizard(SessionWizardView):
     def get_form_initial(self, step):
         order = self.order
         if step == "installer":
-            return {"email": self.link.recipient_email}
+            member = self.signed_in_member
+            return {"email": member.email if member is not None else self.link.recipient_email}
         if step == "partner_org":
             return {"name": order.partner_name, "country": order.partner_country}
         if step == "customer_org":
@@ -324,6 +359,8 @@ class SetupWizard(SessionWizardView):
         self.storage.current_step = posted_step
 
         goto = self.request.POST.get("wizard_goto_step")
+        # Only Next on the step that asks for an address may email it a code.
+        self.proof.may_send = goto is None and posted_step in ("installer", "customer_admin")
         if goto in form_list:
             # Back keeps what was typed on this page, complete or not, without checking it:
             # Next checks it, and Confirm checks every step again.
@@ -333,6 +370,16 @@ class SetupWizard(SessionWizardView):
             if goto in self.get_form_list():
                 return self.render_goto_step(goto)
 
+        if self.request.POST.get("ask_to_join") and posted_step == "partner_org":
+            return self._ask_to_join()
+        if self.request.POST.get("tell_rep") and posted_step == "customer_admin":
+            org = self.customer_org_elsewhere
+            if org is not None:
+                services.report_managed_elsewhere(self.link, org)
+                self.storage.reset()
+                return render(self.request, "onboarding/wizard/managed_elsewhere_told.html",
+                              {"order": self.order, "org": org,
+                               "rep_email": self.order.account_rep.email})
         if self.request.POST.get("not_recognised") and posted_step in ("partner_org",
                                                                          "customer_org"):
             form = self.get_form(posted_step)
@@ -343,6 +390,19 @@ class SetupWizard(SessionWizardView):
                               {"order": self.order, "org": form.existing,
                                "rep_email": self.order.account_rep.email})
         return super().post(*args, **kwargs)
+
+    def _ask_to_join(self):
+        """A non-member asks the existing partner organisation's administrators to let them in,
+        from the address the installer step proved. The order waits for their answer."""
+        installer = self.get_cleaned_data_for_step("installer") or {}
+        org = self.partner_org
+        if org is None or not installer.get("email") or self.signed_in_member is not None:
+            return self.render(self.get_form("partner_org"))
+        join_request, _created = memberships.request_to_join(
+            self.order, org, installer["email"], installer.get("name", ""), self.link)
+        self.storage.reset()
+        return render(self.request, "onboarding/wizard/join_requested.html",
+                      {"order": self.order, "org": org, "join_request": join_request})
 
     def render_next_step(self, form, **kwargs):
         # The step just answered fell out of the path: an earlier answer stopped being valid
@@ -393,7 +453,8 @@ class SetupWizard(SessionWizardView):
                 email = services.hand_to_colleague(self.link, installer.cleaned_data["colleague_email"])
                 return render(self.request, "onboarding/wizard/colleague_asked.html",
                               {"order": self.order, "email": email})
-            result = services.complete_setup(self.link, self.plan(form_dict))
+            result = services.complete_setup(self.link, self.plan(form_dict),
+                                             browser=access.browser_id(self.request))
         except services.AlreadySetUp:
             return self._already_set_up()
         except services.LinkNoLongerValid:
@@ -404,7 +465,7 @@ class SetupWizard(SessionWizardView):
             return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)
         except services.SetupConflict as conflict:
             raise _BackToStep(conflict) from None
-        return mark_done(self.request, self.order, result.password_user_id, result.set_up)
+        return mark_done(self.request, self.order, result.set_up)
 
     def plan(self, form_dict):
         role = _role(self)
@@ -422,12 +483,14 @@ class SetupWizard(SessionWizardView):
                                       partner_led=False, **customer)
         installer = form_dict["installer"].cleaned_data
         partner_form = form_dict["partner_org"]
-        partner = ({"partner_org_id": partner_form.existing.pk} if partner_form.existing
-                   else {"new_partner_org": partner_form.details()})
+        member = self.signed_in_member
+        partner = ({"partner_org_id": partner_form.existing.pk,
+                    "member_id": member.pk if member is not None else None}
+                   if partner_form.existing else {"new_partner_org": partner_form.details()})
         mode = SetupMode.COLLEAGUE if self.link.purpose == SetupLink.Purpose.COLLEAGUE \
             else SetupMode.SELF
         return services.SetupPlan(
-            mode=mode, installer_name=installer["name"], installer_email=installer["email"],
+            mode=mode, installer_name=installer["name"], installer_email=self.installer_email(),
             customer_admin_email=form_dict["customer_admin"].cleaned_data["email"],
             hand_to_customer=installer["choice"] == CUSTOMER_DOES_IT, **partner, **customer)
 
@@ -453,7 +516,7 @@ class SetupWizard(SessionWizardView):
             partner = {"org": self.partner_org,
                        "new": org_data if self.partner_org is None else None,
                        "installer_name": installer.get("name"),
-                       "installer_email": installer.get("email")}
+                       "installer_email": self.installer_email()}
         elif self.partner_org is not None:
             partner = {"org": self.partner_org, "new": None, "customer_led": True}
         customer_org = self.customer_org_to_verify()
@@ -475,6 +538,13 @@ class SetupWizard(SessionWizardView):
                        progress=self.progress(), notice=self.notice,
                        customer_admin_link=self.customer_admin_link,
                        is_last=step == self.steps.last)
+        if step == "partner_org" and self.partner_org is not None:
+            installer = self.get_cleaned_data_for_step("installer") or {}
+            context.update(member=self.signed_in_member is not None,
+                           join_as=installer.get("email", ""),
+                           login_url=f"{reverse('login')}?next={self.request.path}")
+        if step == "customer_admin":
+            context["managed_elsewhere"] = self.customer_org_elsewhere
         if step == "confirm":
             context["summary"] = self.summary()
         return context
@@ -485,7 +555,8 @@ class SetupWizard(SessionWizardView):
 @require_http_methods(["GET", "HEAD", "POST"])
 def setup_done(request, number):
     """"Your order has been set up successfully", and the new administrator's password. A plain
-    form, not a wizard step: the raw password never enters the wizard's session storage."""
+    form, not a wizard step: the raw password never enters the wizard's session storage. Only
+    the browser that confirmed sees it."""
     marker = request.session.get(DONE_KEY, {}).get(number)
     if not marker:
         return render(request, "onboarding/link/no_link.html", status=403)
@@ -494,26 +565,24 @@ def setup_done(request, number):
     if order.provisioning.deployed_at is not None:
         return render(request, "onboarding/link/deployed.html",
                       {"order": order, "deployed_at": order.provisioning.deployed_at})
-    user = None
-    if marker.get("user"):
-        user = User.objects.filter(pk=marker["user"]).first()
-        if user is not None and user.has_usable_password():
-            user = None  # set already (another tab, or the link's resume)
+    set_up = marker.get("set_up")
+    user = services.password_user_for(order, access.browser_id(request))
     form = None
     if user is not None:
         form = AdminPasswordForm(user, request.POST if request.method == "POST" else None)
         if form.is_bound and form.is_valid():
             services.set_admin_password(user, form.cleaned_data["new_password1"], order)
-            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            response = mark_done(request, order, None, marker.get("set_up"))
-            return redirect(service_setup_url(order)) if marker.get("set_up") else response
-    next_url = service_setup_url(order) if marker.get("set_up") else None
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[-1])
+            response = mark_done(request, order, set_up)
+            return redirect(service_setup_url(order)) if set_up else response
+    next_url = service_setup_url(order) if set_up and access.user_can_manage(request.user, order) \
+        else None
     handed_to = None
-    if not marker.get("set_up"):
+    if not set_up:
         live = selectors.live_link(order)
         handed_to = live.recipient_email if live else ""
     return render(request, "onboarding/wizard/done.html", {
-        "order": order, "form": form, "password_user": user, "set_up": marker.get("set_up"),
+        "order": order, "form": form, "password_user": user, "set_up": set_up,
         "next_url": next_url, "handed_to": handed_to,
         "customer_led": order.provisioning.setup_mode == SetupMode.CUSTOMER,
     })

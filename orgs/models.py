@@ -7,6 +7,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def normalise_email(email):
+    """The one form in which the product compares and stores email addresses."""
+    return (email or "").strip().lower()
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -122,3 +127,72 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.organization}"
+
+
+class Invitation(models.Model):
+    """An address asked to administer an organisation. The membership exists only once the
+    person opens the emailed link and accepts: that proves the mailbox. Single use."""
+
+    organization = models.ForeignKey(Organization, models.CASCADE, related_name="invitations",
+                                     verbose_name=_("organisation"))
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=10, choices=Membership.Role.choices,
+                            default=Membership.Role.ADMIN)
+    order = models.ForeignKey("orders.Order", models.CASCADE, null=True, blank=True,
+                              related_name="invitations", verbose_name=_("order"))
+    invited_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("invited by"))
+    # Its link's token is derived from this and SECRET_KEY (provisioning/tokens.py), never stored.
+    nonce = models.CharField(max_length=32, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self):
+        return f"{self.email} → {self.organization}"
+
+
+class JoinRequest(models.Model):
+    """Someone whose address is proven (a setup link's recipient, or a verified code) asks to join
+    an existing partner organisation; one of its administrators approves or declines."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+
+    organization = models.ForeignKey(Organization, models.CASCADE, related_name="join_requests",
+                                     verbose_name=_("organisation"))
+    email = models.EmailField(_("email address"))
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    order = models.ForeignKey("orders.Order", models.CASCADE, null=True, blank=True,
+                              related_name="join_requests", verbose_name=_("order"))
+    # Each administrator's approve/decline token is derived from this and SECRET_KEY, never stored.
+    nonce = models.CharField(max_length=32, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.PENDING)
+    created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    decided_by = models.ForeignKey(User, models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("answered by"))
+
+    class Meta:
+        verbose_name = _("request to join")
+        verbose_name_plural = _("requests to join")
+        constraints = [
+            # Asking twice while waiting is the same request.
+            models.UniqueConstraint("organization", Lower("email"), condition=Q(status="pending"),
+                                    name="joinrequest_one_pending_per_email"),
+        ]
+        indexes = [
+            # The dashboard's "waiting for the partner's approval" and the admins' page.
+            models.Index(fields=["order"], name="joinrequest_pending_order_idx",
+                         condition=Q(status="pending")),
+        ]
+
+    def __str__(self):
+        return f"{self.email} → {self.organization} ({self.status})"

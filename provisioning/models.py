@@ -93,6 +93,10 @@ class Event(models.Model):
         COLLEAGUE_INVITED = "colleague_invited", _("Colleague asked to do the setup")
         CUSTOMER_INVITED = "customer_invited", _("Customer asked to do the setup")
         NOT_RECOGNISED = "not_recognised", _("Organisation not recognised")
+        JOIN_REQUESTED = "join_requested", _("Asked to join the partner organisation")
+        JOIN_DECIDED = "join_decided", _("Request to join answered")
+        ORG_REFUSED = "org_refused", _("Organisation managed elsewhere")
+        ADMIN_INVITED = "admin_invited", _("Customer administrator invited")
         SET_UP = "set_up", _("Set up")
         PASSWORD_SET = "password_set", _("Password set")
         STALLED = "stalled", _("Stalled")
@@ -142,6 +146,8 @@ class SetupLink(models.Model):
     order = models.ForeignKey("orders.Order", models.CASCADE, related_name="setup_links",
                               verbose_name=_("order"))
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The token is derived from this and SECRET_KEY when its email is sent (provisioning/tokens.py).
+    nonce = models.CharField(max_length=32, blank=True, editable=False)
     recipient_email = models.EmailField(_("recipient"))
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
     created_at = models.DateTimeField(_("issued"), auto_now_add=True)
@@ -172,6 +178,12 @@ class OutboundEmail(models.Model):
         REP_STALLED = "rep_stalled", _("Stalled orders (to rep)")
         REP_NOT_RECOGNISED = "rep_not_recognised", _("Organisation not recognised (to rep)")
         DEPLOYED = "deployed", _("Deployment confirmation")
+        VERIFICATION = "verification", _("Email address verification code")
+        PASSWORD = "password", _("Password link")
+        INVITATION = "invitation", _("Invitation to administer an organisation")
+        JOIN_REQUEST = "join_request", _("Request to join an organisation (to its admins)")
+        JOIN_DECIDED = "join_decided", _("Answer to a request to join")
+        REP_ORG_REFUSED = "rep_org_refused", _("Organisation managed elsewhere (to rep)")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     order = models.ForeignKey("orders.Order", models.CASCADE, null=True, blank=True,
@@ -185,6 +197,8 @@ class OutboundEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # {context name: [resolver, reference]}: secrets derived when the email is sent (outbox.py).
+    secrets = models.JSONField(_("secrets added when sent"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("outbound email")

@@ -1,6 +1,10 @@
 """Every email goes through the outbox: a row written in the caller's transaction, delivered by
 a task enqueued on commit, or by the send_pending_emails sweep if the broker was unreachable.
-Nothing is lost when Redis or SMTP is down; nothing is sent for a rolled-back transaction."""
+Nothing is lost when Redis or SMTP is down; nothing is sent for a rolled-back transaction.
+
+An email that carries a secret (a setup link, an invitation, a code) is stored with a
+placeholder where the secret goes; the secret is derived when the email is sent
+(provisioning/tokens.py), so the outbox never holds a live token."""
 import datetime
 import logging
 
@@ -24,12 +28,30 @@ def render_email(template_prefix, context, language):
     return subject, text, html
 
 
-def enqueue(kind, to, template_prefix, context, language="en", order=None):
+SECRET_RESOLVERS = {}  # name → function(ref) returning the secret, registered by its owner
+
+
+def register_secret(name):
+    """Decorator: `function(ref)` gives the secret an email asked for with {"x": (name, ref)}."""
+    def register(function):
+        SECRET_RESOLVERS[name] = function
+        return function
+    return register
+
+
+def placeholder(name):
+    return f"[[{name}: added when sent]]"
+
+
+def enqueue(kind, to, template_prefix, context, language="en", order=None, secrets=None):
     """Write one email to the outbox and deliver it after commit. Call inside the transaction
-    that makes the email true."""
+    that makes the email true. `secrets` maps a context name to (resolver name, reference):
+    the stored email keeps a placeholder there, and the secret is derived at send time."""
+    secrets = {name: [resolver, ref] for name, (resolver, ref) in (secrets or {}).items()}
+    context = {**context, **{name: placeholder(name) for name in secrets}}
     subject, text, html = render_email(template_prefix, context, language)
     email = OutboundEmail.objects.create(kind=kind, to=to, subject=subject, body_text=text,
-                                         body_html=html, order=order,
+                                         body_html=html, order=order, secrets=secrets,
                                          next_attempt_at=timezone.now())
     transaction.on_commit(lambda: _dispatch(email.pk))
     return email
@@ -50,11 +72,21 @@ def _dispatch(email_id):
         log.warning("broker unreachable; email %s left for the outbox sweep", email_id)
 
 
+def with_secrets(email):
+    """(subject, text, html) of a stored email with its secrets filled in."""
+    parts = [email.subject, email.body_text, email.body_html]
+    for name, (resolver, ref) in (email.secrets or {}).items():
+        value = SECRET_RESOLVERS[resolver](ref)
+        parts = [part.replace(placeholder(name), value) for part in parts]
+    return parts
+
+
 def build_message(email, connection=None):
-    message = EmailMultiAlternatives(email.subject, email.body_text, settings.DEFAULT_FROM_EMAIL,
+    subject, text, html = with_secrets(email)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL,
                                      [email.to], connection=connection)
-    if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+    if html:
+        message.attach_alternative(html, "text/html")
     return message
 
 

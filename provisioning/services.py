@@ -1,7 +1,6 @@
 """Every provisioning state change is one function here: it checks the current state, changes
 it in one transaction, appends the history row and schedules side effects on commit."""
 import datetime
-import hashlib
 import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -10,7 +9,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from provisioning import outbox, tokens
 from provisioning.models import Event, Provisioning, SetupLink, Status
+from provisioning.tokens import hash_token
 
 
 def local_time_on(day, hour):
@@ -58,22 +59,39 @@ class LinkCheck:
         return self.problem is None
 
 
-def hash_token(raw_token):
-    return hashlib.sha256(raw_token.encode()).hexdigest()
+LINK_PURPOSE = "setup-link"
 
 
 @transaction.atomic
 def issue_link(order, recipient_email, purpose, actor=None):
-    """A fresh link for `order`, superseding any live one. Returns the raw token: it exists only
-    in the email; we keep its hash. 32 random bytes = 256 bits."""
-    raw = secrets.token_urlsafe(32)
+    """A fresh link for `order`, superseding any live one. Returns the raw token, derived from
+    the link's nonce and SECRET_KEY (256 bits): we keep the nonce and the token's hash, and an
+    email asks for the link with `link_secret(link_id)`, so it is derived again when sent."""
+    nonce = tokens.new_nonce()
+    raw = tokens.derive(LINK_PURPOSE, nonce)
     now = timezone.now()
     SetupLink.objects.filter(order=order, superseded_at__isnull=True).update(superseded_at=now)
-    link = SetupLink.objects.create(order=order, token_hash=hash_token(raw),
+    link = SetupLink.objects.create(order=order, token_hash=hash_token(raw), nonce=nonce,
                                     recipient_email=recipient_email.lower(), purpose=purpose)
     Event.objects.create(order=order, kind=Event.Kind.LINK_ISSUED, actor=actor, at=now,
                          data={"recipient": link.recipient_email, "purpose": purpose})
     return raw
+
+
+def live_link_id(order):
+    return SetupLink.objects.filter(order=order, superseded_at__isnull=True) \
+        .values_list("pk", flat=True).first()
+
+
+def link_secret(link_id):
+    """What outbox.enqueue takes to put this link's URL in an email when it is sent."""
+    return ("setup_link", link_id)
+
+
+@outbox.register_secret("setup_link")
+def _link_url(link_id):
+    nonce = SetupLink.objects.values_list("nonce", flat=True).get(pk=link_id)
+    return setup_url(tokens.derive(LINK_PURPOSE, nonce))
 
 
 def setup_url(raw_token):

@@ -3,7 +3,7 @@ behind, made directly so these tests do not depend on the wizard's pages."""
 from django.utils import timezone
 
 from onboarding.access import SESSION_LINKS_KEY
-from orgs.models import Organization, User
+from orgs.models import Membership, Organization, User
 from provisioning import deploy as services
 from provisioning import services as prov
 from provisioning.models import Event, SetupLink, SetupMode, Status
@@ -68,9 +68,21 @@ def with_link(client, order, email=INSTALLER, purpose=SetupLink.Purpose.DEPLOYME
     return link
 
 
-def member_of(org, email=None):
+def member_of(org, email=None, role=Membership.Role.ADMIN):
     user = UserFactory(**({"email": email} if email else {}))
-    MembershipFactory(user=user, organization=org)
+    MembershipFactory(user=user, organization=org, role=role)
+    return user
+
+
+def sign_in_installer(client, order, role=Membership.Role.ADMIN):
+    """`client` as a signed-in member (an administrator unless `role` says otherwise) of the
+    organisation that set the order up: its partner's, or its customer's when the customer did
+    the setup. Returns the user."""
+    customer_led = order.provisioning.setup_mode == SetupMode.CUSTOMER
+    org = order.customer_org if customer_led else order.partner_org
+    user = (User.objects.filter(membership__organization=org, membership__role=role).first()
+            or member_of(org, role=role))
+    client.force_login(user)
     return user
 
 

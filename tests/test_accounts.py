@@ -119,11 +119,13 @@ def test_my_orders_speaks_french(client):
     assert "Mes commandes" in html and "Reprendre" in html
 
 
-def test_the_home_page_offers_to_resume_a_set_up_order_from_the_link(client):
-    from tests.service_helpers import with_link
+def test_the_home_page_offers_a_signed_in_member_to_resume_the_order_opened_last(client):
+    from tests.service_helpers import sign_in_installer, with_link
 
     order = set_up_order()
     with_link(client, order)
+    assert "Resume service setup" not in client.get("/").content.decode()  # the link alone
+    sign_in_installer(client, order)
     html = client.get("/").content.decode()
     assert f'href="/orders/{order.number}/services/"' in html
     assert "Resume service setup" in html

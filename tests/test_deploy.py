@@ -8,7 +8,7 @@ from provisioning.deploy import ServiceSetupError
 from provisioning.models import (BillingPeriod, Event, OutboundEmail, Provisioning, SetupMode,
                                  Status, Subscription)
 from tests.service_helpers import (INSTALLER, PARTNER_CONTACT, configure, member_of, set_up_order,
-                                   step_url, with_link)
+                                   step_url, sign_in_installer)
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ def test_a_rolled_back_deploy_sends_nothing_and_bills_nothing():
 
 def test_the_deploy_page_summarises_everything_configured(client):
     order = configure(set_up_order(["calling", "meetings"]), subdomain="martin")
-    with_link(client, order)
+    sign_in_installer(client, order)
     html = client.get(step_url(order, "deploy")).content.decode()
     for expected in ["+33478000000", "Lyon", "Europe/Paris", "France", "martin.webex.com",
                      "A-WX-CALL", "A-WX-MEET", order.subscription.subscription_id, ">Deploy</button>"]:
@@ -145,7 +145,7 @@ def test_the_deploy_page_summarises_everything_configured(client):
 
 def test_pressing_deploy_twice_starts_billing_once(client):
     order = configure(set_up_order(["calling", "meetings"]), subdomain="martin")
-    with_link(client, order)
+    sign_in_installer(client, order)
     first = client.post(step_url(order, "deploy"))
     replay = client.post(step_url(order, "deploy"))
     deployed_url = f"/orders/{order.number}/services/deployed/"
@@ -159,11 +159,11 @@ def test_pressing_deploy_twice_starts_billing_once(client):
 def test_after_deployment_every_step_leads_to_the_deployed_page(client):
     order = configure(set_up_order(["calling"]), subdomain="martin")
     services.deploy(order)
-    with_link(client, order)
+    sign_in_installer(client, order)
     for step in ["subscription", "calling", "enterprise", "deploy"]:
         response = client.get(step_url(order, step))
         assert response.url == f"/orders/{order.number}/services/deployed/"
-    assert client.get("/services/", follow=True).redirect_chain[-1][0] == \
+    assert client.get(f"/orders/{order.number}/services/", follow=True).redirect_chain[-1][0] == \
         f"/orders/{order.number}/services/deployed/"
 
 
@@ -178,7 +178,7 @@ def test_a_signed_in_installer_is_recorded_as_the_actor(client):
 def test_a_closed_order_says_so_on_every_step_and_deploys_nothing(client):
     order = configure(set_up_order(["messaging"]), subdomain="martin")
     Provisioning.objects.filter(pk=order.pk).update(status=Status.CLOSED)
-    with_link(client, order)
+    sign_in_installer(client, order)
     for step in ["subscription", "enterprise", "deploy"]:
         assert "The setup window of this order has closed" in client.get(
             step_url(order, step)).content.decode()
@@ -186,3 +186,46 @@ def test_a_closed_order_says_so_on_every_step_and_deploys_nothing(client):
     assert response.status_code == 409
     assert "Contact your account representative to re-open it." in response.content.decode()
     assert not BillingPeriod.objects.exists()
+
+
+# --- Who may deploy ---------------------------------------------------------------------------------
+
+def test_a_member_who_is_not_an_administrator_cannot_deploy(client):
+    from orgs.models import Membership
+
+    order = configure(set_up_order(["calling"]), subdomain="martin")
+    sign_in_installer(client, order, role=Membership.Role.MEMBER)
+    html = client.get(step_url(order, "deploy")).content.decode()
+    assert "Only an administrator of the order's organisation can deploy" in html
+    assert client.post(step_url(order, "deploy")).status_code == 403
+    assert not BillingPeriod.objects.exists()
+
+
+def test_deploy_asks_for_the_password_again_after_a_while_and_records_who_deployed(
+        client, settings):
+    import time_machine
+
+    order = configure(set_up_order(["calling"]), subdomain="martin")
+    with time_machine.travel(timezone.now() - timezone.timedelta(seconds=settings.REAUTHENTICATE_AFTER + 60)):
+        admin = sign_in_installer(client, order)
+    html = client.get(step_url(order, "deploy")).content.decode()
+    assert 'name="password"' in html
+
+    refused = client.post(step_url(order, "deploy"))                    # no password
+    assert refused.status_code == 400 and not BillingPeriod.objects.exists()
+    refused = client.post(step_url(order, "deploy"), {"password": "not-my-password"})
+    assert refused.status_code == 400 and "This password is not correct." in refused.content.decode()
+    assert not BillingPeriod.objects.exists()
+
+    response = client.post(step_url(order, "deploy"), {"password": "correct-horse-battery"})
+    assert response.status_code == 302
+    assert Event.objects.get(order=order, kind=Event.Kind.DEPLOYED).actor == admin
+    assert BillingPeriod.objects.filter(subscription__order=order).count() == 1
+
+
+def test_a_fresh_sign_in_deploys_without_asking_again(client):
+    order = configure(set_up_order(["calling"]), subdomain="martin")
+    admin = sign_in_installer(client, order)
+    assert 'name="password"' not in client.get(step_url(order, "deploy")).content.decode()
+    assert client.post(step_url(order, "deploy")).status_code == 302
+    assert Event.objects.get(order=order, kind=Event.Kind.DEPLOYED).actor == admin

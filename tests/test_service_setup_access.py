@@ -82,26 +82,31 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_whatever_the_number(client):
         assert response.url.startswith("/accounts/login/?next=")
 
 
-def test_a_setup_link_opens_only_its_own_order(client):
-    order, other = set_up_order(), set_up_order()
-    with_link(client, order)
-    assert client.get(step_url(order, "subscription")).status_code == 200
-    assert client.get(step_url(other, "subscription")).status_code == 302  # to sign in
-
-
-def test_a_superseded_link_in_the_session_no_longer_opens_the_order(client):
+def test_a_setup_link_alone_opens_no_service_setup(client):
     order = set_up_order()
     with_link(client, order)
-    prov.issue_link(order, "someone@else.example", SetupLink.Purpose.COLLEAGUE)
-    assert client.get(step_url(order, "subscription")).status_code == 302
+    for url in urls(order):
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/accounts/login/"), url
+    assert client.post(step_url(order, "deploy")).url.startswith("/accounts/login/")
     assert client.get("/services/").url.startswith("/accounts/login/")
+
+
+def test_a_signed_in_member_opens_only_their_own_orders(client):
+    order, other = set_up_order(), set_up_order()
+    client.force_login(member_of(order.partner_org))
+    assert client.get(step_url(order, "subscription")).status_code == 200
+    assert client.get(step_url(other, "subscription")).status_code == 404
 
 
 def test_an_order_not_set_up_yet_has_no_service_setup(client):
     from tests.factories import OrderFactory
 
     order = OrderFactory()
-    with_link(client, order)
+    org = PartnerOrgFactory(external_id=order.partner_external_id)
+    order.partner_org = org
+    order.save()
+    client.force_login(member_of(org))
     assert client.get(step_url(order, "subscription")).status_code == 404
 
 

@@ -9,7 +9,7 @@ from orgs import subdomains
 from orgs.models import Organization
 from provisioning import deploy as services
 from provisioning.deploy import ServiceSetupError
-from tests.service_helpers import set_up_order, step_url, with_link
+from tests.service_helpers import set_up_order, step_url, sign_in_installer
 
 K = 8
 SPELLINGS = ["acme-shop", "ACME-shop", "Acme-Shop", "acme-SHOP", "aCmE-sHoP", "ACME-SHOP",
@@ -69,7 +69,7 @@ def test_k_installers_pressing_save_at_once_get_one_success_and_clear_messages(c
     clients = []
     for order in orders:
         client = client_factory()
-        with_link(client, order)
+        sign_in_installer(client, order)
         clients.append((client, order))
     responses, errors = [], []
 

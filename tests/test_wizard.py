@@ -11,9 +11,9 @@ from provisioning.models import (CallingSettings, Event, MeetingSettings, Outbou
 from provisioning.services import issue_link
 from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory,
                              RepFactory)
-from tests.wizard_helpers import (ADMIN_PASSWORD, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
+from tests.wizard_helpers import (ADMIN_PASSWORD, answer, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
                                   INSTALLER_EMAIL, current_step, done_url, open_link, post_step,
-                                  set_password, setup_url, walk)
+                                  set_password, setup_url, token_in, walk)
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -27,7 +27,8 @@ def steps_seen(client, order, answers=None):
     response = client.get(setup_url(order))
     while (step := current_step(response)) is not None:
         seen.append(step)
-        response = post_step(client, order, step, answers.get(step, {}))
+        response = answer(client, order, step, answers.get(step, {}))
+        assert current_step(response) != step, f"step {step} refused its answers"
     return seen, response
 
 
@@ -36,10 +37,6 @@ def rows():
     return {"orgs": Organization.objects.count(), "memberships": Membership.objects.count(),
             "users": User.objects.filter(is_staff=False).count(),
             "settings": CallingSettings.objects.count() + MeetingSettings.objects.count()}
-
-
-def token_in(email):
-    return re.search(r"/setup/([A-Za-z0-9_-]{32,})/", email.body_text).group(1)
 
 
 @pytest.fixture
@@ -725,20 +722,38 @@ def test_the_raw_password_is_never_stored_in_a_session(client, order, redis_url)
     assert ADMIN_PASSWORD not in str(dict(client.session))
 
 
-def test_a_link_opened_after_confirm_resumes_at_the_password_then_the_service_setup(client, order):
+def test_the_link_in_another_browser_after_confirm_offers_no_password_and_signs_nobody_in(
+        client, order):
     raw = open_link(client, order)
     walk(client, order)
-    later = client.__class__()
-    open_link(later, order, raw=raw)
-    response = later.get(setup_url(order))
-    assert response.status_code == 302 and response["Location"] == done_url(order)
-    assert "new_password1" in later.get(done_url(order)).content.decode()
-    set_password(later, order)
+    other = client.__class__()
+    open_link(other, order, raw=raw)
+    response = other.get(setup_url(order))
+    html = response.content.decode()
+    assert response.status_code == 200 and "This order is already set up" in html
+    assert "new_password1" not in html
+    assert other.get(done_url(order)).status_code == 403
+    assert set_password(other, order).status_code == 403
+    assert not User.objects.get(email=INSTALLER_EMAIL).has_usable_password()
+    assert "_auth_user_id" not in other.session
+    assert other.get(f"/orders/{order.number}/services/subscription/")["Location"].startswith(
+        "/accounts/login/")
 
-    again = client.__class__()
-    open_link(again, order, raw=raw)
-    response = again.get(setup_url(order))
-    assert response.status_code == 302 and response["Location"] != done_url(order)
+
+def test_the_confirming_browser_reopening_its_link_returns_to_its_password(client, order):
+    raw = open_link(client, order)
+    walk(client, order)
+    open_link(client, order, raw=raw)
+    response = client.get(setup_url(order))
+    assert response.status_code == 302 and response["Location"] == done_url(order)
+    assert "new_password1" in client.get(done_url(order)).content.decode()
+    set_password(client, order)
+    assert client.session["_auth_user_id"] == str(User.objects.get(email=INSTALLER_EMAIL).pk)
+
+    open_link(client, order, raw=raw)
+    response = client.get(setup_url(order))
+    assert response.status_code == 302 and "new_password1" not in client.get(
+        response["Location"], follow=True).content.decode()
 
 
 def test_a_link_opened_after_deploy_shows_the_deployed_page(client, order):

@@ -1,6 +1,5 @@
 """Confirm under concurrency, against real PostgreSQL with real concurrent transactions: a double
 click, a second tab or several people with the same link create exactly one set of orgs and users."""
-import re
 import threading
 
 import pytest
@@ -13,7 +12,7 @@ from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
 from provisioning.services import issue_link
 from tests.factories import CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory
 from tests.wizard_helpers import (CUSTOMER_ADMIN_EMAIL, INSTALLER_EMAIL, current_step, done_url,
-                                  open_link, post_step, walk)
+                                  open_link, post_step, token_in, walk)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 20
@@ -153,7 +152,7 @@ def test_the_customer_admin_confirming_many_times_at_once_sets_the_order_up_once
     open_link(partner, order)
     walk(partner, order, HAND_OVER)
     invitation = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
-    customer_raw = re.search(r"/setup/([A-Za-z0-9_-]{32,})/", invitation.body_text).group(1)
+    customer_raw = token_in(invitation)
     results = confirm_at_once(walked_clients(order, customer_raw, THREADS))
 
     assert all(r.status_code in (302, 409) for r in results), \

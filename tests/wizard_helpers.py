@@ -6,6 +6,9 @@ and reliability tests:
     walk(client, order, {"installer": {...}}, until="confirm")   # stop when Confirm is shown
     post_step(client, order, "customer_admin", {"email": "x@y.example"})   # one step by hand
 """
+import re
+
+from provisioning import outbox
 from provisioning.models import SetupLink
 from provisioning.services import issue_link
 
@@ -62,17 +65,43 @@ def current_step(response):
     return context["wizard"]["steps"].current
 
 
+def code_sent_to(email):
+    """The verification code last emailed to `email`, as its recipient reads it."""
+    from provisioning.models import OutboundEmail
+
+    sent = (OutboundEmail.objects.filter(kind=OutboundEmail.Kind.VERIFICATION, to=email.lower())
+            .order_by("-pk").first())
+    assert sent is not None, f"no code was sent to {email}"
+    return re.search(r"^(\d{6})$", as_sent(sent)[1], re.M).group(1)
+
+
+def needs_code(response):
+    """True when the step just answered asks for the code emailed to the address typed."""
+    form = response.context["wizard"]["form"] if current_step(response) else None
+    return form is not None and "code" in form.errors
+
+
+def answer(client, order, step, data):
+    """POST one step; when it asks for the code emailed to the address typed, read that email
+    and answer again with the code, as the person would."""
+    response = post_step(client, order, step, data)
+    if current_step(response) == step and needs_code(response) and not data.get("code"):
+        response = post_step(client, order, step, {**data, "code": code_sent_to(data["email"])})
+    return response
+
+
 def walk(client, order, answers=None, until=None):
     """Answer each step the wizard shows (DEFAULT_ANSWERS overridden by `answers`, per step)
-    until it stops showing steps (Confirm's redirect, an end page) or shows `until`.
-    Fails on a step that refuses its answers. Returns the last response."""
+    until it stops showing steps (Confirm's redirect, an end page) or shows `until`. An address
+    that needs confirming gets the code from its email. Fails on a step that refuses its
+    answers. Returns the last response."""
     answers = {**DEFAULT_ANSWERS, **(answers or {})}
     response = client.get(setup_url(order))
     while True:
         step = current_step(response)
         if step is None or step == until:
             return response
-        response = post_step(client, order, step, answers.get(step, {}))
+        response = answer(client, order, step, answers.get(step, {}))
         if current_step(response) == step:
             form = response.context["wizard"]["form"]
             raise AssertionError(f"step {step} refused its answers: {form.errors.as_data()}")
@@ -80,3 +109,14 @@ def walk(client, order, answers=None, until=None):
 
 def set_password(client, order, password=ADMIN_PASSWORD):
     return client.post(done_url(order), {"new_password1": password, "new_password2": password})
+
+
+def as_sent(email):
+    """(subject, text, html) of an outbox email as its recipient receives it: the stored row
+    holds placeholders where its secrets go, filled in when it is sent."""
+    return outbox.with_secrets(email)
+
+
+def token_in(email):
+    """The setup link's token in an outbox email, as its recipient receives it."""
+    return re.search(r"/setup/([A-Za-z0-9_-]{32,})/", as_sent(email)[1]).group(1)

@@ -18,7 +18,7 @@ from provisioning import outbox
 from provisioning.models import BillingPeriod, OutboundEmail
 from provisioning.services import issue_link
 from tests.factories import OrderFactory, RepFactory
-from tests.service_helpers import set_up_order, with_link
+from tests.service_helpers import set_up_order, sign_in_installer
 from tests.wizard_helpers import current_step, open_link, post_step, setup_url
 from tests.reliability import figures
 from tests.reliability.servers import RedisServer, celery_broker
@@ -68,7 +68,7 @@ def _prepare():
     post_step(wizard, wizard_order, "role", {"role": "partner"})
     deploy_order = set_up_order(["calling"], configured=True)
     deploy = Client()
-    with_link(deploy, deploy_order)
+    sign_in_installer(deploy, deploy_order)
     fresh_order = OrderFactory()
     fresh_token = issue_link(fresh_order, fresh_order.deployment_contact_email, "deployment")
     return wizard, wizard_order, deploy, deploy_order, fresh_token
