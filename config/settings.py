@@ -29,7 +29,19 @@ class StrictEnv(environ.Env):
 env = StrictEnv()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-" + "x" * 20)
+# The development key is public (it is in this file): it signs sessions and password-reset
+# links, so anyone could forge both on a site that runs on it. It is the default only
+# where that cannot matter: DEBUG (`make run`) or ALLOW_DEV_SECRET_KEY=1 (the test suite: set by
+# tests/conftest.py and scripts/services.py). Anywhere else, whatever the settings module, the
+# process refuses to start.
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-" + "x" * 20
+ALLOW_DEV_SECRET_KEY = DEBUG or env.bool("ALLOW_DEV_SECRET_KEY", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if ALLOW_DEV_SECRET_KEY else "")
+if not SECRET_KEY or (SECRET_KEY == DEV_SECRET_KEY and not ALLOW_DEV_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set (or is the public development key) and DEBUG is off. Set SECRET_KEY "
+        "to a long random value, the same in every web and worker process, e.g. "
+        "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))').")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])

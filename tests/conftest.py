@@ -1,4 +1,9 @@
 import os
+import uuid
+
+# Before pytest-django reads the settings: the suite runs with DEBUG off on the public
+# development key (config/settings.py), which only this and scripts/services.py allow.
+os.environ.setdefault("ALLOW_DEV_SECRET_KEY", "1")
 
 import pytest
 from django.conf import settings
