@@ -1,5 +1,6 @@
 """Settings, all from the environment (django-environ). Defaults run on a bare machine:
 SQLite under var/, a filesystem Celery broker, console email. See README.md."""
+import datetime
 from pathlib import Path
 
 import environ
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "formtools",
+    "axes",
+    "django_ratelimit",
     "orgs",
     "orders",
     "provisioning",
@@ -69,9 +72,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.StaffIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
+    "config.middleware.JsonApiErrorsMiddleware",
+    # Last, so its lockout answer replaces the sign-in page's: config/login.py.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -126,10 +133,48 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# Sign-in throttled per client address and email against password guessing: config/throttle.py.
-AUTHENTICATION_BACKENDS = ["config.throttle.ThrottledModelBackend"]
-LOGIN_FAILURE_LIMIT = 5
-LOGIN_FAILURE_WINDOW = 15 * 60  # seconds
+# The client's address behind reverse proxies (config/client.py): how many stand in front of the
+# site, and/or their addresses. 0 and none: REMOTE_ADDR, and X-Forwarded-For is never read.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Sign-in lockouts (django-axes): five failures for one account from one client address lock that
+# pair for 15 minutes, even with the right password. Keyed on the pair, so guesses from elsewhere
+# never lock the real person out of their own address, superusers included. Both our sign-in
+# page and the admin's; attempts are rows in PostgreSQL, so Redis being down changes nothing.
+AUTHENTICATION_BACKENDS = ["config.login.LockoutBackend"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.client.client_ip"
+AXES_USERNAME_CALLABLE = "config.login.axes_username"
+AXES_LOCKOUT_CALLABLE = "config.login.lockout_response"
+# Axes' own logs repeat what a sign-in already records (last_login); failures stay as attempts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Rate limits (django-ratelimit, through config/ratelimits.py), every rate in one place. A limit
+# reached answers as its page says: password reset exactly as a success, the API 429 with
+# Retry-After, a setup link 429. Counters live in the cache: if Redis is down they fail open.
+RATE_LIMITS = {
+    "password-reset-address": "20/h",   # reset requests from one client address
+    "password-reset-email": "3/h",      # reset emails to one address, whoever asks
+    "api-key": "120/m",                 # POST /api/orders per API key
+    "setup-bad-token": "20/10m",        # unknown setup links from one client address
+    "wizard-email-address": "20/h",     # the wizard's verification emails, per client address
+    "wizard-email-recipient": "5/h",    # ... and per recipient
+}
+RATELIMIT_IP_META_KEY = "config.client.client_ip"
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
+# Our Redis cache is Django's RedisCache (atomic INCR), which django-ratelimit does not list;
+# without Redis (`make run` alone) there is one web process, whose memory may hold the counters.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + ([] if REDIS_URL else ["django_ratelimit.E003"])
+
+# Staff sessions end after this long without a request (config/middleware.py); partners keep
+# Django's session length.
+STAFF_IDLE_TIMEOUT = datetime.timedelta(minutes=env.int("STAFF_IDLE_TIMEOUT", default=30))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

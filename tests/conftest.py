@@ -31,6 +31,9 @@ def pytest_configure(config):
 def _site_settings(settings):
     settings.SITE_URL = "https://onboarding.example"
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Rate-limit counters live in Redis, which outlives each test's database: each test counts
+    # in its own buckets (most requests of the suite come from 127.0.0.1).
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
 
 
 @pytest.fixture(autouse=True)
