@@ -449,3 +449,12 @@ def test_the_importer_never_raises_and_never_writes_a_partial_order(items):
     partial = Order.objects.filter(Q(lines__isnull=True) | Q(provisioning__isnull=True)
                                    | ~Q(events__kind="imported"))
     assert not partial.exists()
+
+
+def test_a_number_of_five_thousand_digits_is_reported_on_its_field(tmp_path):
+    text = json.dumps([order("CCW-1", lines=[{"sku": "S", "service": "calling", "quantity": "Q"}]),
+                       order("CCW-2")]).replace('"Q"', "9" * 5000)
+    code, _out, err = run_import(tmp_path, text)
+    assert code == 1
+    assert err.startswith("order CCW-1: lines[0].quantity: is too large")
+    assert list(Order.objects.values_list("number", flat=True)) == ["CCW-2"]
