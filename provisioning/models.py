@@ -172,6 +172,7 @@ class OutboundEmail(models.Model):
         REP_STALLED = "rep_stalled", _("Stalled orders (to rep)")
         REP_NOT_RECOGNISED = "rep_not_recognised", _("Organisation not recognised (to rep)")
         DEPLOYED = "deployed", _("Deployment confirmation")
+        CONTACT_CHANGED_NOTICE = "contact_changed", _("Contact changed (to the previous contact)")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     order = models.ForeignKey("orders.Order", models.CASCADE, null=True, blank=True,

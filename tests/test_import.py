@@ -257,13 +257,14 @@ def test_a_number_repeated_in_one_file_is_imported_once(tmp_path):
     assert "2 orders: 1 imported, 0 updated, 1 unchanged, 0 rejected" in out
 
 
-def test_a_missing_account_rep_is_created_as_staff_in_the_reps_group(tmp_path):
+def test_a_missing_account_rep_is_created_inactive_as_staff_in_the_reps_group(tmp_path):
     run_import(tmp_path, [order("CCW-1", account_rep_email="New.Rep@Vendor.example"),
                           order("CCW-2", account_rep_email="new.rep@vendor.example")])
 
     rep = User.objects.get()
     assert rep.email == "new.rep@vendor.example"
     assert rep.is_staff and not rep.is_superuser
+    assert not rep.is_active  # until an administrator activates it (tests/test_staff.py)
     assert not rep.has_usable_password()
     assert list(rep.groups.values_list("name", flat=True)) == [settings.REPS_GROUP]
     assert set(Order.objects.values_list("account_rep", flat=True)) == {rep.pk}
