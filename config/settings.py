@@ -233,6 +233,7 @@ else:
         "visibility_timeout": 7200,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_IMPORTS = ["provisioning.password_reset"]  # tasks outside provisioning/tasks.py
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -64,6 +64,19 @@ def _english_unless_asked():
     translation.activate("en")
 
 
+@pytest.fixture(autouse=True)
+def password_reset_worker(request, monkeypatch):
+    """Password reset emails are sent by a Celery worker, and the suite runs none: the task runs
+    as soon as it is enqueued, with the arguments a worker would get (tests marked
+    `no_reset_worker` see only what the request itself does)."""
+    if request.node.get_closest_marker("no_reset_worker"):
+        return
+    from provisioning import password_reset
+
+    monkeypatch.setattr(password_reset.send_password_reset, "apply_async",
+                        lambda args, **_options: password_reset.send_password_reset.apply(args))
+
+
 @pytest.fixture
 def redis_url():
     return os.environ["REDIS_URL"]

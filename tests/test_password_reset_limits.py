@@ -4,7 +4,9 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import PartnerOrgFactory
 from tests.service_helpers import member_of
@@ -66,3 +68,38 @@ def test_an_hour_later_the_address_gets_its_email_again(mailoutbox, time_machine
     time_machine.shift(datetime.timedelta(hours=1, minutes=1))
     ask(KNOWN)
     assert len(mailoutbox) == 4
+
+
+@pytest.mark.no_reset_worker
+def test_the_request_does_the_same_work_for_any_address_and_a_worker_sends_the_email(
+        mailoutbox, monkeypatch):
+    """What a stopwatch could tell apart: the request sends nothing itself and runs the same
+    queries for a known and an unknown address; the worker makes the token as it sends."""
+    from provisioning import password_reset
+
+    enqueued = []
+    monkeypatch.setattr(password_reset.send_password_reset, "apply_async",
+                        lambda args, **_options: enqueued.append(args))
+    work = {}
+    for email, address in ((KNOWN, "203.0.113.1"), (UNKNOWN, "203.0.113.2")):
+        with CaptureQueriesContext(connection) as queries:
+            ask(email, address)
+        work[email] = [query["sql"] for query in queries]
+    assert work[KNOWN] == work[UNKNOWN]
+    assert mailoutbox == []
+    assert enqueued == [(KNOWN, "en"), (UNKNOWN, "en")]  # an address and a language, no token
+
+    for args in enqueued:  # the worker
+        password_reset.send_password_reset(*args)
+    assert [m.to for m in mailoutbox] == [[KNOWN]]
+    link = re.search(r"https://onboarding\.example(/accounts/reset/\S+/\S+/)", mailoutbox[0].body)
+    assert Client().get(link.group(1)).status_code == 302  # to the form: a valid token
+
+
+@pytest.mark.no_reset_worker
+def test_with_the_broker_down_the_email_is_still_sent(mailoutbox, monkeypatch):
+    from config import broker
+
+    monkeypatch.setattr(broker, "is_down", lambda: True)
+    ask(KNOWN)
+    assert [m.to for m in mailoutbox] == [[KNOWN]]
