@@ -1,5 +1,6 @@
 """Settings, all from the environment (django-environ). Defaults run on a bare machine:
 SQLite under var/, a filesystem Celery broker, console email. See README.md."""
+import datetime
 from pathlib import Path
 
 import environ
@@ -29,7 +30,19 @@ class StrictEnv(environ.Env):
 env = StrictEnv()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-" + "x" * 20)
+# The development key is public (it is in this file): it signs sessions and password-reset
+# links, so anyone could forge both on a site that runs on it. It is the default only
+# where that cannot matter: DEBUG (`make run`) or ALLOW_DEV_SECRET_KEY=1 (the test suite: set by
+# tests/conftest.py and scripts/services.py). Anywhere else, whatever the settings module, the
+# process refuses to start.
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-" + "x" * 20
+ALLOW_DEV_SECRET_KEY = DEBUG or env.bool("ALLOW_DEV_SECRET_KEY", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if ALLOW_DEV_SECRET_KEY else "")
+if not SECRET_KEY or (SECRET_KEY == DEV_SECRET_KEY and not ALLOW_DEV_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set (or is the public development key) and DEBUG is off. Set SECRET_KEY "
+        "to a long random value, the same in every web and worker process, e.g. "
+        "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))').")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
@@ -43,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "formtools",
+    "axes",
+    "django_ratelimit",
     "orgs",
     "orders",
     "provisioning",
@@ -58,8 +73,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.StaffIdleTimeoutMiddleware",  # after messages: it says why you left
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
+    "config.middleware.JsonApiErrorsMiddleware",
+    # Last, so its lockout answer replaces the sign-in page's: config/login.py.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -114,10 +133,48 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# Sign-in throttled per client address and email against password guessing: config/throttle.py.
-AUTHENTICATION_BACKENDS = ["config.throttle.ThrottledModelBackend"]
-LOGIN_FAILURE_LIMIT = 5
-LOGIN_FAILURE_WINDOW = 15 * 60  # seconds
+# The client's address behind reverse proxies (config/client.py): how many stand in front of the
+# site, and/or their addresses. 0 and none: REMOTE_ADDR, and X-Forwarded-For is never read.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Sign-in lockouts (django-axes): five failures for one account from one client address lock that
+# pair for 15 minutes, even with the right password. Keyed on the pair, so guesses from elsewhere
+# never lock the real person out of their own address, superusers included. Both our sign-in
+# page and the admin's; attempts are rows in PostgreSQL, so Redis being down changes nothing.
+AUTHENTICATION_BACKENDS = ["config.login.LockoutBackend"]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.client.client_ip"
+AXES_USERNAME_CALLABLE = "config.login.axes_username"
+AXES_LOCKOUT_CALLABLE = "config.login.lockout_response"
+# Axes' own logs repeat what a sign-in already records (last_login); failures stay as attempts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Rate limits (django-ratelimit, through config/ratelimits.py), every rate in one place. A limit
+# reached answers as its page says: password reset exactly as a success, the API 429 with
+# Retry-After, a setup link 429. Counters live in the cache: if Redis is down they fail open.
+RATE_LIMITS = {
+    "password-reset-address": "20/h",   # reset requests from one client address
+    "password-reset-email": "3/h",      # reset emails to one address, whoever asks
+    "api-key": "120/m",                 # POST /api/orders per API key
+    "setup-bad-token": "20/10m",        # unknown setup links from one client address
+    "wizard-email-address": "20/h",     # the wizard's verification emails, per client address
+    "wizard-email-recipient": "5/h",    # ... and per recipient
+}
+RATELIMIT_IP_META_KEY = "config.client.client_ip"
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
+# Our Redis cache is Django's RedisCache (atomic INCR), which django-ratelimit does not list;
+# without Redis (`make run` alone) there is one web process, whose memory may hold the counters.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + ([] if REDIS_URL else ["django_ratelimit.E003"])
+
+# Staff sessions end after this long without a request (config/middleware.py); partners keep
+# Django's session length.
+STAFF_IDLE_TIMEOUT = datetime.timedelta(minutes=env.int("STAFF_IDLE_TIMEOUT", default=30))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -176,6 +233,7 @@ else:
         "visibility_timeout": 7200,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_IMPORTS = ["provisioning.password_reset"]  # tasks outside provisioning/tasks.py
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

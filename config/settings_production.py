@@ -1,10 +1,14 @@
 """Production: everything in config.settings plus HTTPS-only cookies and HSTS.
 SECRET_KEY, ALLOWED_HOSTS and SITE_URL must come from the environment."""
 from .settings import *  # noqa: F401,F403
-from .settings import env
+from django.core.exceptions import ImproperlyConfigured
+
+from .settings import DEV_SECRET_KEY, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # no default: a missing key is a start-up error
+if SECRET_KEY == DEV_SECRET_KEY:  # whatever ALLOW_DEV_SECRET_KEY says: this is production
+    raise ImproperlyConfigured("SECRET_KEY is the public development key; set a long random one.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

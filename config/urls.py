@@ -1,20 +1,18 @@
 import os
 
 from django.contrib import admin
-from django.contrib.auth.views import PasswordResetView
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from config import views
-from config.throttle import ThrottledLoginView
-from onboarding.forms import MemberPasswordResetForm
+from config.accounts import RateLimitedPasswordResetView
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
-    path("accounts/password_reset/", PasswordResetView.as_view(form_class=MemberPasswordResetForm),
-         name="password_reset"),
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/password_reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("orders.urls")),
     path("reps/", include("provisioning.urls")),

@@ -4,13 +4,13 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth import login
-from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from formtools.wizard.views import SessionWizardView
 
+from config.ratelimits import is_limited
 from onboarding import access, memberships, selectors, services
 from onboarding.forms import (COLLEAGUE, CUSTOMER, CUSTOMER_DOES_IT, PARTNER, SELF,
                               AdminPasswordForm, ConfirmForm, CustomerAdminForm, CustomerOrgForm,
@@ -21,8 +21,6 @@ from provisioning.models import Provisioning, SetupLink, SetupMode
 from provisioning.services import LinkProblem, check_link, link_problem
 
 DONE_KEY = "setup_done"           # session: {order number: {"user": pk or None, "set_up": bool}}
-BAD_TOKEN_LIMIT = 20               # unknown tokens per client address ...
-BAD_TOKEN_WINDOW = 10 * 60         # ... per 10 minutes, then 429
 
 STEP_NAMES = {
     "role": _("Role"),
@@ -43,12 +41,9 @@ def wizard_prefix(order):
 # --- The link ------------------------------------------------------------------------------------
 
 def _too_many_bad_tokens(request):
-    key = f"setup-bad-token:{request.META.get('REMOTE_ADDR', '')}"
-    cache.add(key, 0, BAD_TOKEN_WINDOW)  # the window starts at the first miss
-    try:
-        return cache.incr(key) > BAD_TOKEN_LIMIT
-    except ValueError:  # the key expired between add and incr
-        return False
+    """Unknown tokens from one client address (settings.RATE_LIMITS["setup-bad-token"]): a
+    guesser is slowed down, a valid link from the same address still opens."""
+    return is_limited(request, "setup-bad-token")
 
 
 def problem_response(request, link, problem):

@@ -280,9 +280,11 @@ class OrderImporter:
                 self._reps[user.email.lower()] = user
 
     def _rep(self, email, new_reps):
-        """The rep with this email; created if missing as a staff user in the reps group (with no
-        usable password: they choose one through "forgot password"). An existing user is used as
-        it is: an order never grants staff rights to someone who already has an account."""
+        """The rep with this email; created if missing as an inactive staff user in the reps group
+        with no usable password. Whoever sends orders names the rep, so the account cannot sign
+        in until an administrator activates it (Users → "Activate the selected accounts"); then
+        the rep chooses a password through "forgot password". An existing user is used as it is:
+        an order never grants staff rights to someone who already has an account."""
         if email in self._reps:
             return self._reps[email]
         if email in new_reps:  # created earlier in this (uncommitted) batch
@@ -291,7 +293,7 @@ class OrderImporter:
         if user is None:
             try:
                 with transaction.atomic():
-                    user = User(email=email, is_staff=True)
+                    user = User(email=email, is_staff=True, is_active=False)
                     user.set_unusable_password()
                     user.save()
                     user.groups.add(self._reps_group())

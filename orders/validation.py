@@ -34,6 +34,37 @@ NOT_A_DATE = gettext_lazy("not a date %(value)s (expected YYYY-MM-DD)")
 BAD_ORDER_NUMBER = gettext_lazy("must be letters, digits, dots, dashes or slashes, without spaces")
 
 
+# Python refuses to turn more than 4,300 digits into an int (a denial-of-service guard), so a
+# hostile body could make json.loads raise. No field takes a number that long: keep it whole as
+# text, and let each field say what is wrong with it where it is.
+MAX_NUMBER_DIGITS = 64
+
+
+class OversizedNumber:
+    """A JSON number too long to be any field's value."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, literal):
+        self.literal = literal
+
+    def __str__(self):
+        return f"{self.literal[:20]}… ({len(self.literal)} characters)"
+
+
+def _number(literal, convert):
+    if len(literal) > MAX_NUMBER_DIGITS:
+        return OversizedNumber(literal)
+    return convert(literal)
+
+
+def loads(text):
+    """json.loads for order files and API bodies: any number too long for a field is an
+    OversizedNumber rather than an exception. Raises json.JSONDecodeError and RecursionError."""
+    return json.loads(text, parse_int=lambda s: _number(s, int),
+                      parse_float=lambda s: _number(s, float))
+
+
 def _max_length(model, name):
     return model._meta.get_field(name).max_length
 
@@ -137,6 +168,9 @@ class _Checker:
             return None
         value = obj[key]
         # JSON true is a Python int; 50.0 is a float: neither is a count of licences.
+        if isinstance(value, OversizedNumber):
+            self.add(path, _("is too large"))
+            return None
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(path, _("must be a whole number, got %(value)s") % {"value": _quote(value)})
             return None
@@ -173,6 +207,8 @@ def _encodable(text):
 
 
 def _quote(value):
+    if isinstance(value, OversizedNumber):
+        return str(value)
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     if len(text) > 60:
         text = text[:57] + "…"

@@ -1,5 +1,6 @@
 """POST /api/orders: the ordering system pushes orders (JSON, bearer API key): one order, or a
-list of them, as import_orders reads. Thin: authentication, body parsing, then orders.services."""
+list of them, as import_orders reads. Thin: authentication, rate limit, body parsing, then
+orders.services. Every answer is JSON (errors under /api/ too: config.middleware)."""
 import json
 
 from django.http import JsonResponse
@@ -7,7 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from orders import services
+from config.ratelimits import check as rate_limit
+from orders import services, validation
 
 # One order is a few kilobytes; a megabyte leaves room for hundreds of lines and stops abuse.
 MAX_BODY_BYTES = 1024 * 1024
@@ -38,6 +40,16 @@ def create_order(request):
                                 status=401)
         response["WWW-Authenticate"] = 'Bearer realm="orders"'
         return response
+    limit = rate_limit(request, "api-key", f"api-key:{api_key.pk}")
+    if limit.limited:
+        seconds = max(limit.retry_after, 1)
+        response = _errors(429, {"body": [_("Too many requests with this API key; retry in %(seconds)d "
+                                            "seconds.") % {"seconds": seconds}]})
+        response["Retry-After"] = str(seconds)
+        return response
+    if request.content_type != "application/json":
+        return _errors(415, {"body": [_("The body must be JSON, sent with Content-Type: "
+                                        "application/json.")]})
 
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -49,7 +61,7 @@ def create_order(request):
     if len(body) > MAX_BODY_BYTES:
         return _errors(413, {"body": [_("The body is larger than %(max)d bytes.") % {"max": MAX_BODY_BYTES}]})
     try:
-        data = json.loads(body.decode("utf-8-sig"))
+        data = validation.loads(body.decode("utf-8-sig"))
     except UnicodeDecodeError:
         return _errors(400, {"body": [_("The body is not UTF-8 text.")]})
     except json.JSONDecodeError as exc:

@@ -39,10 +39,13 @@ def _report(modeladmin, request, done, refusals, failures, done_message):
                        "retried automatically.") % {"number": number, "error": error}, messages.ERROR)
 
 
-def _refusals(queryset):
+def _refusals(queryset, user=None):
+    """Why each order would be refused: its state, and (for a change of contact) who asks."""
     refused = []
     for order in queryset.select_related("provisioning"):
         try:
+            if user is not None:
+                services.check_may_change_contact(user, order)
             services.check_email_can_change(order.provisioning, services.timezone.now())
         except services.NotAllowed as exc:
             refused.append(str(exc))
@@ -84,7 +87,7 @@ def change_deployment_contact(modeladmin, request, queryset):
                         _("Change the deployment contact"),
                         _("The deployment email is sent at once to the new contact with a new Set up "
                           "now link; the link sent to the previous contact stops working."),
-                        form=form, refused=_refusals(queryset))
+                        form=form, refused=_refusals(queryset, request.user))
     done, refusals, failures = 0, [], []
     for order in queryset.select_related("provisioning"):
         try:

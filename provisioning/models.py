@@ -184,6 +184,7 @@ class OutboundEmail(models.Model):
         JOIN_REQUEST = "join_request", _("Request to join an organisation (to its admins)")
         JOIN_DECIDED = "join_decided", _("Answer to a request to join")
         REP_ORG_REFUSED = "rep_org_refused", _("Organisation managed elsewhere (to rep)")
+        CONTACT_CHANGED_NOTICE = "contact_changed", _("Contact changed (to the previous contact)")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     order = models.ForeignKey("orders.Order", models.CASCADE, null=True, blank=True,

@@ -154,6 +154,25 @@ class NotAllowed(Exception):
     """A state change refused for a reason the person who asked should read."""
 
 
+class NotYours(NotAllowed):
+    """Refused because of who asked, not because of the order's state."""
+
+
+def may_change_contact(user, order):
+    """Superusers change any order's deployment contact; a rep only the orders they are the
+    account representative of (pointing someone else's order at one's own mailbox would hand
+    its setup link over)."""
+    return user.is_superuser or order.account_rep_id == user.pk
+
+
+def check_may_change_contact(user, order):
+    from django.utils.translation import gettext as _
+
+    if user is not None and not may_change_contact(user, order):
+        raise NotYours(_("Only the account representative of order %(number)s, or an administrator, "
+                         "may change its deployment contact.") % {"number": order.number})
+
+
 @dataclass(frozen=True)
 class SendOutcome:
     """What happened to one deployment email sent at once (resend, change contact, demo)."""
@@ -210,14 +229,20 @@ def resend_deployment_email(order, actor=None):
 
 def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
     """Like resend, to a new deployment contact; `apply_to_lines` also sets the contact of every
-    line of the order."""
+    line of the order. `actor` must be allowed to (may_change_contact): NotYours otherwise. The
+    previous contact gets a notice through the outbox."""
     from orders.models import Order, OrderLine
     from provisioning import jobs
+
+    from provisioning import outbox
+    from provisioning.models import OutboundEmail
 
     email = email.strip().lower()
     now = timezone.now()
     with transaction.atomic():
-        provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
+        provisioning = (Provisioning.objects.select_for_update(of=("self", "order"))
+                        .select_related("order", "order__account_rep").get(pk=order.pk))
+        check_may_change_contact(actor, provisioning.order)
         check_email_can_change(provisioning, now)
         old = provisioning.order.deployment_contact_email
         Order.objects.filter(pk=order.pk).update(deployment_contact_email=email, updated_at=now)
@@ -226,6 +251,12 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
         _take_over_email(provisioning, now)
         Event.objects.create(order_id=order.pk, kind=Event.Kind.CONTACT_CHANGED, actor=actor, at=now,
                              data={"from": old, "to": email, "lines_changed": lines})
+        if old.lower() != email:
+            # The previous contact learns that their link stopped working and whom to ask: a
+            # contact changed by mistake, or by someone who should not have, does not go unseen.
+            outbox.enqueue(OutboundEmail.Kind.CONTACT_CHANGED_NOTICE, old, "contact-changed-notice",
+                           {"order": provisioning.order, "rep_email": provisioning.order.account_rep.email},
+                           language=provisioning.order.language, order=provisioning.order)
     order.deployment_contact_email = email
     return jobs.send_deployment_email_now(order.pk)
 

@@ -153,6 +153,12 @@ def resend(request, number):
 @require_http_methods(["GET", "POST"])
 def change_contact(request, number):
     order = _order(number)
+    try:
+        services.check_may_change_contact(request.user, order)
+    except services.NotYours as exc:
+        return render(request, "provisioning/confirm.html", {
+            "order": order, "refusal": str(exc), "next": _back(request),
+            "title": _("Change the deployment contact")}, status=403)
     refusal = _refusal(order)
     form = ChangeContactForm(request.POST if request.method == "POST" else None,
                              multi_line=order.lines.count() > 1)
@@ -160,6 +166,10 @@ def change_contact(request, number):
         try:
             outcome = services.change_deployment_contact(
                 order, form.cleaned_data["email"], form.applies_to_lines(), actor=request.user)
+        except services.NotYours as exc:  # the order's rep changed meanwhile
+            return render(request, "provisioning/confirm.html", {
+                "order": order, "refusal": str(exc), "next": _back(request),
+                "title": _("Change the deployment contact")}, status=403)
         except services.NotAllowed as exc:
             refusal = str(exc)
         else:

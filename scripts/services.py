@@ -4,7 +4,8 @@
     python scripts/services.py -- pytest -q
 
 Exports DATABASE_URL and REDIS_URL to the command, plus TEST_PG_* and TEST_REDIS_*
-so outage tests can stop and restart the real servers. Works as root (PostgreSQL is
+so outage tests can stop and restart the real servers, and ALLOW_DEV_SECRET_KEY=1 (the
+suite runs with DEBUG off on the public development key, which nothing else may). Works as root (PostgreSQL is
 run as the `postgres` user, since initdb refuses root) and as an ordinary user.
 Only the standard library is used: this runs before the virtualenv exists.
 """
@@ -145,6 +146,7 @@ def main(argv):
         services.start_postgres()
         services.start_redis()
         env = dict(os.environ, **services.env)
+        env.setdefault("ALLOW_DEV_SECRET_KEY", "1")
         print(f"services: PostgreSQL {env['DATABASE_URL']}  Redis {env['REDIS_URL']}", flush=True)
         return subprocess.call(command, env=env)
     finally:

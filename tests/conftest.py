@@ -1,4 +1,9 @@
 import os
+import uuid
+
+# Before pytest-django reads the settings: the suite runs with DEBUG off on the public
+# development key (config/settings.py), which only this and scripts/services.py allow.
+os.environ.setdefault("ALLOW_DEV_SECRET_KEY", "1")
 
 import pytest
 from django.conf import settings
@@ -26,6 +31,9 @@ def pytest_configure(config):
 def _site_settings(settings):
     settings.SITE_URL = "https://onboarding.example"
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Rate-limit counters live in Redis, which outlives each test's database: each test counts
+    # in its own buckets (most requests of the suite come from 127.0.0.1).
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +62,19 @@ def _english_unless_asked():
     translation.activate("en")
     yield
     translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
+def password_reset_worker(request, monkeypatch):
+    """Password reset emails are sent by a Celery worker, and the suite runs none: the task runs
+    as soon as it is enqueued, with the arguments a worker would get (tests marked
+    `no_reset_worker` see only what the request itself does)."""
+    if request.node.get_closest_marker("no_reset_worker"):
+        return
+    from provisioning import password_reset
+
+    monkeypatch.setattr(password_reset.send_password_reset, "apply_async",
+                        lambda args, **_options: password_reset.send_password_reset.apply(args))
 
 
 @pytest.fixture

@@ -193,9 +193,10 @@ def test_password_reset_reaches_an_administrator_who_has_no_password_yet(client,
     assert client.login(username="new.admin@partner.example", password="a-brand-new-secret-42")
 
 
-def test_an_account_rep_created_by_the_import_chooses_a_password_through_forgot_password(
-        client, mailoutbox, tmp_path):
-    """The import creates the rep named on an order with no password (README)."""
+def test_an_account_rep_created_by_the_import_chooses_a_password_once_activated(
+        client, mailoutbox, tmp_path, admin_client):
+    """The import creates the rep named on an order inactive, with no password (README): Forgot
+    password sends nothing until an administrator activates the account."""
     import json
 
     from django.core.management import call_command
@@ -205,8 +206,12 @@ def test_an_account_rep_created_by_the_import_chooses_a_password_through_forgot_
     path = tmp_path / "order.json"
     path.write_text(json.dumps(dict(SPEC_ORDER, account_rep_email="rita.rep@vendor.example")))
     call_command("import_orders", str(path), stdout=io.StringIO(), stderr=io.StringIO())
-    assert not User.objects.get(email="rita.rep@vendor.example").has_usable_password()
+    rep = User.objects.get(email="rita.rep@vendor.example")
+    assert not rep.has_usable_password()
+    client.post("/accounts/password_reset/", {"email": "rita.rep@vendor.example"})
+    assert mailoutbox == []
 
+    admin_client.post("/admin/orgs/user/", {"action": "activate", "_selected_action": [rep.pk]})
     assert choose_password_by_email(client, mailoutbox, "rita.rep@vendor.example") == \
         ["rita.rep@vendor.example"]
     assert client.login(username="rita.rep@vendor.example", password="a-brand-new-secret-42")

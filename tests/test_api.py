@@ -191,3 +191,135 @@ def test_keys_are_stored_as_sha256_only(raw_key):
 def test_using_a_key_records_when_it_was_last_used(client, raw_key):
     post(client, SPEC_ORDER, raw_key)
     assert ApiKey.objects.get().last_used_at is not None
+
+
+# --- Hostile bodies: always a JSON answer, never a 500 (the property test is in
+# tests/reliability/test_hostile_input.py) ----------------------------------------------------
+
+def _huge(digits=5000):
+    return "9" * digits
+
+
+@pytest.mark.parametrize("path, literal, field", [
+    ("order_number", _huge(), "order_number"),
+    ("quantity", _huge(), "lines[0].quantity"),
+    ("quantity", "-" + _huge(), "lines[0].quantity"),
+    ("partner_id", _huge(), "partner.id"),
+    ("customer_id", _huge() + ".5e3", "customer.id"),
+])
+def test_a_number_of_five_thousand_digits_is_a_field_error_not_a_crash(client, raw_key, path,
+                                                                       literal, field):
+    body = order(lines=[{"sku": "S", "service": "calling", "quantity": "QTY"}])
+    body["partner"]["id"], body["customer"]["id"] = "PARTNER", "CUSTOMER"
+    text = json.dumps(body).replace('"QTY"', "50")
+    placeholder = {"order_number": '"CCW-88213407"', "quantity": "50",
+                   "partner_id": '"PARTNER"', "customer_id": '"CUSTOMER"'}[path]
+    text = text.replace(placeholder, literal, 1)
+
+    response = post(client, text, raw_key)
+
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert field in response.json()["errors"]
+    assert not Order.objects.exists()
+
+
+WRONG_TYPES = [
+    ("a list where the order is expected", [[SPEC_ORDER]], None),
+    ("a string as the body", "CCW-1", "order"),
+    ("null as the body", None, "order"),
+    ("a list as partner", order(partner=["PTN-4411"]), "partner"),
+    ("an object as a name", order(customer={**SPEC_ORDER["customer"], "name": {"x": 1}}),
+     "customer.name"),
+    ("an object as the start date", order(requested_start_date={"y": 2026}), "requested_start_date"),
+    ("a boolean as quantity", order(lines=[{"sku": "S", "service": "calling", "quantity": True}]),
+     "lines[0].quantity"),
+    ("a float as quantity", order(lines=[{"sku": "S", "service": "calling", "quantity": 1.5}]),
+     "lines[0].quantity"),
+    ("null as quantity", order(lines=[{"sku": "S", "service": "calling", "quantity": None}]),
+     "lines[0].quantity"),
+    ("an object as lines", order(lines={"sku": "S"}), "lines"),
+    ("a number as a line", order(lines=[7]), "lines[0]"),
+    ("a list as the product", order(product=["A-WX"]), "product"),
+    ("a number as an email", order(deployment_contact_email=12), "deployment_contact_email"),
+    ("a string of a megabyte less a little", order(partner={**SPEC_ORDER["partner"],
+                                                            "name": "x" * 900_000}), "partner.name"),
+]
+
+
+@pytest.mark.parametrize("label, body, field", WRONG_TYPES, ids=[w[0] for w in WRONG_TYPES])
+def test_wrong_types_anywhere_answer_400_json_naming_the_field(client, raw_key, label, body, field):
+    response = post(client, json.dumps(body), raw_key)
+
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    errors = response.json()
+    if field is None:  # a list holding a list: that entry is refused
+        assert errors["orders"][0]["errors"] == {"order": ["must be a JSON object"]}
+    else:
+        assert field in errors["errors"]
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [50, 5000, 200_000])
+def test_deep_nesting_answers_400_json(client, raw_key, depth):
+    body = '{"order_number": "CCW-1", "partner": ' + "[" * depth + "]" * depth + "}"
+    response = post(client, body, raw_key)
+
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", ""])
+def test_a_body_that_is_not_declared_json_answers_415_json(client, raw_key, content_type):
+    response = client.post(URL, json.dumps(SPEC_ORDER), content_type=content_type,
+                           HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+
+    assert response.status_code == 415 and response["Content-Type"] == "application/json"
+    assert "Content-Type: application/json" in response.json()["errors"]["body"][0]
+    assert not Order.objects.exists()
+
+
+def test_an_unknown_address_under_the_api_answers_404_json(client, raw_key):
+    for url in ("/api/", "/api/order", "/api/orders/CCW-1", "/api/orders/" + "9" * 5000):
+        response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {"error": "There is no API endpoint at this address."}
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_a_wrong_method_answers_405_json_with_allow(client, raw_key, method):
+    response = getattr(client, method)(URL, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert response.json() == {"error": "This endpoint does not accept this method; it accepts: POST."}
+
+
+# --- Rate limit per API key ------------------------------------------------------------------
+
+def test_each_api_key_is_rate_limited_on_its_own_with_retry_after(client, raw_key, settings,
+                                                                  time_machine):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api-key": "3/m"}
+    time_machine.move_to(datetime.datetime(2026, 11, 20, 10, 0, 0, tzinfo=datetime.timezone.utc),
+                         tick=False)  # the counting window cannot end mid-test
+    _other, other_raw = services.create_api_key("Another ordering system")
+    statuses = [post(client, order(f"CCW-{n}"), raw_key).status_code for n in range(4)]
+    assert statuses == [201, 201, 201, 429]
+
+    limited = post(client, order("CCW-9"), raw_key)
+    assert limited.status_code == 429 and limited["Content-Type"] == "application/json"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert "Too many requests" in limited.json()["errors"]["body"][0]
+    assert not Order.objects.filter(number="CCW-9").exists()
+    # Another key, even from the same address, has its own budget.
+    assert post(client, order("CCW-10"), other_raw).status_code == 201
+    # After the window the key works again.
+    time_machine.shift(datetime.timedelta(seconds=61))
+    assert post(client, order("CCW-9"), raw_key).status_code == 201
+
+
+def test_an_unknown_key_is_refused_before_any_counting(client, raw_key, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api-key": "1/m"}
+    for _n in range(3):
+        assert post(client, SPEC_ORDER, "onb_not-a-key").status_code == 401
+    assert post(client, SPEC_ORDER, raw_key).status_code == 201

@@ -257,13 +257,14 @@ def test_a_number_repeated_in_one_file_is_imported_once(tmp_path):
     assert "2 orders: 1 imported, 0 updated, 1 unchanged, 0 rejected" in out
 
 
-def test_a_missing_account_rep_is_created_as_staff_in_the_reps_group(tmp_path):
+def test_a_missing_account_rep_is_created_inactive_as_staff_in_the_reps_group(tmp_path):
     run_import(tmp_path, [order("CCW-1", account_rep_email="New.Rep@Vendor.example"),
                           order("CCW-2", account_rep_email="new.rep@vendor.example")])
 
     rep = User.objects.get()
     assert rep.email == "new.rep@vendor.example"
     assert rep.is_staff and not rep.is_superuser
+    assert not rep.is_active  # until an administrator activates it (tests/test_staff.py)
     assert not rep.has_usable_password()
     assert list(rep.groups.values_list("name", flat=True)) == [settings.REPS_GROUP]
     assert set(Order.objects.values_list("account_rep", flat=True)) == {rep.pk}
@@ -449,3 +450,12 @@ def test_the_importer_never_raises_and_never_writes_a_partial_order(items):
     partial = Order.objects.filter(Q(lines__isnull=True) | Q(provisioning__isnull=True)
                                    | ~Q(events__kind="imported"))
     assert not partial.exists()
+
+
+def test_a_number_of_five_thousand_digits_is_reported_on_its_field(tmp_path):
+    text = json.dumps([order("CCW-1", lines=[{"sku": "S", "service": "calling", "quantity": "Q"}]),
+                       order("CCW-2")]).replace('"Q"', "9" * 5000)
+    code, _out, err = run_import(tmp_path, text)
+    assert code == 1
+    assert err.startswith("order CCW-1: lines[0].quantity: is too large")
+    assert list(Order.objects.values_list("number", flat=True)) == ["CCW-2"]

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -66,3 +68,64 @@ def test_the_make_run_demo_on_sqlite_prints_a_set_up_now_link_that_opens(tmp_pat
                       "print(r.status_code, r.request['PATH_INFO'])", **env)
     status, path = page.stdout.strip().splitlines()[-1].split()
     assert (status, path.startswith("/setup/orders/CCW-DEMO-")) == ("200", True), page.stdout + page.stderr
+
+
+# --- The public development SECRET_KEY never runs with DEBUG off ------------------------------
+
+def _without_key(**env):
+    base = {k: v for k, v in clean_environ().items()
+            if k not in ("SECRET_KEY", "ALLOW_DEV_SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE")}
+    return dict(base, ALLOWED_HOSTS="onboarding.example", **env)
+
+
+def _start(code, env):
+    """Python started as a production process would, e.g. `import config.wsgi` or Celery's app."""
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+PROCESSES = {
+    "manage.py check": "import sys; from django.core.management import execute_from_command_line; "
+                       "execute_from_command_line(['manage.py', 'check'])",
+    "wsgi": "import config.wsgi",
+    "celery": "from config.celery import app; app.loader.import_default_modules(); "
+              "from django.conf import settings; settings.SECRET_KEY",
+}
+
+
+@pytest.mark.parametrize("module", ["config.settings", "config.settings_production"])
+@pytest.mark.parametrize("key", ["unset", "the development key"])
+def test_debug_off_refuses_to_start_without_a_real_secret_key(module, key):
+    from config.settings import DEV_SECRET_KEY
+
+    env = _without_key(DJANGO_SETTINGS_MODULE=module)
+    if key != "unset":
+        env["SECRET_KEY"] = DEV_SECRET_KEY
+    result = _start(PROCESSES["manage.py check"], env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+def test_wsgi_and_celery_fall_back_to_settings_that_refuse_the_development_key():
+    env = _without_key()  # no DJANGO_SETTINGS_MODULE: config.settings, DEBUG off
+    for process in ("wsgi", "celery"):
+        result = _start(PROCESSES[process], env)
+        assert result.returncode != 0 and "SECRET_KEY" in result.stderr, process
+
+
+def test_production_refuses_the_development_key_even_when_allowed_elsewhere():
+    from config.settings import DEV_SECRET_KEY
+
+    result = _start(PROCESSES["manage.py check"], _without_key(
+        DJANGO_SETTINGS_MODULE="config.settings_production", SECRET_KEY=DEV_SECRET_KEY,
+        ALLOW_DEV_SECRET_KEY="1"))
+    assert result.returncode != 0 and "development key" in result.stderr
+
+
+@pytest.mark.parametrize("env", [{"DEBUG": "true"}, {"ALLOW_DEV_SECRET_KEY": "1"},
+                                 {"SECRET_KEY": "a-real-and-long-random-key-" + "r" * 30}],
+                         ids=["make run (DEBUG)", "the test suite", "a real key"])
+def test_make_run_the_suite_and_a_real_key_start(env):
+    result = _start(PROCESSES["manage.py check"], _without_key(DJANGO_SETTINGS_MODULE="config.settings",
+                                                                 **env))
+    assert result.returncode == 0, result.stderr

@@ -169,6 +169,9 @@ NO_ADD_PAGE = {
     "provisioning.setuplink": "issued by the product only",
     "provisioning.outboundemail": "the outbox, written by the product only",
     "provisioning.billingperiod": "started by Deploy only",
+    "axes.accessattempt": "django-axes records failed sign-ins itself (an admin may delete one)",
+    "axes.accesslog": "django-axes' own log",
+    "axes.accessfailurelog": "django-axes' own log",
 }
 
 

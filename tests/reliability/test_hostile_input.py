@@ -345,7 +345,13 @@ ORDER_KEYS = ["order_number", "product", "requested_start_date", "deployment_con
               "language", "account_rep_email", "partner", "customer", "lines"]
 
 
-def test_the_order_api_never_fails_and_rejects_wholesale():
+@pytest.fixture
+def unlimited_api(settings):
+    """These tests are about what a body can do, not about how many: no per-key limit."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "api-key": "1000000/m"}
+
+
+def test_the_order_api_never_fails_and_rejects_wholesale(unlimited_api):
     _, raw_key = create_api_key("hypothesis")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     count = [0]
@@ -358,7 +364,9 @@ def test_the_order_api_never_fails_and_rejects_wholesale():
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         response = client.post("/api/orders", payload, content_type="application/json")
         count[0] += 1
-        assert response.status_code in (200, 201, 400, 413)
+        # 415: an empty body goes without a Content-Type (Django's test client, as curl -d '').
+        assert response.status_code in (200, 201, 400, 413, 415)
+        assert response["Content-Type"] == "application/json"
         if response.status_code == 400:
             # A refused order writes nothing; in a list, only the orders reported created exist.
             results = response.json().get("orders", [])
@@ -368,3 +376,92 @@ def test_the_order_api_never_fails_and_rejects_wholesale():
 
     post()
     record("order_api", count)
+
+
+class Raw:
+    """A piece of JSON text that json.dumps cannot write: a 5,000-digit number, deep nesting."""
+
+    def __init__(self, text):
+        self.text = text
+
+
+RAW_JSON = st.one_of(
+    st.integers(65, 6000).map(lambda n: Raw("9" * n)),                     # beyond any field
+    st.integers(4000, 6000).map(lambda n: Raw("-" + "1" * n + ".5e-7")),
+    st.integers(1, 100_000).map(lambda n: Raw("[" * n + "]" * n)),        # deep nesting
+    st.integers(1, 3000).map(lambda n: Raw('{"a":' * n + "1" + "}" * n)),
+    st.sampled_from([Raw("NaN"), Raw("-Infinity"), Raw("1e999"), Raw('"\\ud800"'),
+                     Raw('"' + "x" * 300_000 + '"')]),
+)
+HOSTILE_JSON = st.one_of(JSON_VALUE, RAW_JSON)
+
+
+def _dumps(value):
+    """json.dumps, with each Raw written as its own text."""
+    raws = []
+
+    def placeholder(obj):
+        if isinstance(obj, Raw):
+            raws.append(obj.text)
+            return f"\x00raw{len(raws) - 1}\x00"
+        raise TypeError(type(obj))
+
+    text = json.dumps(value, default=placeholder)
+    for n, raw in enumerate(raws):
+        text = text.replace(json.dumps(f"\x00raw{n}\x00"), raw, 1)
+    return text
+
+
+def _order_paths(order, prefix=()):
+    """Every place in a valid order where a value can go wrong, as key paths."""
+    yield prefix
+    if isinstance(order, dict):
+        for key, value in order.items():
+            yield from _order_paths(value, prefix + (key,))
+    elif isinstance(order, list):
+        for i, value in enumerate(order):
+            yield from _order_paths(value, prefix + (i,))
+
+
+def _replaced(order, path, value):
+    if not path:
+        return value
+    copy = json.loads(json.dumps(order))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return copy
+
+
+def test_the_order_api_answers_json_to_any_hostile_value_anywhere_in_an_order(unlimited_api):
+    """A valid order with hostile values put anywhere in it (a 5,000-digit number, a list where
+    an object goes, an object where a string goes, a boolean quantity, null, deep nesting, huge
+    strings), alone or in a list: every answer is JSON, 2xx or 4xx."""
+    from tests.test_import import SPEC_ORDER
+
+    _, raw_key = create_api_key("hypothesis-anywhere")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    paths = list(_order_paths(SPEC_ORDER))
+    count, statuses = [0], set()
+
+    @SETTINGS
+    @given(changes=st.lists(st.tuples(st.sampled_from(paths), HOSTILE_JSON), min_size=1, max_size=3),
+           as_list=st.booleans(), number=st.integers(0, 5))
+    def post(changes, as_list, number):
+        order = {**SPEC_ORDER, "order_number": f"CCW-H{number}"}
+        for path, value in changes:
+            try:
+                order = _replaced(order, path, value)
+            except (KeyError, IndexError, TypeError):  # an earlier change removed that place
+                continue
+        body = _dumps([order, SPEC_ORDER] if as_list else order)
+        response = client.post("/api/orders", body, content_type="application/json")
+        count[0] += 1
+        statuses.add(response.status_code)
+        assert 200 <= response.status_code < 300 or 400 <= response.status_code < 500
+        assert response["Content-Type"] == "application/json"
+        assert isinstance(response.json(), dict)
+
+    post()
+    record("order_api_hostile_values", count, statuses=sorted(statuses))

@@ -1,5 +1,6 @@
 """Item 17: CSRF on every POST (the walk skips no route unless it is listed with a reason),
-security headers on every route, no inline script or style, sign-in throttled."""
+security headers on every route, no inline script or style, sign-in lockouts (django-axes)."""
+import datetime
 import importlib
 import re
 from pathlib import Path
@@ -177,21 +178,24 @@ def test_no_template_has_inline_script_style_or_event_handler():
     assert offenders == []
 
 
-class TestSignInThrottle:
+class TestSignInLockout:
+    """django-axes, per (email, client address) pair: config/login.py and the AXES_* settings."""
+
     email = "installer@partner.example"
     password = "correct-horse-battery"
+    load_balancer = "10.0.0.2"
 
     @pytest.fixture(autouse=True)
     def _user(self, db):
-        from django.core.cache import cache
-
         self.user = UserFactory(email=self.email)
-        yield
-        cache.clear()
 
-    def _attempt(self, client, password, address="203.0.113.7"):
-        return client.post(reverse("login"), {"username": self.email, "password": password},
-                           REMOTE_ADDR=address)
+    def _attempt(self, client, password, address="203.0.113.7", email=None, **extra):
+        return client.post(reverse("login"), {"username": email or self.email, "password": password},
+                           REMOTE_ADDR=address, **extra)
+
+    def _via_load_balancer(self, client, password, forwarded_for, email=None):
+        return self._attempt(client, password, address=self.load_balancer, email=email,
+                             HTTP_X_FORWARDED_FOR=forwarded_for)
 
     def test_guessing_is_stopped_after_five_failures_even_with_the_right_password(self, client):
         statuses = [self._attempt(client, f"guess-{n}").status_code for n in range(4)]
@@ -203,6 +207,19 @@ class TestSignInThrottle:
         assert right.status_code == 429
         assert "_auth_user_id" not in client.session
 
+    def test_the_lockout_ends_after_fifteen_minutes(self, client, time_machine):
+        time_machine.move_to(datetime.datetime.now(datetime.timezone.utc))
+        for n in range(5):
+            self._attempt(client, f"guess-{n}")
+        time_machine.shift(datetime.timedelta(minutes=16))
+        assert self._attempt(client, self.password).status_code == 302
+
+    def test_letter_case_does_not_buy_more_guesses(self, client):
+        for n, email in enumerate([self.email, self.email.upper(), " Installer@Partner.example ",
+                                   self.email.title(), self.email]):
+            response = self._attempt(client, f"guess-{n}", email=email)
+        assert response.status_code == 429
+
     def test_the_real_person_elsewhere_is_not_locked_out(self, client):
         for n in range(6):
             self._attempt(client, f"guess-{n}", address="198.51.100.66")
@@ -211,13 +228,29 @@ class TestSignInThrottle:
         assert response.status_code == 302
         assert other.session["_auth_user_id"] == str(self.user.pk)
 
-    def test_the_admin_sign_in_is_throttled_too(self, client):
+    def test_an_attacker_elsewhere_cannot_lock_a_superuser_out_of_the_admin(self, client):
+        admin = UserFactory(email="root@vendor.example", is_staff=True, is_superuser=True)
+        for n in range(20):
+            client.post("/admin/login/", {"username": admin.email, "password": f"x{n}"},
+                        REMOTE_ADDR="198.51.100.66")
+        assert client.post("/admin/login/", {"username": admin.email, "password": self.password},
+                           REMOTE_ADDR="198.51.100.66").status_code == 429
+        real = Client()
+        response = real.post("/admin/login/?next=/admin/", {"username": admin.email,
+                                                            "password": self.password},
+                             REMOTE_ADDR="203.0.113.50")
+        assert response.status_code == 302 and real.session["_auth_user_id"] == str(admin.pk)
+
+    def test_the_admin_sign_in_is_locked_too(self, client):
         staff = UserFactory(email="staff@vendor.example", is_staff=True, is_superuser=True)
         for n in range(5):
             client.post("/admin/login/", {"username": staff.email, "password": f"x{n}"},
                         REMOTE_ADDR="203.0.113.9")
-        client.post("/admin/login/", {"username": staff.email, "password": "correct-horse-battery"},
-                    REMOTE_ADDR="203.0.113.9")
+        response = client.post("/admin/login/", {"username": staff.email,
+                                                 "password": "correct-horse-battery"},
+                               REMOTE_ADDR="203.0.113.9")
+        assert response.status_code == 429
+        assert "Too many failed sign-in attempts" in response.content.decode()
         assert "_auth_user_id" not in client.session
 
     def test_a_success_resets_the_count(self, client):
@@ -228,12 +261,30 @@ class TestSignInThrottle:
         for n in range(4):
             assert self._attempt(client, f"again-{n}").status_code == 200
 
-    def test_the_throttle_message_is_in_french_too(self, client):
+    def test_the_lockout_message_is_in_french_too(self, client):
         client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "fr"
         for n in range(5):
             response = self._attempt(client, f"guess-{n}")
         assert response.status_code == 429
         assert "Trop de tentatives" in response.content.decode()
+
+    def test_behind_the_load_balancer_two_people_do_not_share_one_bucket(self, client, settings):
+        """Every request comes from the load balancer's address; it appends the client's."""
+        settings.TRUSTED_PROXY_COUNT = 1
+        for n in range(6):  # the attacker even writes the real person's address first
+            response = self._via_load_balancer(client, f"guess-{n}", "203.0.113.7, 198.51.100.66")
+        assert response.status_code == 429
+        real = Client()
+        assert self._via_load_balancer(real, self.password, "203.0.113.7").status_code == 302
+        assert real.session["_auth_user_id"] == str(self.user.pk)
+
+    def test_without_a_trusted_proxy_a_forged_forwarded_for_buys_no_fresh_bucket(self, client):
+        for n in range(5):  # a new made-up address in the header at each guess
+            response = self._attempt(client, f"guess-{n}", address="198.51.100.66",
+                                     HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        assert response.status_code == 429
+        assert self._attempt(client, self.password, address="198.51.100.66",
+                             HTTP_X_FORWARDED_FOR="192.0.2.200").status_code == 429
 
 
 def test_a_form_refused_by_csrf_offers_to_reload_its_own_page():

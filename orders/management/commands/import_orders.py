@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import translation
 
-from orders import services
+from orders import services, validation
 
 
 class FileProblem(Exception):
@@ -32,7 +32,7 @@ def load_orders(path):
     except UnicodeDecodeError as exc:
         raise FileProblem(f"{path}: not UTF-8 text (invalid byte at offset {exc.start})")
     try:
-        data = json.loads(text)
+        data = validation.loads(text)
     except json.JSONDecodeError as exc:
         raise FileProblem(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
     except RecursionError:
