@@ -270,7 +270,6 @@ REAUTHENTICATE_AFTER = env.int("REAUTHENTICATE_AFTER", default=15 * 60)
 # An address typed in the wizard that is not the link's own is proven by a code sent to it.
 EMAIL_CODE_TTL = 15 * 60         # seconds a code stays valid
 EMAIL_CODE_TRIES = 5             # wrong codes before a new one must be asked for
-EMAIL_CODE_RATE = "5/h"          # codes per browser, and per address
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -194,8 +194,9 @@ class CustomerAdminForm(ProvenEmailMixin, forms.Form):
         self.order, self.partner_org, self.customer_org = order, partner_org, customer_org
         self.installer_email, self.customer_led = installer_email, customer_led
         self.managed_elsewhere = managed_elsewhere
-        # Only the customer's own address is proven here: the partner's pick is invited instead.
-        self.proof = proof if customer_led else None
+        # Given only when the address is the person's own (I am the customer): a partner's pick
+        # is proven later, by the invitation or the link it receives.
+        self.proof = proof
         super().__init__(*args, **kwargs)
         if self.proof is not None and self.proof.has_pending():
             self.fields["code"] = code_field()

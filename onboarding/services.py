@@ -306,13 +306,13 @@ def complete_setup(link, plan, browser=""):
         partner_org = order.partner_org or selectors.partner_org_for(order)
 
     existing_customer = selectors.customer_org_for(order)
-    if customer_org_managed_elsewhere(existing_customer, partner_org,
-                                      customer_led=not plan.partner_led):
-        raise SetupConflict("customer_admin", "email", NOT_AN_ADMIN)
+    customer_leads = not plan.partner_led or plan.hand_to_customer
+    if customer_org_managed_elsewhere(existing_customer, partner_org, customer_led=customer_leads):
+        raise SetupConflict("customer_admin", "email", MANAGED_ELSEWHERE)
     problem, selected = customer_admin_problem(
         plan.customer_admin_email, order, partner_org, existing_customer,
         installer_email=plan.installer_email if plan.partner_led else None,
-        customer_led=not plan.partner_led)
+        customer_led=customer_leads)
     if problem:
         raise SetupConflict("customer_admin", "email", problem)
     installer_email = installer.email if installer is not None else normalise_email(

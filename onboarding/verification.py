@@ -10,9 +10,8 @@ import time
 
 from django.conf import settings
 from django.utils import timezone
-from django_ratelimit.core import is_ratelimited
 
-from onboarding.access import browser_id
+from config.ratelimits import is_limited
 from orgs.models import normalise_email
 from provisioning import outbox, tokens
 from provisioning.models import OutboundEmail
@@ -93,12 +92,12 @@ class EmailProof:
         return self._send(email)
 
     def _send(self, email):
-        # Per browser and per address, so that neither a tab nor a crowd can flood a mailbox.
-        for group, key in (("email-code-browser", "browser"), ("email-code-address", email)):
-            if is_ratelimited(self.request, group=group, rate=settings.EMAIL_CODE_RATE,
-                              key=(lambda group, request, key=key: key) if key != "browser"
-                              else _browser_key, increment=True):
-                return Outcome.TOO_MANY
+        # Per client address and per recipient, so that neither a tab nor a crowd can flood a
+        # mailbox; both counted on every send.
+        by_client = is_limited(self.request, "wizard-email-address")
+        by_recipient = is_limited(self.request, "wizard-email-recipient", email)
+        if by_client or by_recipient:
+            return Outcome.TOO_MANY
         nonce = tokens.new_nonce()
         self._save({**self._state, "pending": {"email": email, "nonce": nonce,
                                                "sent_at": int(time.time()), "tries": 0}})
@@ -107,7 +106,3 @@ class EmailProof:
                         "sent_at": timezone.now()},
                        self.order.language, self.order, secrets={"code": ("email_code", nonce)})
         return Outcome.SENT
-
-
-def _browser_key(group, request):
-    return browser_id(request)

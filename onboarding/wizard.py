@@ -247,9 +247,14 @@ class SetupWizard(SessionWizardView):
         this setup may not use it."""
         org = self.customer_org_by_id
         if services.customer_org_managed_elsewhere(org, self.partner_org,
-                                                   customer_led=_role(self) == CUSTOMER):
+                                                   customer_led=self.customer_leads()):
             return org
         return None
+
+    def customer_leads(self):
+        """The customer sets up their organisation: they chose "I am the customer", or the
+        partner hands the setup to them."""
+        return _role(self) == CUSTOMER or _installer(self) == CUSTOMER_DOES_IT
 
     def installer_email(self):
         if _role(self) != PARTNER:
@@ -290,7 +295,8 @@ class SetupWizard(SessionWizardView):
             return {"order": self.order, "partner_org": self.partner_org,
                     "customer_org": self.customer_org_by_id,
                     "installer_email": self.installer_email(),
-                    "customer_led": _role(self) == CUSTOMER, "proof": self.proof,
+                    "customer_led": self.customer_leads(),
+                    "proof": self.proof if _role(self) == CUSTOMER else None,
                     "managed_elsewhere": self.customer_org_elsewhere is not None}
         if step == "customer_org":
             return {"existing": self.customer_org_to_verify()}
@@ -429,6 +435,9 @@ class SetupWizard(SessionWizardView):
             return super().render_done(form, **kwargs)
         except _BackToStep as back:
             conflict = back.conflict
+            # What the steps knew may have changed meanwhile (an organisation someone created).
+            for name in ("partner_org", "customer_org_by_id"):
+                self.__dict__.pop(name, None)
             if conflict.step not in self.get_form_list():
                 return render(self.request, "onboarding/wizard/cannot_continue.html",
                               {"order": self.order, "message": conflict.message}, status=409)

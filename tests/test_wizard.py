@@ -5,13 +5,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 
-from orgs.models import Membership, Organization
+from orgs.models import Invitation, Membership, Organization
 from provisioning.models import (CallingSettings, Event, MeetingSettings, OutboundEmail,
                                  Provisioning, SetupLink, SetupMode, Status)
 from provisioning.services import issue_link
 from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory,
                              RepFactory)
-from tests.wizard_helpers import (ADMIN_PASSWORD, answer, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
+from tests.wizard_helpers import (ADMIN_PASSWORD, answer, existing_customer, existing_partner, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
                                   INSTALLER_EMAIL, current_step, done_url, open_link, post_step,
                                   set_password, setup_url, token_in, walk)
 
@@ -60,8 +60,15 @@ def test_a_partners_first_order_creates_both_organisations_at_confirm(client, or
     installer = User.objects.get(email=INSTALLER_EMAIL)
     assert installer.full_name == "Inès Installer"
     assert (installer.membership.organization, installer.membership.role) == (partner, "admin")
-    admin = User.objects.get(email=CUSTOMER_ADMIN_EMAIL)
-    assert (admin.membership.organization, admin.membership.role) == (customer, "admin")
+    # The customer administrator the partner named is invited: no account until they accept.
+    assert not User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).exists()
+    invitation = Invitation.objects.get(email=CUSTOMER_ADMIN_EMAIL)
+    assert (invitation.organization, invitation.role, invitation.accepted_at) == (customer, "admin", None)
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.INVITATION,
+                                        to=CUSTOMER_ADMIN_EMAIL).count() == 1
+    # The installer typed their own address, not the deployment contact's: a code proved it.
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.VERIFICATION,
+                                        to=INSTALLER_EMAIL).count() == 1
     order.refresh_from_db()
     assert (order.partner_org, order.customer_org) == (partner, customer)
     provisioning = order.provisioning
@@ -144,8 +151,8 @@ def test_a_reload_shows_the_same_step_with_its_answers(client, order):
     assert current_step(client.get(setup_url(order))) == "customer_admin"
 
 
-def test_an_existing_partner_org_is_verified_and_the_installer_joins_it(client, order):
-    partner = PartnerOrgFactory(external_id="PTN-4411", name="Réseaux Alpins (existing)")
+def test_an_existing_partner_org_is_verified_by_a_signed_in_member(client, order):
+    partner, installer = existing_partner(client, name="Réseaux Alpins (existing)")
     open_link(client, order)
     response = walk(client, order, until="partner_org")
     html = response.content.decode()
@@ -153,11 +160,14 @@ def test_an_existing_partner_org_is_verified_and_the_installer_joins_it(client, 
     assert "I don't recognise this organisation" in html
     assert 'name="partner_org-name"' not in html
 
-    response = walk(client, order)
+    response = walk(client, order, {"installer": {**DEFAULT_ANSWERS["installer"],
+                                                  "email": "someone.else@partner.example"}})
     assert response["Location"] == done_url(order)
     assert Organization.objects.filter(kind="partner").count() == 1
-    installer = User.objects.get(email=INSTALLER_EMAIL)
-    assert (installer.membership.organization, installer.membership.role) == (partner, "member")
+    assert Membership.objects.filter(organization=partner).count() == 1
+    # The signed-in member installs, whatever address was typed (the field is theirs).
+    assert Provisioning.objects.get(pk=order.pk).installer_email == installer.email
+    assert not OutboundEmail.objects.filter(kind=OutboundEmail.Kind.VERIFICATION).exists()
     assert Organization.objects.get(kind="customer").managed_by == partner
     # Step 10 is for a new partner org only.
     assert "new_password1" not in client.get(done_url(order)).content.decode()
@@ -167,7 +177,7 @@ def test_an_installer_of_another_organisation_is_refused(client, order):
     MembershipFactory(user__email=INSTALLER_EMAIL, organization=PartnerOrgFactory())
     open_link(client, order)
     post_step(client, order, "role", {"role": "partner"})
-    response = post_step(client, order, "installer", DEFAULT_ANSWERS["installer"])
+    response = answer(client, order, "installer", DEFAULT_ANSWERS["installer"])
     assert current_step(response) == "installer"
     assert "already belongs to another Webex organisation" in response.content.decode()
 
@@ -184,8 +194,9 @@ def test_it_refuses_an_email_that_belongs_to_another_org(client, order, elsewher
     elif elsewhere == "customer org of another partner":
         org = CustomerOrgFactory(managed_by=PartnerOrgFactory())
     elif elsewhere == "customer org other than the order's":
-        CustomerOrgFactory(external_id=order.customer_external_id)
-        org = CustomerOrgFactory()
+        partner, _installer = existing_partner(client)
+        existing_customer(order, partner, admin_email=None)
+        org = CustomerOrgFactory(managed_by=partner)
     elif elsewhere == "unmanaged org of another customer":
         # Nothing has the order's customer id; typing a user's email must not open their org.
         org = CustomerOrgFactory(name="Pharmacie Dupont", city="Grenoble", managed_by=None)
@@ -216,7 +227,8 @@ def test_it_refuses_the_installer_as_customer_administrator(client, order):
 
 
 def test_an_existing_customer_org_is_verified_not_recreated(client, order):
-    customer = CustomerOrgFactory(external_id=order.customer_external_id, name="Martin & Fils")
+    partner, _installer = existing_partner(client)
+    customer = existing_customer(order, partner, name="Martin & Fils")
     open_link(client, order)
     response = walk(client, order, until="customer_org")
     html = response.content.decode()
@@ -229,10 +241,11 @@ def test_an_existing_customer_org_is_verified_not_recreated(client, order):
 
 
 def test_the_admin_email_of_an_existing_customer_org_selects_that_org(client, order):
-    # Known under another customer id, but the same customer: same name and country.
-    customer = CustomerOrgFactory(external_id="CUS-OLD-1", name="BOULANGERIE  Martin",
-                                  country="FR", city="Villeurbanne")
-    MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=customer)
+    # Known under another customer id, but the same customer (same name and country), and
+    # managed by this partner.
+    partner, _installer = existing_partner(client)
+    customer = existing_customer(order, partner, external_id="CUS-OLD-1",
+                                 name="BOULANGERIE  Martin", country="FR", city="Villeurbanne")
     open_link(client, order)
     response = walk(client, order, until="customer_org")
     assert "CUS-OLD-1" in response.content.decode() and "Villeurbanne" in response.content.decode()
@@ -243,8 +256,8 @@ def test_the_admin_email_of_an_existing_customer_org_selects_that_org(client, or
 
 
 def test_the_admin_email_of_the_customer_org_found_by_its_id_is_accepted(client, order):
-    customer = CustomerOrgFactory(external_id=order.customer_external_id, name="Martin & Fils")
-    MembershipFactory(user__email=CUSTOMER_ADMIN_EMAIL, organization=customer, role="admin")
+    partner, _installer = existing_partner(client)
+    customer = existing_customer(order, partner, name="Martin & Fils")
     open_link(client, order)
     response = walk(client, order, until="customer_org")
     assert "Verify the customer organisation" in response.content.decode()
@@ -274,7 +287,8 @@ def test_the_confirm_page_shows_both_sides(client, order):
 
 
 def test_the_confirm_page_names_the_countries_in_the_page_s_language(client, order):
-    CustomerOrgFactory(external_id=order.customer_external_id, country="DE")
+    partner, _installer = existing_partner(client)
+    existing_customer(order, partner, country="DE")
     order.language = "fr"
     order.save()
     open_link(client, order)
@@ -286,8 +300,10 @@ def test_the_confirm_page_names_the_countries_in_the_page_s_language(client, ord
 
 @pytest.mark.parametrize("which", ["partner_org", "customer_org"])
 def test_not_recognising_an_organisation_tells_the_rep_and_saves_nothing(client, order, which):
-    PartnerOrgFactory(external_id="PTN-4411")
-    CustomerOrgFactory(external_id=order.customer_external_id)
+    partner = PartnerOrgFactory(external_id="PTN-4411")
+    existing_customer(order, partner)
+    if which == "customer_org":  # reached by a member; a non-member may say so at partner_org
+        existing_partner(client)
     before = rows()
     open_link(client, order)
     walk(client, order, until=which)
@@ -467,7 +483,7 @@ def customer_admin_browser(client, order):
 
 def test_the_customer_admin_who_does_not_recognise_their_organisation_tells_the_rep(client,
                                                                                    order):
-    customer_org = CustomerOrgFactory(external_id=order.customer_external_id, name="Martin SA")
+    customer_org = existing_customer(order, None, name="Martin SA")
     open_link(client, order)
     walk(client, order, HAND_OVER)
     before = rows()
@@ -483,7 +499,7 @@ def test_the_customer_admin_who_does_not_recognise_their_organisation_tells_the_
     assert CUSTOMER_ADMIN_EMAIL in email.body_text           # who reported it
     assert order.events.filter(kind=Event.Kind.NOT_RECOGNISED, data__org_id=customer_org.pk,
                                data__reported_by=CUSTOMER_ADMIN_EMAIL).count() == 1
-    assert rows() == before and not User.objects.filter(email=CUSTOMER_ADMIN_EMAIL).exists()
+    assert rows() == before
     assert Provisioning.objects.get(pk=order.pk).set_up_at is None
     assert current_step(customer.get(setup_url(order))) == "customer_org"   # their link starts again
 
@@ -587,22 +603,23 @@ def test_two_orders_set_up_side_by_side_in_one_browser(client, order):
     open_link(client, other)                                    # the second tab
     post_step(client, other, "role", {"role": "partner"})
     # The first tab goes on where it was; the second keeps its own answers.
-    assert current_step(post_step(client, order, "installer", DEFAULT_ANSWERS["installer"])) == "partner_org"
+    assert current_step(answer(client, order, "installer", DEFAULT_ANSWERS["installer"])) == "partner_org"
     assert current_step(client.get(setup_url(other))) == "installer"
     other_answers = {"customer_admin": {"email": "dana.admin@fromagerie.example"},
                      "customer_org": {**DEFAULT_ANSWERS["customer_org"], "name": "Fromagerie Dupont"}}
     assert walk(client, other, other_answers)["Location"] == done_url(other)
-    # The partner org the second tab created is shown to the first for verification, then used.
+    # The new partner org's administrator sets a password on the page of the order that created
+    # it, which signs them in as a member of it...
+    assert "new_password1" in client.get(done_url(other)).content.decode()
+    assert set_password(client, other).status_code == 302
+    assert User.objects.get(email=INSTALLER_EMAIL).check_password(ADMIN_PASSWORD)
+    # ... so the first tab verifies the partner org the second created, then uses it.
     assert walk(client, order)["Location"] == done_url(order)
     order.refresh_from_db()
     other.refresh_from_db()
     assert (order.customer_org.name, other.customer_org.name) == ("Boulangerie Martin", "Fromagerie Dupont")
     assert order.partner_org == other.partner_org and Organization.objects.filter(kind="partner").count() == 1
-    # The new partner org's administrator sets a password on the page of the order that created it.
     assert "new_password1" not in client.get(done_url(order)).content.decode()
-    assert "new_password1" in client.get(done_url(other)).content.decode()
-    assert set_password(client, other).status_code == 302
-    assert User.objects.get(email=INSTALLER_EMAIL).check_password(ADMIN_PASSWORD)
 
 
 def test_an_order_s_pages_need_that_order_s_link_in_this_browser(client, order):
@@ -666,9 +683,9 @@ def test_a_partner_org_created_meanwhile_is_shown_for_verification(client, order
     html = response.content.decode()
     assert "created by someone else a moment ago" in html and "Created meanwhile" in html
     assert Organization.objects.filter(kind="partner").count() == 1
-    walk(client, order)
-    order.refresh_from_db()
-    assert order.partner_org.name == "Created meanwhile"
+    # Whoever created it, this browser is no member of it: it signs in or asks to join.
+    assert "Sign in" in html and "Ask to join as ines.installer@partner.example" in html
+    assert rows()["memberships"] == 0 and Provisioning.objects.get(pk=order.pk).set_up_at is None
 
 
 def test_confirming_twice_sets_up_once(client, order):
@@ -805,10 +822,13 @@ def test_a_french_partner_sees_the_not_recognised_button_in_french(client, order
                                          ("customer_admin", 12), ("customer_org", 12)])
 def test_each_step_stays_within_its_query_budget(client, order, django_assert_max_num_queries,
                                                  step, budget):
+    # The installer is the deployment contact: no code to send (that path is the short one).
+    answers = {**DEFAULT_ANSWERS, "installer": {**DEFAULT_ANSWERS["installer"],
+                                                "email": order.deployment_contact_email}}
     open_link(client, order)
-    walk(client, order, until=step)
+    walk(client, order, answers, until=step)
     with django_assert_max_num_queries(budget):
-        response = post_step(client, order, step, DEFAULT_ANSWERS[step])
+        response = post_step(client, order, step, answers[step])
     assert current_step(response) != step
 
 
@@ -860,7 +880,8 @@ def test_a_customer_admin_whose_email_was_taken_meanwhile_is_told_whom_to_ask(cl
 
 
 def test_the_rep_email_says_which_organisation_and_who_reported_it(client, order):
-    CustomerOrgFactory(external_id=order.customer_external_id, name="Martin Holding")
+    partner, _installer = existing_partner(client, email=order.deployment_contact_email)
+    existing_customer(order, partner, name="Martin Holding")
     open_link(client, order)
     walk(client, order, until="customer_org")
     post_step(client, order, "customer_org", not_recognised="1")

@@ -120,3 +120,29 @@ def as_sent(email):
 def token_in(email):
     """The setup link's token in an outbox email, as its recipient receives it."""
     return re.search(r"/setup/([A-Za-z0-9_-]{32,})/", as_sent(email)[1]).group(1)
+
+
+def existing_partner(client, email=INSTALLER_EMAIL, **org_fields):
+    """The order's partner organisation (PTN-4411) exists, and `client` is signed in as one of
+    its administrators, Inès. Returns (organisation, user)."""
+    from orgs.models import Organization
+    from tests.factories import MembershipFactory, PartnerOrgFactory, UserFactory
+
+    partner = (Organization.objects.filter(kind="partner", external_id="PTN-4411").first()
+               or PartnerOrgFactory(external_id="PTN-4411", **org_fields))
+    user = UserFactory(email=email, full_name="Inès Installer")
+    MembershipFactory(user=user, organization=partner, role="admin")
+    client.force_login(user)
+    return partner, user
+
+
+def existing_customer(order, partner, admin_email=CUSTOMER_ADMIN_EMAIL, **fields):
+    """The order's customer organisation exists, managed by `partner` (None: by the customer),
+    with `admin_email` as its administrator."""
+    from tests.factories import CustomerOrgFactory, MembershipFactory
+
+    fields.setdefault("external_id", order.customer_external_id)
+    customer = CustomerOrgFactory(managed_by=partner, **fields)
+    if admin_email:
+        MembershipFactory(user__email=admin_email, organization=customer, role="admin")
+    return customer

@@ -59,6 +59,12 @@ MATRIX = {
     "/admin/orgs/user/": ["admin-login", "admin-login", "admin-login", 403, 403, 200],
     "/admin/orders/apikey/": ["admin-login", "admin-login", "admin-login", 403, 403, 200],
     "/admin/provisioning/provisioning/": ["admin-login", "admin-login", "admin-login", 200, 403, 200],
+    # Requests to join: each organisation's administrators, signed in (others see an empty page).
+    "/my/organisation/requests/": [LOGIN, 200, 200, 200, 200, 200],
+    # Approve/decline and invitation links: a token, not a person, decides; a made-up one is
+    # refused whoever asks (the links' own tests cover valid, used and foreign tokens).
+    "/join-requests/1-1-not-a-token/": [404, 404, 404, 404, 404, 404],
+    "/invitations/1-not-a-token/": [404, 404, 404, 404, 404, 404],
     # The API takes a bearer key, never a session: a signed-in superuser is still refused.
     "POST /api/orders": [401, 401, 401, 401, 401, 401],
 }

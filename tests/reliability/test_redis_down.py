@@ -95,7 +95,8 @@ def _pages(signed_in_rep, prepared):
         ("wizard step (GET)", lambda: wizard.get(setup_url(wizard_order)), 200),
         ("wizard step (POST)", lambda: post_step(wizard, wizard_order, "installer",
                                                  {"choice": "self", "name": "Inès",
-                                                  "email": "ines@partner.example"}), 200),
+                                                  "email": wizard_order.deployment_contact_email}),
+         200),
         ("deploy step (GET)", lambda: deploy.get(deploy_url), 200),
         ("deploy step (POST)", lambda: deploy.post(deploy_url), 302),
     ]

@@ -76,6 +76,7 @@ def test_the_deployment_email_waits_for_the_mail_server_and_goes_once(smtp):
     assert order.number in panel and "451" in panel
     with time_machine.travel(at(START, 9) + datetime.timedelta(days=1, minutes=1), tick=False):
         jobs.flag_stalled_provisioning()
+        reps.force_login(rep)  # a new day's sign-in: a staff session idle a day has ended
         page = reps.get("/reps/stalled/", {"setup": "email_failed"}).content.decode()
     assert order.number in page
     # 4. The server accepts: sent once, marked sent, never again.
