@@ -283,6 +283,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"redact_tokens": {"()": "config.logging.RedactTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    # The loggers that write request paths: an emailed link's path holds its token.
+    "loggers": {name: {"filters": ["redact_tokens"]}
+                for name in ("django.request", "django.server", "django.security.csrf")},
 }

@@ -70,6 +70,15 @@ def password_link(user_id):
         "token": default_token_generator.make_token(user)}))
 
 
+def email_password_link(user, order):
+    """The new administrator chose to set their password later: a single-use link to do it,
+    emailed to their proven address (made when sent; it dies once the password is set)."""
+    with transaction.atomic():
+        outbox.enqueue(OutboundEmail.Kind.PASSWORD, user.email, "password-link",
+                       {"order": order, "user": user}, order.language, order,
+                       secrets={"url": ("password_link", user.pk)})
+
+
 def _split(token, parts):
     pieces = (token or "").split("-", parts - 1)
     if len(pieces) != parts or not all(p.isdigit() for p in pieces[:-1]) or len(token) > 200:

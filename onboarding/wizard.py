@@ -318,6 +318,8 @@ class SetupWizard(SessionWizardView):
     def process_step(self, form):
         data = form.data.copy()
         data.pop("csrfmiddlewaretoken", None)
+        # A code is spent once it proved its address: the session keeps the proof, not the code.
+        data.pop(form.add_prefix("code"), None)
         if isinstance(form, OrgStepForm):
             data[form.add_prefix("marker")] = form.marker  # what the user saw: create or verify
         return data
@@ -572,7 +574,11 @@ def setup_done(request, number):
     set_up = marker.get("set_up")
     user = services.password_user_for(order, access.browser_id(request))
     form = None
-    if user is not None:
+    link_sent_to = None
+    if user is not None and request.method == "POST" and request.POST.get("email_link"):
+        memberships.email_password_link(user, order)
+        link_sent_to = user.email
+    elif user is not None:
         form = AdminPasswordForm(user, request.POST if request.method == "POST" else None)
         if form.is_bound and form.is_valid():
             services.set_admin_password(user, form.cleaned_data["new_password1"], order)
@@ -587,7 +593,7 @@ def setup_done(request, number):
         handed_to = live.recipient_email if live else ""
     return render(request, "onboarding/wizard/done.html", {
         "order": order, "form": form, "password_user": user, "set_up": set_up,
-        "next_url": next_url, "handed_to": handed_to,
+        "next_url": next_url, "handed_to": handed_to, "link_sent_to": link_sent_to,
         "customer_led": order.provisioning.setup_mode == SetupMode.CUSTOMER,
     })
 

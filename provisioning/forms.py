@@ -21,7 +21,8 @@ class StalledFilterForm(forms.Form):
                                               (30, _("30 days or more"))])
     setup = forms.ChoiceField(label=_("Setup"), required=False, choices=[
         ("", _("All")), (selectors.SETUP_BEGUN, _("Setup begun")),
-        (selectors.NEVER_BEGUN, _("Setup never begun")), (selectors.EMAIL_FAILED, _("Email failed"))])
+        (selectors.NEVER_BEGUN, _("Setup never begun")), (selectors.EMAIL_FAILED, _("Email failed")),
+        (selectors.WAITING_APPROVAL, _("Waiting for the partner's approval"))])
     q = forms.CharField(label=_("Search"), required=False, max_length=100,
                         help_text=_("Order number, partner, customer or email"))
     per_page = forms.TypedChoiceField(label=_("Per page"), required=False, coerce=int, empty_value=25,

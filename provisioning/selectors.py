@@ -4,14 +4,16 @@ import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Q, Subquery, Window
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from orgs.models import JoinRequest
 from provisioning.models import Event, OutboundEmail, Provisioning, Status
 from provisioning.services import local_time_on
 
 SETUP_BEGUN, NEVER_BEGUN, EMAIL_FAILED = "begun", "never", "email_failed"
+WAITING_APPROVAL = "waiting_approval"  # a request to join the partner org awaits its admins
 
 
 def is_rep(user):
@@ -42,6 +44,9 @@ def stalled_orders(user, *, everyone=False, product="", min_days_overdue=None, s
         rows = rows.filter(setup_begun_at__isnull=True)
     elif setup == EMAIL_FAILED:
         rows = rows.filter(email_failed_at__isnull=False, email_sent_at__isnull=True)
+    waiting = JoinRequest.objects.filter(order=OuterRef("order"), status=JoinRequest.Status.PENDING)
+    if setup == WAITING_APPROVAL:
+        rows = rows.filter(Exists(waiting))
     if search.strip():
         rows = rows.filter(search_q(search, prefix="order__"))
     last = Event.objects.filter(order=OuterRef("order")).order_by("-at", "-pk")
@@ -49,7 +54,8 @@ def stalled_orders(user, *, everyone=False, product="", min_days_overdue=None, s
     return (rows.select_related("order", "order__account_rep")
             .annotate(last_event_kind=Subquery(last.values("kind")[:1]),
                       last_event_at=Subquery(last.values("at")[:1]),
-                      last_contact_note=Subquery(contacted.values("note")[:1]))
+                      last_contact_note=Subquery(contacted.values("note")[:1]),
+                      waiting_approval=Exists(waiting))
             .order_by("stall_due_at", "order_id"))
 
 

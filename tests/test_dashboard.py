@@ -520,3 +520,21 @@ def test_the_csv_export_costs_the_same_for_few_rows_or_many(client, world, anne)
     many = export_queries()
     assert many[1] == few[1] + 30
     assert many[0] == few[0]
+
+
+def test_an_order_waiting_for_the_partner_s_approval_says_so_and_can_be_filtered(client, world,
+                                                                                 anne):
+    from orgs.models import JoinRequest
+    from tests.factories import PartnerOrgFactory
+
+    org = PartnerOrgFactory(external_id="PTN-4411")
+    JoinRequest.objects.create(organization=org, email="ines@partner.example",
+                               order=world["begun"], nonce="n1")
+    JoinRequest.objects.create(organization=org, email="old@partner.example", order=world["never"],
+                               nonce="n2", status=JoinRequest.Status.DECLINED)
+    client.force_login(anne)
+    response = client.get(URL)
+    rows = {row.order.number: row.waiting_approval for row in response.context["page"].object_list}
+    assert rows == {"CCW-10000009": False, "CCW-10000005": False, "CCW-10000002": True}
+    assert visible_text(response).count("Waiting for the partner's approval") == 2  # filter + row
+    assert numbers(client.get(URL, {"setup": "waiting_approval"})) == ["CCW-10000002"]

@@ -889,3 +889,24 @@ def test_the_rep_email_says_which_organisation_and_who_reported_it(client, order
     assert "does not recognise the customer organisation Martin Holding" in email.body_text
     assert order.deployment_contact_email in email.body_text
     assert f"/admin/orders/order/{order.pk}/change/" in email.body_text
+
+
+def test_the_new_admin_may_choose_the_password_later_from_an_emailed_single_use_link(client, order):
+    import re as regex
+
+    from tests.wizard_helpers import as_sent
+
+    open_link(client, order)
+    walk(client, order)
+    response = client.post(done_url(order), {"email_link": "1"})
+    assert "We sent a link to ines.installer@partner.example" in response.content.decode()
+    email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.PASSWORD)
+    assert email.to == INSTALLER_EMAIL
+    url = regex.search(r"https://onboarding\.example(/accounts/reset/[\w-]+/[\w-]+/)", as_sent(email)[1]).group(1)
+    assert url.split("/")[-2] not in email.body_text  # made when sent
+    browser = client.__class__()  # the admin's mailbox, opened anywhere
+    set_page = browser.get(url, follow=True).redirect_chain[-1][0]
+    browser.post(set_page, {"new_password1": ADMIN_PASSWORD, "new_password2": ADMIN_PASSWORD})
+    assert User.objects.get(email=INSTALLER_EMAIL).check_password(ADMIN_PASSWORD)
+    again = client.__class__().get(url, follow=True)
+    assert "new_password1" not in again.content.decode()  # single use
