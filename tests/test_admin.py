@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from orders.admin_tools import EstimatedCountPaginator
 from orders.models import ApiKey, Order
-from orgs.models import Membership, User
+from orgs.models import Invitation, JoinRequest, Membership, User
 from provisioning import services as prov
 from provisioning.admin_actions import ORDER_ACTIONS
 from provisioning.models import (BillingPeriod, CallingSettings, Event, MeetingSettings,
@@ -46,6 +46,10 @@ def build_world(numbers):
                              deployment_contact_email=f"deploy{n}@partner{n}.example",
                              customer_name=f"Boulangerie {n}")
         MembershipFactory(organization=partner)
+        JoinRequest.objects.create(organization=partner, email=f"asker{n}@partner{n}.example",
+                                   order=order, nonce=f"n{n}")
+        Invitation.objects.create(organization=customer, email=f"admin{n}@customer{n}.example",
+                                  order=order, nonce=f"i{n}", expires_at=timezone.now())
         prov.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
         OutboundEmail.objects.create(kind="deployment", order=order, to=order.deployment_contact_email,
                                      subject="Set up your Webex order", body_text="…",

@@ -175,6 +175,8 @@ NO_ADD_PAGE = {
     "provisioning.setuplink": "issued by the product only",
     "provisioning.outboundemail": "the outbox, written by the product only",
     "provisioning.billingperiod": "started by Deploy only",
+    "orgs.joinrequest": "asked from the wizard by a proven address only",
+    "orgs.invitation": "sent by the product to the administrator a Confirm named",
     "axes.accessattempt": "django-axes records failed sign-ins itself (an admin may delete one)",
     "axes.accesslog": "django-axes' own log",
     "axes.accessfailurelog": "django-axes' own log",
