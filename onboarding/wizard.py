@@ -550,7 +550,11 @@ class SetupWizard(SessionWizardView):
                            join_as=installer.get("email", ""),
                            login_url=f"{reverse('login')}?next={self.request.path}")
         if step == "customer_admin":
-            context["managed_elsewhere"] = self.customer_org_elsewhere
+            org = context["managed_elsewhere"] = self.customer_org_elsewhere
+            if org is not None and self.request.method == "POST":
+                # The step was just reached (a POST): the rep hears of it without a click.
+                services.report_managed_elsewhere(self.link, org)
+                context["rep_told"] = True
         if step == "confirm":
             context["summary"] = self.summary()
         return context

@@ -294,11 +294,12 @@ def test_a_customer_org_managed_elsewhere_is_never_joined_and_the_rep_is_told(cl
     response = walk(client, order, until="customer_admin")
     html = response.content.decode()
     assert "is managed by another partner, or by the customer itself" in html
-    assert 'name="customer_admin-email"' not in html and "Tell my account representative" in html
-    # Next is refused even when forced.
+    assert 'name="customer_admin-email"' not in html
+    assert f"We told your account representative ({order.account_rep.email})" in html
+    # Next is refused even when forced; a reload offers to tell the rep (once an hour).
     forced = post_step(client, order, "customer_admin", {"email": CUSTOMER_ADMIN_EMAIL})
     assert current_step(forced) == "customer_admin"
-
+    assert "Tell my account representative" in client.get(setup_url(order)).content.decode()
     told = post_step(client, order, "customer_admin", tell_rep="1")
     assert "We told your account representative" in told.content.decode()
     email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.REP_ORG_REFUSED)
