@@ -66,6 +66,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Near the top: every answer gets the headers, also the redirects the middleware below
+    # makes itself (a missing slash, a staff session that timed out).
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -74,8 +78,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.StaffIdleTimeoutMiddleware",  # after messages: it says why you left
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.middleware.SecurityHeadersMiddleware",
     "config.middleware.JsonApiErrorsMiddleware",
     # Last, so its lockout answer replaces the sign-in page's: config/login.py.
     "axes.middleware.AxesMiddleware",

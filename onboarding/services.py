@@ -210,11 +210,14 @@ def hand_to_colleague(link, colleague_email):
 NOT_RECOGNISED_QUIET = datetime.timedelta(hours=1)
 
 
-def _tell_rep_once_an_hour(order, kind, org, data, email_kind, template, context):
-    """A history entry each time; the rep's email at most once an hour per organisation."""
+def _tell_rep_once_an_hour(order, kind, org, data, email_kind, template, context,
+                           record_each_time=True):
+    """The rep's email at most once an hour per organisation; a history entry each time (or,
+    `record_each_time` False, with each email only)."""
     recent = Event.objects.filter(order=order, kind=kind, data__org_id=org.pk,
                                   at__gte=timezone.now() - NOT_RECOGNISED_QUIET).exists()
-    Event.objects.create(order=order, kind=kind, data={**data, "org_id": org.pk})
+    if record_each_time or not recent:
+        Event.objects.create(order=order, kind=kind, data={**data, "org_id": org.pk})
     if not recent:
         outbox.enqueue(email_kind, order.account_rep.email, template,
                        {"order": order, "org": org, **context,
@@ -236,13 +239,15 @@ def report_not_recognised(link, org):
 @transaction.atomic
 def report_managed_elsewhere(link, org):
     """The order's customer organisation is managed by another partner (or by the customer):
-    this setup cannot use it. Tell the rep (once an hour) and record it; nothing else."""
+    this setup cannot use it. Tell the rep and record it, once an hour (the step tells them as it
+    is reached, and again on its button); nothing else."""
     managed_by = org.managed_by.name if org.managed_by_id else ""
     _tell_rep_once_an_hour(link.order, Event.Kind.ORG_REFUSED, org,
                            {"organisation": org.name, "managed_by": managed_by,
                             "reported_by": link.recipient_email},
                            OutboundEmail.Kind.REP_ORG_REFUSED, "rep-org-refused",
-                           {"managed_by": managed_by, "reported_by": link.recipient_email})
+                           {"managed_by": managed_by, "reported_by": link.recipient_email},
+                           record_each_time=False)
 
 
 def _partner_org(plan, order):

@@ -431,9 +431,7 @@ def _post(world, post, role):
 def _cell_problems(world, post, role, want):
     response, changed, who_before, who_after = _post(world, post, role)
     found = want.problems(world, response, changed)
-    # The idle sign-out's own headers: test_security.py::test_answers_of_early_middleware_...
-    if not (post.idle and want.signs_out):
-        found += security_header_problems(response)
+    found += security_header_problems(response)
     if want.signs_out:
         if who_after is not None:
             found.append("the browser is still signed in")
