@@ -257,8 +257,10 @@ class _Anchors(html.parser.HTMLParser):
             self._href = None
 
 
-def link_in_email(message, label="Set up now"):
-    """The URL behind the email's button (HTML part), else the first setup URL of the text."""
+def link_in_email(message, label="Set up now", path="/setup/"):
+    """The URL behind the email's button or link called `label` (HTML part), else the first
+    URL of the text under `path` (the Set up now link's /setup/, an invitation's
+    /invitations/, a join request's /join-requests/, a password link's /accounts/reset/)."""
     for content, mimetype in getattr(message, "alternatives", []):
         if mimetype == "text/html":
             parser = _Anchors()
@@ -266,9 +268,19 @@ def link_in_email(message, label="Set up now"):
             for text, href in parser.anchors:
                 if text == label:
                     return href
-    match = re.search(re.escape(settings.SITE_URL) + r"/setup/[^\s\"'<>]+", message.body)
+    match = re.search(re.escape(settings.SITE_URL + path) + r"[^\s\"'<>]+", message.body)
     assert match, f"no {label!r} link in the email {message.subject!r}:\n{message.body}"
     return match.group(0)
+
+
+def code_in_email(message):
+    """The 6-digit verification code of an email, as its recipient reads it (a line of its own
+    in the text part)."""
+    match = re.search(r"^\s*(\d{6})\s*$", message.body, re.M)
+    assert match, f"no code in the email {message.subject!r}:\n{message.body}"
+    assert match.group(1) in "".join(c for c, _mimetype in getattr(message, "alternatives", [])), \
+        "the HTML part shows the same code"
+    return match.group(1)
 
 
 def email_due_now(order):
@@ -334,16 +346,57 @@ def email_to(address, subject_contains=""):
 
 # --- Steps several journeys walk the same way (English labels) ----------------------------------
 
-def choose_partner_self(j, name, email):
-    """Role and installer steps: I am a partner → Yes, I will do the setup."""
+def code_sent_to(address):
+    """The verification code last emailed to `address`, read from the delivered email."""
+    found = [m for m in emails_to(address) if re.search(r"^\s*\d{6}\s*$", m.body, re.M)]
+    assert found, (f"no code was emailed to {address}; sent: "
+                   f"{[(m.to, m.subject) for m in mail.outbox]}")
+    return code_in_email(found[-1])
+
+
+def mask(email):
+    """An address as the wizard shows it (onboarding.selectors.mask_email): j•••@domain."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+CODE_WORDS = {
+    "en": {"code": "Code from the email", "sent": "We sent a 6-digit code to", "next": "Next"},
+    "fr": {"code": "Code reçu par e-mail", "sent": "Nous avons envoyé un code à 6 chiffres à",
+           "next": "Suivant"},
+}
+
+
+def enter_emailed_code(j, email, language="en", name="code-asked"):
+    """The step just submitted asks for the code sent to `email`: the page says where it went,
+    the person reads it in that mailbox and types it, then Next."""
+    words = CODE_WORDS[language]
+    j.visit(name)
+    field = j.page.get_by_label(words["code"])
+    assert field.is_visible(), f"no {words['code']!r} field on {j.page.url}"
+    assert f"{words['sent']} {mask(email)}" in j.page.get_by_role("main").inner_text()
+    field.fill(code_sent_to(email))
+    j.press(words["next"])
+
+
+def choose_partner_self(j, name, email=None):
+    """Role and installer steps: I am a partner → Yes, I will do the setup. `email` None keeps
+    the address the link was sent to (prefilled: no code); another address is proven with the
+    code emailed to it."""
     j.visit("role")
     j.page.get_by_label("I am a partner").check()
     j.press("Next")
     j.visit("installer")
     j.page.get_by_label("Yes, I will do the setup").check()
     j.page.get_by_label("Your name").fill(name)
-    j.page.get_by_label("Your email").fill(email)
+    if email is not None:
+        j.page.get_by_label("Your email").fill(email)
     j.press("Next")
+    asks_code = j.page.get_by_label("Code from the email").count() > 0
+    if email is None:
+        assert not asks_code, "the link's own recipient is not asked for a code"
+    elif asks_code:
+        enter_emailed_code(j, email, name="installer-code")
 
 
 def set_password(j, password):

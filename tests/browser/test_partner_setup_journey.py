@@ -1,15 +1,19 @@
-"""Journey 1: a partner's first order, set up by the deployment contact, from the email to the
-deployed summary; then signing in with the new password. In English and in French, and once
-with the keyboard only."""
+"""Journey 1: a partner's first order, from the email to the deployed summary; then signing in
+with the new password. The deployment email went to a shared alias: the installer types their
+own address, which is proven by the 6-digit code emailed to it (read from that email, as a
+person would) before the wizard goes on. In English and in French, and once with the keyboard
+only."""
 import pytest
 
-from orgs.models import Organization
-from provisioning.models import Status
-from tests.browser.conftest import email_to, import_order, link_in_email, send_deployment_emails
+from orgs.models import Organization, User
+from provisioning.models import Event, OutboundEmail, Status
+from tests.browser.conftest import (code_sent_to, email_to, enter_emailed_code, import_order,
+                                    link_in_email, send_deployment_emails)
 from tests.factories import CustomerOrgFactory, PartnerOrgFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+CONTACT = "webex-deploy@partner.example"  # the order's deployment contact: a shared alias
 INSTALLER = "ines.installer@partner.example"
 CUSTOMER_ADMIN = "camille.admin@boulangerie.example"
 NEW_PASSWORD = "Lilas-Lyon-69003!"
@@ -27,7 +31,9 @@ LABELS = {
         "main_number": "Main number", "subdomain": "Subdomain", "check": "Check availability",
         "save": "Save", "deploy": "Deploy", "deployed": "Your services are deployed",
         "my_orders": "My orders", "email": "Email address", "password": "Password",
-        "sign_in": "Sign in", "sign_out": "Sign out",
+        "sign_in": "Sign in", "sign_out": "Sign out", "your_password": "Your password",
+        "installer_heading": "Will you install the services?",
+        "org_name": "Partner organisation name",
     },
     "fr": {
         "set_up_now": "Configurer maintenant", "partner": "Je suis un partenaire",
@@ -45,19 +51,22 @@ LABELS = {
         "subdomain": "Sous-domaine", "check": "Vérifier la disponibilité", "save": "Enregistrer",
         "deploy": "Déployer", "deployed": "Vos services sont déployés", "my_orders": "Mes commandes",
         "email": "Adresse électronique", "password": "Mot de passe", "sign_in": "Se connecter",
-        "sign_out": "Se déconnecter",
+        "sign_out": "Se déconnecter", "your_password": "Votre mot de passe",
+        "installer_heading": "Installerez-vous les services ?",
+        "org_name": "Nom de l'organisation partenaire",
     },
 }
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
-def test_a_partner_sets_up_their_first_order_from_the_email_to_the_deployed_summary(journey, language):
+def test_a_partner_proves_their_own_address_and_sets_up_their_first_order_to_deployed(
+        journey, language):
     t = LABELS[language]
     order = import_order(f"CCW-1000{language == 'fr' and 2 or 1}", language=language)
     # Another organisation already has the subdomain the partner will try first.
     CustomerOrgFactory(name="Another Martin", subdomain="boulangerie-martin")
     send_deployment_emails(order)
-    email = email_to("webex-deploy@partner.example")
+    email = email_to(CONTACT)
     url = link_in_email(email, t["set_up_now"])
 
     j = journey(f"partner-first-order-{language}", locale="fr-FR" if language == "fr" else "en-GB")
@@ -68,14 +77,25 @@ def test_a_partner_sets_up_their_first_order_from_the_email_to_the_deployed_summ
     j.press(t["next"])
 
     j.visit("installer")
+    assert j.page.get_by_label(t["your_email"]).input_value() == CONTACT  # the link's recipient
     j.page.get_by_label(t["self"]).check()
     j.page.get_by_label(t["your_name"]).fill("Inès Installer")
-    j.page.get_by_label(t["your_email"]).fill(INSTALLER)
+    j.page.get_by_label(t["your_email"]).fill(INSTALLER)  # their own, not the shared alias
     j.press(t["next"])
 
+    # Not the address the link was sent to: a code goes to it, and the step waits for it.
+    assert j.heading() == t["installer_heading"]
+    code_email = email_to(INSTALLER)
+    assert order.number in code_email.subject
+    stored = OutboundEmail.objects.get(to=INSTALLER)
+    assert stored.kind == OutboundEmail.Kind.VERIFICATION
+    assert code_sent_to(INSTALLER) not in stored.body_text + stored.body_html, \
+        "the outbox keeps a placeholder where the code goes, never the code"
+    assert not User.objects.filter(email=INSTALLER).exists()
+    enter_emailed_code(j, INSTALLER, language, name="installer-code")
+
     j.visit("partner-org-create")
-    assert j.page.get_by_label("Partner organisation name" if language == "en"
-                               else "Nom de l'organisation partenaire").input_value() == "Réseaux Alpins SARL"
+    assert j.page.get_by_label(t["org_name"]).input_value() == "Réseaux Alpins SARL"
     j.press(t["next"])
 
     j.visit("customer-admin")
@@ -87,10 +107,12 @@ def test_a_partner_sets_up_their_first_order_from_the_email_to_the_deployed_summ
 
     j.visit("confirm")
     assert Organization.objects.count() == 1, "nothing is saved before Confirm"
+    assert INSTALLER in j.page.get_by_role("main").inner_text()
     j.press(t["confirm"])
 
     j.visit("set-up-successfully")
     assert t["success"] in j.heading()
+    assert INSTALLER in j.page.get_by_role("main").inner_text()  # "You will sign in as …"
     j.page.get_by_label(t["new_password"], exact=True).fill(NEW_PASSWORD)
     j.page.get_by_label(t["new_password2"]).fill(NEW_PASSWORD)
     j.press(t["save_password"])
@@ -128,6 +150,8 @@ def test_a_partner_sets_up_their_first_order_from_the_email_to_the_deployed_summ
 
     j.visit("deploy")
     assert j.heading() == t["deploy_step"]
+    # The password was chosen, and this browser signed in, moments ago: not asked again.
+    assert not j.page.get_by_label(t["your_password"]).count()
     j.press(t["deploy"])
 
     j.visit("deployed")
@@ -135,6 +159,11 @@ def test_a_partner_sets_up_their_first_order_from_the_email_to_the_deployed_summ
     order.provisioning.refresh_from_db()
     assert order.provisioning.status == Status.DEPLOYED
     assert Organization.objects.get(kind="customer", external_id="CUS-90210").subdomain == suggested
+    installer = User.objects.get(email=INSTALLER)
+    assert installer.membership.organization.external_id == "PTN-4411"
+    assert installer.membership.role == "admin"
+    assert not User.objects.filter(email=CONTACT).exists(), "the alias joined nothing"
+    assert Event.objects.get(order=order, kind=Event.Kind.DEPLOYED).actor == installer
 
     # Later, in another browser: sign in with the new password, the order shows deployed.
     later = journey(f"partner-first-order-{language}-sign-in",
@@ -197,7 +226,7 @@ def test_a_partner_sets_up_their_first_order_with_the_keyboard_only(journey):
     CustomerOrgFactory(name="Another Martin", subdomain="boulangerie-martin-keyboard")
     order = import_order("CCW-10003")
     send_deployment_emails(order)
-    url = link_in_email(email_to("webex-deploy@partner.example"))
+    url = link_in_email(email_to(CONTACT))
     j = journey("partner-first-order-keyboard")
     j.open(url)  # the link is opened from the mail client; from here on, only the keyboard
 
@@ -212,6 +241,12 @@ def test_a_partner_sets_up_their_first_order_with_the_keyboard_only(journey):
     type_into(j, "Your name", "Inès Installer")
     type_into(j, "Your email", INSTALLER)
     activate(j, "Next")
+    # The code field is where the keyboard lands, and Enter in it goes on.
+    j.visit("installer-code")
+    assert j.page.evaluate(ACTIVE_NAME) == "Code from the email"
+    j.page.keyboard.type(code_sent_to(INSTALLER))  # read in the mail client, typed here
+    with j.page.expect_navigation():
+        j.page.keyboard.press("Enter")
 
     j.visit("partner-org-create")
     activate(j, "Next")
@@ -274,12 +309,13 @@ def test_a_partner_sets_up_their_first_order_with_the_keyboard_only(journey):
 
 
 def test_the_wizard_speaks_the_vendors_french_words(journey):
-    """SPEC's label table, in French: partners follow the vendor's French help pages."""
+    """SPEC's label table, in French: partners follow the vendor's French help pages; and the
+    partner organisation step of a non-member, in French too."""
     PartnerOrgFactory(external_id="PTN-4411", name="Réseaux Alpins SARL")
     order = import_order("CCW-10004", language="fr")
     send_deployment_emails(order)
     j = journey("french-labels", locale="fr-FR")
-    j.open(link_in_email(email_to("webex-deploy@partner.example"), "Configurer maintenant"))
+    j.open(link_in_email(email_to(CONTACT), "Configurer maintenant"))
     j.visit("role")
     assert j.page.get_by_label("Je suis le client").count() == 1
     j.page.get_by_label("Je suis un partenaire").check()
@@ -295,7 +331,13 @@ def test_the_wizard_speaks_the_vendors_french_words(journey):
     j.press("Suivant")
     j.page.get_by_label("Oui, j'effectuerai l'installation").check()
     j.page.get_by_label("Votre nom").fill("Inès Installer")
-    j.page.get_by_label("Votre adresse e-mail").fill(INSTALLER)
+    # The address the email went to, as prefilled: proven by the link itself, no code.
+    assert j.page.get_by_label("Votre adresse e-mail").input_value() == CONTACT
     j.press("Suivant")
     j.visit("partner-org-verify")
+    assert j.heading() == "Vérifiez votre organisation partenaire"
     assert j.button("Je ne reconnais pas l'organisation").is_visible()
+    # Not a member: sign in, or ask to join; no Next that would verify it.
+    assert j.page.get_by_role("main").get_by_role("link", name="Se connecter").is_visible()
+    assert j.button(f"Demander à rejoindre en tant que {CONTACT}").is_visible()
+    assert not j.button("Suivant").count()

@@ -47,7 +47,11 @@ def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(j
     stall_email = email_to(REP, "stalled")
     assert order.number in stall_email.body
     rep = User.objects.get(email=REP)
-    rep.set_password(REP_PASSWORD)  # an administrator gave the rep a password
+    # The import made the rep's account inactive, with no password: an administrator activates
+    # it ("Activate the selected accounts" in admin) and the rep chooses a password.
+    assert not rep.is_active and not rep.has_usable_password()
+    rep.is_active = True
+    rep.set_password(REP_PASSWORD)
     rep.save()
 
     j = journey("rep-dashboard")

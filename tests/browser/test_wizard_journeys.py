@@ -1,6 +1,10 @@
-"""Journeys 2-7 of the order setup wizard in a real browser: existing organisations, handing the
-setup to a colleague or to the customer, the "don't recognise" exit, leaving half-way, and the
-pages of expired, superseded and re-issued links."""
+"""Journeys 2-7 of the order setup wizard in a real browser: existing organisations (verified by
+a member who signs in), handing the setup to a colleague or to the customer, the "don't
+recognise" exit, leaving half-way, and the pages of expired, superseded and re-issued links.
+
+The deployment email goes to a shared alias (CONTACT). A journey that keeps that address, as
+prefilled, needs no code: the link proves it. One that types the installer's own address reads
+the code emailed to it, as the installer would."""
 import datetime
 
 import pytest
@@ -9,9 +13,9 @@ from django.utils import timezone
 from orgs.models import Membership, Organization, User
 from provisioning import services as prov
 from provisioning.models import Provisioning, SetupLink, Status
-from tests.browser.conftest import (PHONE, choose_partner_self, email_to, finish_services,
-                                    import_order, link_in_email, send_deployment_emails,
-                                    set_password)
+from tests.browser.conftest import (PASSWORD, PHONE, choose_partner_self, email_to,
+                                    enter_emailed_code, finish_services, import_order,
+                                    link_in_email, send_deployment_emails, set_password)
 from tests.factories import CustomerOrgFactory, MembershipFactory, PartnerOrgFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,8 +33,8 @@ def deployment_link(order):
 
 
 def existing_orgs():
-    """The partner's org (from an earlier order) with its installer, and the customer's org it
-    manages, with its administrator."""
+    """The partner's org (from an earlier order) with its installer (an administrator, who has
+    a password), and the customer's org it manages, with its administrator."""
     partner = PartnerOrgFactory(external_id="PTN-4411", name="Réseaux Alpins SARL")
     MembershipFactory(organization=partner, user__email=INSTALLER)
     customer = CustomerOrgFactory(external_id="CUS-90210", name="Boulangerie Martin",
@@ -44,12 +48,25 @@ def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_ord
     order = import_order("CCW-20001")
     j = journey("existing-orgs")
     j.open(deployment_link(order))
-    choose_partner_self(j, "Inès Installer", INSTALLER)
+    choose_partner_self(j, "Inès Installer")          # the alias the email went to, as prefilled
 
     j.visit("partner-org-verify")
     assert j.heading() == "Verify your partner organisation"
     assert j.page.get_by_text("PTN-4411").is_visible()
     assert j.button("I don't recognise this organisation").is_visible()
+    # The link proves the alias's mailbox, not a membership: only a member verifies the org.
+    assert not j.button("Next").count()
+    assert j.button(f"Ask to join as {CONTACT}").is_visible()
+    j.follow(j.page.get_by_role("main").get_by_role("link", name="Sign in"))
+    j.visit("sign-in")
+    j.page.get_by_label("Email address").fill(INSTALLER)
+    j.page.get_by_label("Password").fill(PASSWORD)
+    j.press("Sign in")
+
+    j.visit("partner-org-verify-signed-in")                # back at the step, as promised
+    assert j.heading() == "Verify your partner organisation"
+    assert f"/setup/orders/{order.number}/" in j.page.url
+    assert not j.button(f"Ask to join as {CONTACT}").count()
     j.press("Next")
 
     j.visit("customer-admin")
@@ -74,6 +91,7 @@ def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_ord
     j.press("Next")
 
     j.visit("confirm")
+    assert INSTALLER in j.page.get_by_role("main").inner_text()  # the member, not the alias
     j.press("Confirm")
     j.visit("set-up")
     assert "Your order has been set up successfully" in j.heading()
@@ -85,6 +103,8 @@ def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_ord
     order.refresh_from_db()
     assert (order.partner_org_id, order.customer_org_id) == (partner.pk, customer.pk)
     assert Organization.objects.count() == 3
+    assert order.provisioning.installer_email == INSTALLER
+    assert not User.objects.filter(email=CONTACT).exists(), "the alias joined nothing"
 
 
 def test_the_contact_hands_the_setup_to_a_colleague_who_finishes_it(journey):
@@ -138,8 +158,9 @@ def test_the_customer_does_the_setup_and_the_partner_cannot_see_their_organisati
     partner.visit("installer")
     partner.page.get_by_label("The customer will do the setup").check()
     partner.page.get_by_label("Your name").fill("Inès Installer")
-    partner.page.get_by_label("Your email").fill(INSTALLER)
+    partner.page.get_by_label("Your email").fill(INSTALLER)  # their own: proven by a code
     partner.press("Next")
+    enter_emailed_code(partner, INSTALLER, name="installer-code")
     partner.visit("partner-org-create")
     partner.press("Next")
     partner.visit("customer-admin")
@@ -186,7 +207,7 @@ def test_not_recognising_the_partner_organisation_tells_the_rep_and_saves_nothin
     order = import_order("CCW-20004")
     j = journey("not-recognised")
     j.open(deployment_link(order))
-    choose_partner_self(j, "Inès Installer", INSTALLER)
+    choose_partner_self(j, "Inès Installer")
     j.visit("partner-org-verify")
     j.press("I don't recognise this organisation")
     j.visit("contact-your-rep")
@@ -196,7 +217,7 @@ def test_not_recognising_the_partner_organisation_tells_the_rep_and_saves_nothin
     rep_email = email_to("rachel.rep@vendor.example", order.number)
     assert "does not recognise" in rep_email.subject
     assert Organization.objects.get() == partner
-    assert not User.objects.filter(email=INSTALLER).exists()
+    assert not User.objects.filter(email__in=[INSTALLER, CONTACT]).exists()
     assert not Membership.objects.exists()
     assert Provisioning.objects.get(pk=order.pk).set_up_at is None
 
@@ -206,7 +227,7 @@ def test_leaving_half_way_and_opening_the_link_again_starts_from_the_first_step(
     link = deployment_link(order)
     j = journey("abandon")
     j.open(link)
-    choose_partner_self(j, "Inès Installer", INSTALLER)
+    choose_partner_self(j, "Inès Installer")
     j.visit("partner-org-create")
     j.press("Next")
     j.visit("customer-admin")
@@ -221,7 +242,7 @@ def test_leaving_half_way_and_opening_the_link_again_starts_from_the_first_step(
     assert j.heading() == "Who is setting up this order?"
     assert not j.page.get_by_label("I am a partner").is_checked()
     assert not Organization.objects.exists()
-    assert not User.objects.filter(email__in=[INSTALLER, CUSTOMER_ADMIN]).exists()
+    assert not User.objects.filter(email__in=[CONTACT, CUSTOMER_ADMIN]).exists()
     assert Provisioning.objects.get(pk=order.pk).set_up_at is None
 
 
@@ -287,7 +308,7 @@ def test_on_a_phone_the_confirm_page_wraps_a_long_email_only_before_its_at_and_d
     order = import_order("CCW-20009")
     j = journey("confirm-on-a-phone", viewport=PHONE)
     j.open(f"/setup/{prov.issue_link(order, CONTACT, SetupLink.Purpose.DEPLOYMENT)}/")
-    choose_partner_self(j, "Inès Installer", INSTALLER)
+    choose_partner_self(j, "Inès Installer")
     j.press("Next")                                   # partner organisation, as ordered
     j.page.get_by_label("Customer administrator's email").fill(long_email)
     j.press("Next")
@@ -302,8 +323,10 @@ def test_on_a_phone_the_confirm_page_wraps_a_long_email_only_before_its_at_and_d
 
 
 def test_a_partner_sets_up_two_orders_in_two_tabs(journey):
-    """Two orders' emails opened side by side: each tab keeps its own order's wizard; the partner
-    org the first tab creates is shown to the second for verification."""
+    """Two orders' emails opened side by side: each tab keeps its own order's wizard (and asks
+    for its own code, read from its own email); the partner org the first tab creates is shown to
+    the second for verification, which the installer may do: the first tab signed them in as
+    its administrator."""
     first = import_order("CCW-20010")
     second = import_order("CCW-20011", customer={"id": "CUS-90211", "name": "Fromagerie Dupont"})
     j = journey("two-orders-two-tabs")
