@@ -1,5 +1,6 @@
-"""Journey 8: an account representative's day with a stalled order: the stall email, the
-dashboard, marking the partner contacted, resending the deployment email."""
+"""Journey 8: an account representative's day with a stalled order: the account the import made
+for them activated by an administrator, their password chosen through "Forgot your password?",
+the stall email, the dashboard, marking the partner contacted, resending the deployment email."""
 import datetime
 
 import pytest
@@ -14,6 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 REP = "rachel.rep@vendor.example"
 REP_PASSWORD = "Rep-Password-2026!"
+ADMIN_PASSWORD = "Admin-Password-2026!"
 CONTACT = "webex-deploy@partner.example"
 
 
@@ -38,6 +40,26 @@ def rendered_lines(locator):
     }""")
 
 
+def activate_in_admin(admin, email):
+    """An administrator activates `email`'s account from Admin → Users, filtered on inactive
+    accounts, with the "Activate the selected accounts" action."""
+    User.objects.create_superuser("ada.admin@vendor.example", ADMIN_PASSWORD)
+    admin.open("/admin/")
+    admin.visit("admin-sign-in", axe=False)  # Django's own admin pages: not ours to audit
+    admin.page.get_by_label("Email address").fill("ada.admin@vendor.example")
+    admin.page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    admin.press("Log in")
+    admin.open("/admin/orgs/user/?is_active__exact=0")
+    admin.visit("inactive-accounts", axe=False)
+    row = admin.page.get_by_role("row").filter(has_text=email)
+    assert "Inactive: cannot sign in until activated" in row.inner_text()
+    row.get_by_role("checkbox").check()
+    admin.page.locator("select[name=action]").select_option(label="Activate the selected accounts")
+    admin.press("Go")
+    admin.visit("activated", axe=False)
+    assert "1 account activated" in admin.page.locator(".messagelist").inner_text()
+
+
 def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(journey):
     start = datetime.date.today() - datetime.timedelta(days=2)
     order = import_order("CCW-30001", requested_start_date=start.isoformat())
@@ -46,15 +68,29 @@ def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(j
     jobs.flag_stalled_provisioning(now=email_due_now(order))
     stall_email = email_to(REP, "stalled")
     assert order.number in stall_email.body
+    # The import made the rep's account: inactive, with no password (whoever sends orders names
+    # the rep). An administrator activates it in admin; the rep then chooses a password through
+    # "Forgot your password?".
     rep = User.objects.get(email=REP)
-    # The import made the rep's account inactive, with no password: an administrator activates
-    # it ("Activate the selected accounts" in admin) and the rep chooses a password.
     assert not rep.is_active and not rep.has_usable_password()
-    rep.is_active = True
-    rep.set_password(REP_PASSWORD)
-    rep.save()
+    activate_in_admin(journey("rep-activated-by-an-administrator"), REP)
+    rep.refresh_from_db()
+    assert rep.is_active
 
     j = journey("rep-dashboard")
+    j.open("/accounts/login/")
+    j.follow(j.link("Forgot your password?"))
+    j.visit("forgot-password")
+    j.page.get_by_label("Email").fill(REP)
+    j.press("Send the link")
+    j.visit("check-your-email")
+    j.open(link_in_email(email_to(REP, "Reset your Webex onboarding password"),
+                         path="/accounts/reset/"))
+    j.visit("choose-password")
+    j.page.get_by_label("New password", exact=True).fill(REP_PASSWORD)
+    j.page.get_by_label("New password confirmation").fill(REP_PASSWORD)
+    j.press("Change my password")
+    j.visit("password-chosen")
     j.sign_in(REP, REP_PASSWORD)
     j.follow(j.link("Stalled orders"))
     j.visit("stalled-orders")
