@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from orgs.models import Invitation, JoinRequest, Membership, User
 from provisioning.models import Event, OutboundEmail, Status
-from tests.browser.conftest import (PASSWORD, choose_partner_self, email_to, finish_services,
+from tests.browser.conftest import (PASSWORD, choose_partner_self, email_to, enter_emailed_code,
                                     import_order, link_in_email, send_deployment_emails,
                                     set_password)
-from tests.factories import MembershipFactory, PartnerOrgFactory
+from tests.factories import CustomerOrgFactory, MembershipFactory, PartnerOrgFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -213,6 +213,15 @@ def test_a_second_browser_with_the_same_link_after_confirm_gets_no_password_form
     order.provisioning.refresh_from_db()
     assert order.provisioning.deployed_at is None
 
+    # The second browser's way in is the one its page offers: signing in, with the password.
+    other.open(link)
+    other.follow(other.page.get_by_role("main").get_by_role("link", name="Sign in"))
+    other.page.get_by_label("Email address").fill(CONTACT)
+    other.page.get_by_label("Password").fill(NEW_PASSWORD)
+    other.press("Sign in")
+    other.visit("signed-in-service-setup")
+    assert other.heading() == "Subscription details"  # the first step not done yet
+
 
 # --- Journey: Deploy asks for the password again after the set time -----------------------------
 
@@ -313,3 +322,65 @@ def test_the_customer_administrator_accepts_the_invitation_and_lands_signed_in_o
     main = camille.page.get_by_role("main")
     assert main.get_by_role("link", name="Mes commandes").is_visible()
     assert not main.get_by_role("link", name="Se connecter").count()
+
+
+# --- Journey: the customer sets up their own organisation, from their own address ---------------
+
+def test_the_customer_proves_their_own_address_on_the_administrator_step(journey):
+    order = import_order("CCW-40005")
+    j = journey("customer-proves-their-address")
+    j.open(deployment_link(order))                      # the partner forwarded the email
+    j.visit("role")
+    j.page.get_by_label("I am the customer").check()
+    j.press("Next")
+    j.visit("customer-admin")
+    j.page.get_by_label("Customer administrator's email").fill(CUSTOMER_ADMIN)
+    j.press("Next")
+    assert not User.objects.filter(email=CUSTOMER_ADMIN).exists()
+    enter_emailed_code(j, CUSTOMER_ADMIN, name="customer-admin-code")
+    j.visit("customer-org-new")
+    assert j.heading() == "Confirm the customer's details"
+    j.press("Next")
+    j.visit("confirm")
+    assert CUSTOMER_ADMIN in main_text(j)
+    j.press("Confirm")
+    j.visit("set-up")
+    assert "Your order has been set up successfully" in j.heading()
+    assert CUSTOMER_ADMIN in main_text(j)              # "You will sign in as …"
+    set_password(j, NEW_PASSWORD)
+    j.visit("subscription")
+    assert j.heading() == "Subscription details"
+    admin = User.objects.get(email=CUSTOMER_ADMIN)
+    assert admin.membership.role == Membership.Role.ADMIN
+    assert admin.membership.organization.managed_by_id is None  # customer-led
+    assert not User.objects.filter(email=CONTACT).exists()
+
+
+# --- Journey: the customer's organisation is managed by another partner -------------------------
+
+def test_a_customer_organisation_managed_by_another_partner_is_never_joined(journey):
+    other_partner = PartnerOrgFactory(external_id="PTN-9999", name="Autre Partenaire SAS")
+    customer = CustomerOrgFactory(external_id="CUS-90210", name="Boulangerie Martin",
+                                  managed_by=other_partner)
+    MembershipFactory(organization=customer, role=Membership.Role.ADMIN,
+                      user__email=CUSTOMER_ADMIN)
+    order = import_order("CCW-40006")
+    j = journey("customer-org-managed-elsewhere")
+    j.open(deployment_link(order))
+    choose_partner_self(j, "Inès Installer")
+    j.visit("partner-org-create")
+    j.press("Next")
+    j.visit("customer-admin-blocked")
+    assert "managed by another partner, or by the customer itself" in main_text(j)
+    assert not j.page.get_by_label("Customer administrator's email").count()
+    assert not j.button("Next").count()
+    j.press("Tell my account representative")
+    j.visit("rep-told")
+    assert j.heading() == "Contact your account representative"
+    assert "rachel.rep@vendor.example" in main_text(j)
+    assert "managed elsewhere" in email_to("rachel.rep@vendor.example", order.number).subject
+    order.refresh_from_db()
+    assert order.customer_org_id is None and order.partner_org_id is None
+    assert order.provisioning.set_up_at is None
+    assert not User.objects.filter(email=CONTACT).exists()
+    assert Membership.objects.filter(organization=customer).count() == 1
