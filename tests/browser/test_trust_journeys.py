@@ -1,12 +1,16 @@
 """Who may do what, in a real browser (docs/SECURITY.md): the Set up now link opens one order's
 wizard up to Confirm and is never an account.
 
-- A non-member of an existing partner organisation asks to join it; an administrator approves
-  from the email; the requester chooses a password from the emailed link, signs in and finishes.
+- A non-member of an existing partner organisation asks to join it (the rep sees the order
+  waiting for the partner's approval); an administrator approves from the email; the requester
+  chooses a password from the emailed link, signs in and finishes.
 - The same link opened in a second browser after Confirm: "already set up, sign in", no password
   form, no way to Deploy.
 - Deploy asks for the password again once the set time has passed since the sign-in.
-- The customer administrator the partner named accepts the invitation from their email.
+- The customer administrator the partner named accepts the invitation from their email; the
+  partner, who chose to set their own password later, does it from the link emailed to them.
+- "I am the customer": the customer's own address is proven by a code.
+- A customer organisation another partner manages is never joined: the rep is told.
 
 Every link and code is taken from the email that the real jobs delivered, as its recipient would.
 """
@@ -14,13 +18,15 @@ import datetime
 
 import pytest
 import time_machine
+from django.core import mail
 from django.utils import timezone
 
 from orgs.models import Invitation, JoinRequest, Membership, User
+from provisioning import jobs
 from provisioning.models import Event, OutboundEmail, Status
-from tests.browser.conftest import (PASSWORD, choose_partner_self, email_to, enter_emailed_code,
-                                    import_order, link_in_email, send_deployment_emails,
-                                    set_password)
+from tests.browser.conftest import (PASSWORD, choose_partner_self, email_due_now, email_to,
+                                    enter_emailed_code, import_order, link_in_email,
+                                    send_deployment_emails, set_password)
 from tests.factories import CustomerOrgFactory, MembershipFactory, PartnerOrgFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,7 +35,9 @@ CONTACT = "webex-deploy@partner.example"  # the order's deployment contact: a sh
 INSTALLER = "ines.installer@partner.example"
 PARTNER_ADMIN = "alice.admin@partner.example"
 CUSTOMER_ADMIN = "camille.admin@boulangerie.example"
+REP = "rachel.rep@vendor.example"
 NEW_PASSWORD = "Lilas-Lyon-69003!"
+REP_PASSWORD = "Rep-Password-2026!"
 
 
 def deployment_link(order):
@@ -56,6 +64,11 @@ def main_text(j):
     return j.page.get_by_role("main").inner_text()
 
 
+def no_check_mark_before(locator):
+    """The heading's ✓ (wizard.css) is not also drawn, on a line of its own, above an alert."""
+    return locator.evaluate("el => getComputedStyle(el, '::before').content") in ("none", "normal")
+
+
 # --- Journey: asking to join an existing partner organisation ------------------------------------
 
 def test_a_non_member_asks_to_join_an_admin_approves_from_the_email_and_they_finish_the_setup(
@@ -63,8 +76,11 @@ def test_a_non_member_asks_to_join_an_admin_approves_from_the_email_and_they_fin
     partner = PartnerOrgFactory(external_id="PTN-4411", name="Réseaux Alpins SARL")
     MembershipFactory(organization=partner, role=Membership.Role.ADMIN,
                       user__email=PARTNER_ADMIN, user__full_name="Alice Admin")
-    order = import_order("CCW-40001")
+    # Started two days ago: stalled, on the rep's dashboard.
+    start = datetime.date.today() - datetime.timedelta(days=2)
+    order = import_order("CCW-40001", requested_start_date=start.isoformat())
     link = deployment_link(order)
+    jobs.flag_stalled_provisioning(now=email_due_now(order))
 
     # Inès, new at the partner, opens the link forwarded from the shared alias.
     ines = journey("join-1-requester")
@@ -83,6 +99,20 @@ def test_a_non_member_asks_to_join_an_admin_approves_from_the_email_and_they_fin
     assert not User.objects.filter(email=INSTALLER).exists(), "nothing granted before an answer"
     assert Event.objects.filter(order=order, kind=Event.Kind.JOIN_REQUESTED).count() == 1
     assert order.provisioning.__class__.objects.get(pk=order.pk).set_up_at is None
+
+    # The rep's dashboard shows why the order waits.
+    rep = User.objects.get(email=REP)
+    rep.is_active = True  # activated by an administrator (see the rep's journey)
+    rep.set_password(REP_PASSWORD)
+    rep.save()
+    rachel = journey("join-0-rep")
+    rachel.sign_in(REP, REP_PASSWORD)
+    rachel.open("/reps/stalled/")
+    rachel.page.get_by_label("Setup").select_option(label="Waiting for the partner's approval")
+    rachel.press("Filter")
+    rachel.visit("stalled-waiting-for-approval")
+    row = rachel.page.get_by_role("row").filter(has_text=order.number)
+    assert "Waiting for the partner's approval" in row.inner_text()
 
     # Alice, an administrator, in her own browser: her requests page, then the emailed link.
     request_email = email_to(PARTNER_ADMIN, "asks to join")
@@ -106,6 +136,7 @@ def test_a_non_member_asks_to_join_an_admin_approves_from_the_email_and_they_fin
     alice.press("Approve")
     alice.visit("approved")
     assert f"{INSTALLER} is a member and has been told" in main_text(alice)
+    assert no_check_mark_before(alice.page.locator(".alert.success"))
     member = User.objects.get(email=INSTALLER)
     assert member.membership.organization == partner
     assert member.membership.role == Membership.Role.MEMBER
@@ -289,6 +320,22 @@ def test_the_customer_administrator_accepts_the_invitation_and_lands_signed_in_o
     partner.visit("set-up")
     assert not User.objects.filter(email=CUSTOMER_ADMIN).exists(), \
         "the address the partner typed is invited, not made a member"
+    # The partner's own password: later, from a single-use link sent to their (proven) address.
+    partner.press("Email me a link to do it later")
+    partner.visit("password-link-sent")
+    assert f"We sent a link to {CONTACT}" in main_text(partner)
+    assert no_check_mark_before(partner.page.locator(".alert.success"))
+    assert not partner.page.get_by_label("New password", exact=True).count()
+    password_url = link_in_email(email_to(CONTACT, "Choose your"), "Choose your password",
+                                 "/accounts/reset/")
+    partner.open(password_url)
+    partner.visit("choose-password-from-the-email")
+    partner.page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    partner.page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
+    partner.press("Change my password")
+    partner.visit("password-chosen")
+    assert partner.heading() == "Password changed"
+    assert User.objects.get(email=CONTACT).check_password(NEW_PASSWORD)
     invitation = Invitation.objects.get(email=CUSTOMER_ADMIN)
     assert invitation.organization == order.__class__.objects.get(pk=order.pk).customer_org
 
@@ -372,13 +419,16 @@ def test_a_customer_organisation_managed_by_another_partner_is_never_joined(jour
     j.press("Next")
     j.visit("customer-admin-blocked")
     assert "managed by another partner, or by the customer itself" in main_text(j)
+    # Reaching the step told the rep (no click needed); the page says so and offers no way on.
+    assert "We told your account representative (rachel.rep@vendor.example)" in main_text(j)
     assert not j.page.get_by_label("Customer administrator's email").count()
     assert not j.button("Next").count()
-    j.press("Tell my account representative")
-    j.visit("rep-told")
-    assert j.heading() == "Contact your account representative"
-    assert "rachel.rep@vendor.example" in main_text(j)
-    assert "managed elsewhere" in email_to("rachel.rep@vendor.example", order.number).subject
+    assert not j.button("Tell my account representative").count()
+    told = email_to("rachel.rep@vendor.example", order.number)
+    assert "managed elsewhere" in told.subject
+    j.page.reload()                                   # a GET tells nobody again
+    j.visit("customer-admin-blocked-reloaded")
+    assert len([m for m in mail.outbox if "managed elsewhere" in m.subject]) == 1
     order.refresh_from_db()
     assert order.customer_org_id is None and order.partner_org_id is None
     assert order.provisioning.set_up_at is None
