@@ -249,6 +249,7 @@ def accept_invitation(invitation, password=None):
     return user
 
 
-def pending_invitation_for(order, email):
-    return Invitation.objects.filter(order=order, email__iexact=normalise_email(email),
-                                     accepted_at__isnull=True).first()
+def pending_invitation_email(order):
+    """The address of the order's invitation not yet accepted, or None."""
+    return Invitation.objects.filter(order=order, accepted_at__isnull=True) \
+        .values_list("email", flat=True).first()

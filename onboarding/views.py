@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from onboarding.access import last_opened, link_in_session, orders_for, user_can_manage
+from orgs.models import Membership
 from provisioning.models import Status
 
 
@@ -27,4 +28,6 @@ def my_orders(request):
         first = orders[0]
         organization = first.partner_org if first.partner_org_id == org_id else first.customer_org
     return render(request, "onboarding/my_orders.html", {
-        "orders": orders, "organization": organization, "Status": Status})
+        "orders": orders, "organization": organization, "Status": Status,
+        "is_admin": getattr(getattr(request.user, "membership", None), "role", "")
+        == Membership.Role.ADMIN})

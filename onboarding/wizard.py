@@ -550,6 +550,7 @@ class SetupWizard(SessionWizardView):
                            join_as=installer.get("email", ""),
                            login_url=f"{reverse('login')}?next={self.request.path}")
         if step == "customer_admin":
+            context["own_address"] = _role(self) == CUSTOMER
             org = context["managed_elsewhere"] = self.customer_org_elsewhere
             if org is not None and self.request.method == "POST":
                 # The step was just reached (a POST): the rep hears of it without a click.
@@ -569,6 +570,12 @@ def setup_done(request, number):
     the browser that confirmed sees it."""
     marker = request.session.get(DONE_KEY, {}).get(number)
     if not marker:
+        link = access.link_in_session(request, number)
+        if link is not None and link.order.provisioning.set_up_at is not None:
+            # This browser has the link but did not confirm: the order is set up, sign in.
+            return render(request, "onboarding/wizard/set_up_sign_in.html",
+                          {"order": link.order, "next_url": service_setup_url(link.order)},
+                          status=403)
         return render(request, "onboarding/link/no_link.html", status=403)
     order = (Order.objects.select_related("provisioning", "partner_org", "customer_org")
              .get(number=number))
@@ -592,12 +599,14 @@ def setup_done(request, number):
     next_url = service_setup_url(order) if set_up and access.user_can_manage(request.user, order) \
         else None
     handed_to = None
+    invited = memberships.pending_invitation_email(order) if set_up else None
     if not set_up:
         live = selectors.live_link(order)
         handed_to = live.recipient_email if live else ""
     return render(request, "onboarding/wizard/done.html", {
         "order": order, "form": form, "password_user": user, "set_up": set_up,
         "next_url": next_url, "handed_to": handed_to, "link_sent_to": link_sent_to,
+        "invited": invited,
         "customer_led": order.provisioning.setup_mode == SetupMode.CUSTOMER,
     })
 

@@ -132,12 +132,6 @@ def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(j
     assert partner.heading() == "Who is setting up this order?"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "provisioning/static/provisioning/reps.css: the 'Waiting for the partner's approval' tag "
-    "(.tag.warn, white-space: normal) sits in the nowrap 'Setup begun' cell (td.date) of the "
-    "stalled orders table and is drawn over the 'Last action' column; it should stay inside "
-    "its cell (e.g. td.date .tag.warn { display: block; width: max-content; } or the tag in a "
-    "cell that may wrap)"))
 def test_the_waiting_for_approval_tag_stays_in_its_cell(journey):
     from onboarding import memberships
     from provisioning.models import SetupLink
