@@ -96,7 +96,10 @@ class Browser:
     def answer(self, web, order):
         prefix, step = self.step()
         payload = {f"{prefix}-current_step": step}
-        payload.update({f"{step}-{k}": v for k, v in DEFAULT_ANSWERS.get(step, {}).items()})
+        answers = DEFAULT_ANSWERS.get(step, {})
+        if step == "installer":  # the link's recipient installs: no code to fetch from the sink
+            answers = {**answers, "email": order.deployment_contact_email}
+        payload.update({f"{step}-{k}": v for k, v in answers.items()})
         self.post(f"{web}{setup_url(order)}", payload)
         return step
 
