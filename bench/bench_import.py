@@ -70,7 +70,7 @@ def raw_bulk_insert(orders):
     from psycopg2.extras import execute_values
 
     from orgs.models import User
-    from provisioning.services import schedule_for
+    from provisioning.lifecycle import schedule_for
 
     class Row:  # what schedule_for reads
         def __init__(self, data):

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_jobs.py
 
-1. send_due_deployment_emails: its claim loop (jobs.claim_due_deployment_emails, batch by batch)
+1. send_due_deployment_emails: its claim loop (lifecycle.claim_due_emails, batch by batch)
    versus the hand-written `WITH claimed AS MATERIALIZED (SELECT … FOR UPDATE SKIP LOCKED)
    UPDATE … RETURNING` with the same batch size, interleaved; then the whole job (claim, render, send
    over the locmem backend, mark sent) versus the set-based SQL floor of the same database work;
@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from provisioning import lifecycle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -157,7 +158,7 @@ def _bench_deployment(results, jobs, state, now):
     def job_claim():
         n = 0
         while True:
-            ids = jobs.claim_due_deployment_emails(now, batch)
+            ids = lifecycle.claim_due_emails(now, batch)
             n += len(ids)
             if len(ids) < batch:
                 return n
@@ -327,7 +328,7 @@ def main():
     try:
         from provisioning import jobs
 
-        jobs.claim_due_deployment_emails  # noqa: B018 — the job has landed
+        lifecycle.claim_due_emails  # noqa: B018 — the job has landed
     except (ImportError, AttributeError):
         results.note("provisioning.jobs has not landed: nothing to measure")
         results.save()

@@ -99,14 +99,14 @@ def setup_links(n):
     """n orders that can be set up (scheduled, window open): a fresh deployment link each."""
     from django.utils import timezone
 
-    from provisioning import services
+    from provisioning import links
     from provisioning.models import Provisioning, SetupLink
 
     rows = (Provisioning.objects.select_related("order")
             .filter(status="scheduled", set_up_at__isnull=True, window_closes_at__gt=timezone.now(),
                     email_due_at__gt=timezone.now())
             .order_by("order_id")[:n])
-    return [(p.order, services.issue_link(p.order, p.order.deployment_contact_email,
+    return [(p.order, links.issue_link(p.order, p.order.deployment_contact_email,
                                           SetupLink.Purpose.DEPLOYMENT)) for p in rows]
 
 

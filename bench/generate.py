@@ -51,7 +51,7 @@ def reference_day(now):
     from django.conf import settings
     from django.utils import timezone
 
-    from provisioning.services import local_time_on
+    from provisioning.lifecycle import local_time_on
 
     day = timezone.localtime(now).date()
     if local_time_on(day, settings.DEPLOYMENT_EMAIL_HOUR) > now:

@@ -23,3 +23,25 @@ def retry_on_disconnect(func, *args, attempts=15, delay=1.0, **kwargs):
             log.warning("database unreachable (%s); retrying %s in %ss", exc, func.__name__, delay)
             connection.close()
             time.sleep(delay)
+
+
+# --- The jobs' set-based statements: the only place that knows SQLite from PostgreSQL -----------
+
+def skip_locked():
+    """` FOR UPDATE SKIP LOCKED` where the database has row locks. SQLite (make run's default)
+    has none: it runs one writer at a time anyway."""
+    return " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+
+
+def sql_datetime(value):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def returning_rows(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def placeholders(values):
+    return ", ".join(["%s"] * len(values))

@@ -6,18 +6,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BigIntegerField, Subquery
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from onboarding import memberships, selectors
 from orgs import services as orgs_services
 from orgs.models import Membership, Organization, User, normalise_email
-from provisioning import outbox
-from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, SetupMode, Status
-from provisioning.services import issue_link, link_secret, live_link_id
+from provisioning import lifecycle, outbox
+from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
+from provisioning.links import issue_link, link_secret, live_link_id
 
 EMAIL_IN_OTHER_ORG = _(
     "This email already belongs to another Webex organisation, and a user can belong to only one "
@@ -159,22 +156,14 @@ def _is_the_orders_customer(org, order):
 
 # --- State changes ------------------------------------------------------------------------------
 
-@transaction.atomic
-def begin_setup(order):
-    """The first POST in the wizard (never a GET: mail scanners fetch links). Once per order."""
-    if Provisioning.objects.filter(pk=order.pk, setup_begun_at__isnull=True) \
-            .update(setup_begun_at=timezone.now()):
-        Event.objects.create(order=order, kind=Event.Kind.SETUP_BEGUN)
-        return True
-    return False
-
-
 def _lock(link):
     """The order's provisioning row, locked; raises unless this link may still finish a step."""
     provisioning = (Provisioning.objects.select_for_update().select_related("order")
                     .get(pk=link.order_id))
     if provisioning.set_up_at is not None:
         raise AlreadySetUp()
+    if provisioning.status not in lifecycle.OPEN:
+        raise LinkNoLongerValid()  # closed meanwhile: the link's page says so
     if not SetupLink.objects.filter(pk=link.pk, superseded_at__isnull=True).exists():
         raise LinkNoLongerValid()
     return provisioning
@@ -326,19 +315,13 @@ def complete_setup(link, plan, browser=""):
     if plan.hand_to_customer:
         order.partner_org = partner_org
         order.save(update_fields=["partner_org", "updated_at"])
-        provisioning.setup_mode = SetupMode.CUSTOMER
-        provisioning.installer_name = plan.installer_name
-        provisioning.installer_email = installer_email
-        provisioning.save(update_fields=["setup_mode", "installer_name", "installer_email",
-                                         "updated_at"])
         admin_email = normalise_email(plan.customer_admin_email)
         _send_link(OutboundEmail.Kind.CUSTOMER_ADMIN, "customer-admin", order, admin_email,
                    SetupLink.Purpose.CUSTOMER_ADMIN, installer_email, actor=installer)
-        Event.objects.create(order=order, kind=Event.Kind.CUSTOMER_INVITED, actor=installer,
-                             data={"customer_admin": admin_email, "by": installer_email,
-                                   "link_id": link.pk, "partner_org_created": partner_new,
-                                   "password_user_id": password_user and password_user.pk,
-                                   "browser": browser})
+        lifecycle.hand_over(provisioning, link=link, installer=installer,
+                            installer_name=plan.installer_name, installer_email=installer_email,
+                            customer_admin_email=admin_email, partner_org_created=partner_new,
+                            new_admin=password_user, browser=browser)
         return SetupResult(order.pk, False, password_user and password_user.pk)
 
     customer_new = False
@@ -382,25 +365,12 @@ def complete_setup(link, plan, browser=""):
     order.partner_org = partner_org
     order.customer_org = customer_org
     order.save(update_fields=["partner_org", "customer_org", "updated_at"])
-    # The customer finishing a hand-over: keep the partner installer who handed it over (told
-    # when the order is deployed); the customer administrator is in the history entry below.
-    finishing_hand_over = (not plan.partner_led and provisioning.setup_mode == SetupMode.CUSTOMER
-                           and provisioning.installer_email)
-    if not finishing_hand_over:
-        provisioning.installer_name = plan.installer_name
-        provisioning.installer_email = installer_email
-    provisioning.set_up_at = timezone.now()
-    provisioning.status = Status.SET_UP
-    provisioning.setup_mode = plan.mode
-    provisioning.save(update_fields=["set_up_at", "status", "setup_mode", "installer_name",
-                                     "installer_email", "updated_at"])
-    Event.objects.create(order=order, kind=Event.Kind.SET_UP, actor=installer or admin,
-                         data={"mode": plan.mode, "partner_org_created": partner_new,
-                               "customer_org_created": customer_new,
-                               "customer_admin": admin_email,
-                               "customer_admin_invited": customer_new and plan.partner_led,
-                               "password_user_id": password_user and password_user.pk,
-                               "browser": browser})
+    lifecycle.set_up(provisioning, mode=plan.mode, actor=installer or admin,
+                     installer_name=plan.installer_name, installer_email=installer_email,
+                     customer_admin_email=admin_email, new_admin=password_user, browser=browser,
+                     data={"mode": plan.mode, "partner_org_created": partner_new,
+                           "customer_org_created": customer_new, "customer_admin": admin_email,
+                           "customer_admin_invited": customer_new and plan.partner_led})
     return SetupResult(order.pk, True, password_user and password_user.pk)
 
 
@@ -409,31 +379,24 @@ def set_admin_password(user, raw_password, order):
     """Step 10: the new administrator's password. Validated by the form; stored hashed only."""
     user.set_password(raw_password)
     user.save(update_fields=["password"])
-    Provisioning.objects.filter(pk=order.pk, password_set_at__isnull=True) \
-        .update(password_set_at=timezone.now())
-    Event.objects.create(order=order, kind=Event.Kind.PASSWORD_SET, actor=user)
+    lifecycle.password_set(order, user)
 
 
 def handed_over_by(link):
-    """The CUSTOMER_INVITED event of the hand-over to the customer that `link` confirmed, or
-    None. That Confirm supersedes the link, yet a second click or tab of it must still reach
-    the done page and the new partner administrator's password."""
-    return (link.order.events.filter(kind=Event.Kind.CUSTOMER_INVITED, data__link_id=link.pk)
-            .order_by("-at").first())
+    """True when `link` is the one whose Confirm handed the setup to the customer. That Confirm
+    supersedes the link, yet a second click or tab of it must still reach the done page."""
+    return Provisioning.objects.filter(pk=link.order_id, handover_link_id=link.pk).exists()
 
 
 def password_user_for(order, browser):
     """The administrator whom this order's setup created in `browser` (access.browser_id) and who
     has no password yet, or None. Any other browser, even with the same link, gets None: the link
     proves a mailbox, not the right to become this administrator."""
-    if not browser:
+    provisioning = order.provisioning
+    if not browser or provisioning.new_admin_id is None or \
+            provisioning.confirmed_in_browser != browser:
         return None
-    created = (order.events.filter(kind__in=[Event.Kind.SET_UP, Event.Kind.CUSTOMER_INVITED],
-                                   data__browser=browser)
-               .exclude(data__password_user_id=None).order_by("-at")
-               .annotate(user_id=Cast(KT("data__password_user_id"), BigIntegerField()))
-               .values("user_id")[:1])
-    user = User.objects.filter(pk=Subquery(created)).first()
+    user = User.objects.filter(pk=provisioning.new_admin_id).first()
     if user is None or user.has_usable_password():
         return None
     return user

@@ -18,7 +18,8 @@ from onboarding.forms import (COLLEAGUE, CUSTOMER, CUSTOMER_DOES_IT, PARTNER, SE
 from onboarding.verification import EmailProof
 from orders.models import Order
 from provisioning.models import Provisioning, SetupLink, SetupMode
-from provisioning.services import LinkProblem, check_link, link_problem
+from provisioning import lifecycle
+from provisioning.links import LinkProblem, check_link, link_problem
 
 DONE_KEY = "setup_done"           # session: {order number: {"user": pk or None, "set_up": bool}}
 
@@ -103,12 +104,13 @@ def mark_done(request, order, set_up):
     return redirect("onboarding:setup_done", number=order.number)
 
 
-def handed_over(request, order, event):
+def handed_over(request, order):
     """The link that handed the setup to the customer, used again. The browser that confirmed
     (a double click, another tab) gets its done page back; any other browser only learns that
     the setup was handed over."""
+    provisioning = Provisioning.objects.get(pk=order.pk)
     if request.session.get(DONE_KEY, {}).get(order.number) or \
-            event.data.get("browser") == access.browser_id(request):
+            provisioning.confirmed_in_browser == access.browser_id(request):
         return mark_done(request, order, set_up=False)
     return render(request, "onboarding/wizard/handed_over.html", {"order": order})
 
@@ -192,9 +194,8 @@ class SetupWizard(SessionWizardView):
             return render(request, "onboarding/link/no_link.html", status=403)
         problem = link_problem(link)
         if problem == LinkProblem.SUPERSEDED:
-            handover = services.handed_over_by(link)
-            if handover is not None:
-                return handed_over(request, link.order, handover)
+            if services.handed_over_by(link):
+                return handed_over(request, link.order)
         if problem:
             return problem_response(request, link, problem)
         self.link, self.order = link, link.order
@@ -342,7 +343,7 @@ class SetupWizard(SessionWizardView):
 
     def post(self, *args, **kwargs):
         if self.provisioning.setup_begun_at is None:
-            services.begin_setup(self.order)
+            lifecycle.begin_setup(self.order)
         if f"{self.prefix}-current_step" not in self.request.POST:
             # Not a page of this order's wizard (formtools would answer a bare 400).
             self.notice = _("Nothing was saved from the page you sent: please check this step.")
@@ -423,12 +424,11 @@ class SetupWizard(SessionWizardView):
 
     def _set_up_meanwhile(self):
         return (Provisioning.objects.filter(pk=self.order.pk, set_up_at__isnull=False).exists()
-                or services.handed_over_by(self.link) is not None)
+                or services.handed_over_by(self.link))
 
     def _already_set_up(self):
-        handover = services.handed_over_by(self.link)
-        if handover is not None:  # this link's own hand-over, from another click or tab
-            return handed_over(self.request, self.order, handover)
+        if services.handed_over_by(self.link):  # this link's own hand-over, another click or tab
+            return handed_over(self.request, self.order)
         return render(self.request, "onboarding/wizard/already_set_up.html",
                       {"order": self.order}, status=409)
 
@@ -464,9 +464,8 @@ class SetupWizard(SessionWizardView):
         except services.AlreadySetUp:
             return self._already_set_up()
         except services.LinkNoLongerValid:
-            handover = services.handed_over_by(self.link)
-            if handover is not None:  # this link's own hand-over won the race
-                return handed_over(self.request, self.order, handover)
+            if services.handed_over_by(self.link):  # this link's own hand-over won the race
+                return handed_over(self.request, self.order)
             self.link.refresh_from_db()
             return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)
         except services.SetupConflict as conflict:

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from orders.models import ApiKey, Order, OrderLine
 from orders.validation import order_label, validate_order
 from orgs.models import User
-from provisioning import services as provisioning_services
+from provisioning import lifecycle
 from provisioning.models import Event, Provisioning, Status
 
 CREATED = "created"
@@ -87,16 +87,6 @@ def _differences(order, lines, cleaned):
     if not changes and not lines_changed:
         return {}, False
     return changes, lines_changed
-
-
-def create_provisioning_many(orders, actor=None):
-    """The bulk twin of provisioning.services.create_provisioning for a batch of new orders: the
-    same provisioning rows (schedule_for) and 'imported' events, in two INSERTs.
-    tests/test_import.py checks that both write the same rows."""
-    Provisioning.objects.bulk_create([Provisioning(order=order, **provisioning_services.schedule_for(order))
-                                      for order in orders])
-    Event.objects.bulk_create([Event(order=order, kind=Event.Kind.IMPORTED, actor=actor)
-                               for order in orders])
 
 
 def _why_frozen(provisioning):
@@ -203,7 +193,7 @@ class OrderImporter:
                 OrderLine.objects.bulk_create([OrderLine(order=order, **line)
                                                for order, cleaned in zip(orders, cleaned_list)
                                                for line in cleaned["lines"]])
-                create_provisioning_many(orders, actor=self.actor)
+                lifecycle.create_many(orders, actor=self.actor)
         except DatabaseError:
             return None
         self._reps.update(new_reps)
@@ -228,7 +218,7 @@ class OrderImporter:
                 number=cleaned["number"], account_rep=self._rep(cleaned["account_rep_email"], new_reps),
                 **{name: cleaned[name] for name in ORDER_FIELDS})
             OrderLine.objects.bulk_create([OrderLine(order=order, **line) for line in cleaned["lines"]])
-            provisioning_services.create_provisioning(order, actor=self.actor)
+            lifecycle.create(order, actor=self.actor)
         self._reps.update(new_reps)
         return Outcome(label, CREATED, order=order)
 
@@ -256,18 +246,17 @@ class OrderImporter:
                 order.lines.all().delete()
                 OrderLine.objects.bulk_create([OrderLine(order=order, **line)
                                                for line in cleaned["lines"]])
+            history = {"source": self.source, "lines_changed": lines_changed,
+                       "changes": {name: [str(old), str(new)] for name, (old, new) in changes.items()}}
             if provisioning is None:
-                provisioning_services.create_provisioning(order, actor=self.actor)
+                lifecycle.create(order, actor=self.actor)
+                Event.objects.create(order=order, kind=Event.Kind.UPDATED, actor=self.actor,
+                                     data=history)
             elif SCHEDULE_FIELDS & set(changes):
-                schedule = provisioning_services.schedule_for(order)
-                for name, value in schedule.items():
-                    setattr(provisioning, name, value)
-                provisioning.save(update_fields=[*schedule, "updated_at"])
-            Event.objects.create(order=order, kind=Event.Kind.UPDATED, actor=self.actor, data={
-                "source": self.source,
-                "changes": {name: [str(old), str(new)] for name, (old, new) in changes.items()},
-                "lines_changed": lines_changed,
-            })
+                lifecycle.reschedule(provisioning, order, actor=self.actor, data=history)
+            else:
+                Event.objects.create(order=order, kind=Event.Kind.UPDATED, actor=self.actor,
+                                     data=history)
         self._reps.update(new_reps)
         return Outcome(label, UPDATED, order=order, changed=changed)
 

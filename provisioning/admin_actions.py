@@ -5,9 +5,10 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Count
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
 
-from provisioning import services
+from provisioning import lifecycle, services
 from provisioning.forms import ChangeContactForm
 
 
@@ -46,7 +47,7 @@ def _refusals(queryset, user=None):
         try:
             if user is not None:
                 services.check_may_change_contact(user, order)
-            services.check_email_can_change(order.provisioning, services.timezone.now())
+            services.check_email_can_change(order.provisioning, timezone.now())
         except services.NotAllowed as exc:
             refused.append(str(exc))
     return refused
@@ -110,7 +111,7 @@ def reopen_setup_window(modeladmin, request, queryset):
         return None
     if request.POST.get("post") != "yes":
         refused = [_("Order %(number)s is not closed: there is nothing to re-open.") % {"number": o.number}
-                   for o in queryset.select_related("provisioning") if not services.can_reopen(o.provisioning)]
+                   for o in queryset.select_related("provisioning") if not lifecycle.can_reopen(o.provisioning)]
         return _confirm(modeladmin, request, queryset, "reopen_setup_window",
                         _("Re-open the setup window"),
                         _("Each closed order gets a new setup window (30 days, 7 for A-FLEX) from now. "

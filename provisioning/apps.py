@@ -8,4 +8,4 @@ class ProvisioningConfig(AppConfig):
 
     def ready(self):
         # Registers the secrets emails ask for (outbox.register_secret), also in workers.
-        from provisioning import services  # noqa: F401
+        from provisioning import links  # noqa: F401

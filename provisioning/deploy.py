@@ -15,7 +15,7 @@ from django.utils import timezone
 from orders.models import Order, Service
 from orgs import subdomains
 from orgs.models import Organization
-from provisioning import outbox
+from provisioning import lifecycle, outbox
 from provisioning.models import (BillingPeriod, CallingSettings, Event, MeetingSettings,
                                  OutboundEmail, Provisioning, SetupMode, Status, Subscription)
 
@@ -241,12 +241,8 @@ def deploy(order, by=None, installer_email=""):
         BillingPeriod.objects.bulk_create(
             [BillingPeriod(subscription=subscription, service=service, started_at=now)
              for service in services])
-        provisioning.status = Status.DEPLOYED
-        provisioning.deployed_at = now
-        provisioning.save(update_fields=["status", "deployed_at", "updated_at"])
-        Event.objects.create(order=fresh, kind=Event.Kind.DEPLOYED, actor=_actor(by),
-                             data={"subscription": subscription.subscription_id,
-                                   "services": services})
+        lifecycle.deployed(provisioning, now, _actor(by),
+                           {"subscription": subscription.subscription_id, "services": services})
         _send_confirmations(fresh, subscription, provisioning, by, installer_email)
     return Deployment(provisioning, subscription, True)
 
@@ -260,9 +256,8 @@ def confirmation_recipients(order, provisioning, by=None, installer_email=""):
                  or order.deployment_contact_email).lower()
     if provisioning.setup_mode != SetupMode.CUSTOMER:
         return [(installer, False)]
-    # After a hand-over the installer is the partner's; the customer admin is in the history.
-    set_up = order.events.filter(kind=Event.Kind.SET_UP).order_by("-at").first()
-    admin = ((set_up.data.get("customer_admin") if set_up else "") or installer).lower()
+    # After a hand-over the installer is the partner's; the customer admin is the one who set up.
+    admin = (provisioning.customer_admin_email or installer).lower()
     partner = installer if installer != admin else order.deployment_contact_email.lower()
     recipients = [(admin, False)]
     if partner != admin:

@@ -42,6 +42,18 @@ class Provisioning(models.Model):
     installer_name = models.CharField(_("installer name"), max_length=150, blank=True)
     installer_email = models.EmailField(_("installer email"), blank=True)
     password_set_at = models.DateTimeField(_("password set"), null=True, blank=True)
+    # Handed to the customer (step 5): when, and the partner's link that confirmed it (a second
+    # click or tab of that link still reaches its done page).
+    handed_over_at = models.DateTimeField(_("handed to the customer"), null=True, blank=True)
+    handover_link = models.ForeignKey("SetupLink", models.SET_NULL, null=True, blank=True,
+                                      related_name="+", verbose_name=_("hand-over link"))
+    customer_admin_email = models.EmailField(_("customer administrator"), blank=True)
+    # The administrator this order's setup created (who may still have no password), and the
+    # browser (onboarding.access.browser_id) of the latest Confirm: only that browser is offered
+    # the password, and only it is shown the done page again after a hand-over.
+    new_admin = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                                  related_name="+", verbose_name=_("new administrator"))
+    confirmed_in_browser = models.CharField(max_length=32, blank=True, editable=False)
     # flag_stalled_provisioning: start date + 1 day at the same hour.
     stall_due_at = models.DateTimeField(_("stalled from"))
     stalled_at = models.DateTimeField(_("stalled"), null=True, blank=True)

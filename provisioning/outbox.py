@@ -14,6 +14,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from config.db import returning_rows, skip_locked, sql_datetime
 from provisioning.models import OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,19 @@ def deliver(email_id, connection=None):
         email.attempts += 1
         email.save(update_fields=["sent_at", "attempts"])
         return True
+
+
+def claim_pending(now, limit, lease):
+    """One statement: lease up to `limit` emails due (never sent, next attempt passed), skipping
+    rows another sweep holds right now. Returns their ids."""
+    table = OutboundEmail._meta.db_table
+    return [row[0] for row in returning_rows(f"""
+        WITH claimed AS MATERIALIZED (
+            SELECT id FROM {table} WHERE sent_at IS NULL AND next_attempt_at <= %s
+            ORDER BY next_attempt_at LIMIT %s{skip_locked()})
+        UPDATE {table} SET next_attempt_at = %s
+        WHERE id IN (SELECT id FROM claimed)
+        RETURNING id""", [sql_datetime(now), limit, sql_datetime(timezone.now() + lease)])]
 
 
 def backoff(attempts):

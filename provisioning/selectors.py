@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orgs.models import JoinRequest
 from provisioning.models import Event, OutboundEmail, Provisioning, Status
-from provisioning.services import local_time_on
+from provisioning.lifecycle import local_time_on
 
 SETUP_BEGUN, NEVER_BEGUN, EMAIL_FAILED = "begun", "never", "email_failed"
 WAITING_APPROVAL = "waiting_approval"  # a request to join the partner org awaits its admins

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from orders.dates import long_date
 from orders.models import Order
-from provisioning import charts, selectors, services
+from provisioning import charts, lifecycle, selectors, services
 from provisioning.forms import ChangeContactForm, ContactedForm, StalledFilterForm
 from provisioning.models import Event
 
@@ -44,7 +44,7 @@ def stalled(request):
     for row in page:
         row.days_overdue = selectors.days_overdue(row, today)
         row.last_event_label = Event.Kind(row.last_event_kind).label if row.last_event_kind else ""
-        row.can_reopen = services.can_reopen(row)
+        row.can_reopen = lifecycle.can_reopen(row)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("format", None)
@@ -189,7 +189,7 @@ def contacted(request, number):
     order = _order(number)
     form = ContactedForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        services.mark_contacted(order, form.cleaned_data["note"], actor=request.user)
+        lifecycle.mark_contacted(order, form.cleaned_data["note"], actor=request.user)
         messages.success(request, _("Your contact with the partner of order %(number)s is recorded.")
                          % {"number": order.number})
         return redirect(_back(request))
@@ -203,7 +203,7 @@ def contacted(request, number):
 @require_http_methods(["GET", "POST"])
 def reopen(request, number):
     order = _order(number)
-    refusal = "" if services.can_reopen(order.provisioning) else _(
+    refusal = "" if lifecycle.can_reopen(order.provisioning) else _(
         "Order %(number)s is not closed: there is nothing to re-open.") % {"number": order.number}
     if request.method == "POST" and not refusal:
         try:
@@ -213,8 +213,8 @@ def reopen(request, number):
         else:
             _reopened_message(request, order, reopened)
             return redirect(_back(request))
-    days = services.window_length(order).days
-    if services.reopen_sends_new_link(order.provisioning):
+    days = lifecycle.window_length(order).days
+    if lifecycle.reopen_sends_new_link(order.provisioning):
         explanation = _("The order gets a new setup window of %(days)s days from now and a new Set up "
                         "now link is sent to %(email)s at once; the link sent before stops working.") \
             % {"days": days, "email": order.deployment_contact_email}

@@ -2,12 +2,13 @@
 import datetime
 
 import factory
+from django.db import models
 from django.contrib.auth.models import Group
 from django.conf import settings
 
 from orders.models import Order, OrderLine
 from orgs.models import Membership, Organization, User
-from provisioning import services as prov
+from provisioning import lifecycle
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -86,4 +87,18 @@ class OrderFactory(factory.django.DjangoModelFactory):
         for service in services:
             OrderLine.objects.create(order=self, sku=f"{self.product}-{service.upper()[:4]}",
                                      service=service, quantity=50)
-        prov.create_provisioning(self)
+        lifecycle.create(self)
+
+
+class EmailedOrderFactory(OrderFactory):
+    """An order whose deployment email the mail server accepted at its email hour, as the job
+    leaves it: the stall clock runs from that delivery."""
+
+    @factory.post_generation
+    def emailed(self, create, extracted, **kwargs):
+        if create:
+            from provisioning.models import Provisioning, Status
+
+            Provisioning.objects.filter(pk=self.pk).update(
+                email_sent_at=models.F("email_due_at"), email_next_attempt_at=None,
+                status=Status.EMAIL_SENT)

@@ -4,8 +4,7 @@ from django.utils import timezone
 
 from onboarding.access import SESSION_LINKS_KEY
 from orgs.models import Membership, Organization, User
-from provisioning import deploy as services
-from provisioning import services as prov
+from provisioning import deploy as services, links
 from provisioning.models import Event, SetupLink, SetupMode, Status
 from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory,
                              PartnerOrgFactory, RepFactory, UserFactory)
@@ -60,7 +59,7 @@ def configure(order, subdomain=None):
 def with_link(client, order, email=INSTALLER, purpose=SetupLink.Purpose.DEPLOYMENT):
     """`client` as someone who followed the order's setup link (the wizard keeps it in the
     session). Returns the link."""
-    prov.issue_link(order, email, purpose)
+    links.issue_link(order, email, purpose)
     link = SetupLink.objects.get(order=order, superseded_at__isnull=True)
     session = client.session
     session[SESSION_LINKS_KEY] = {**session.get(SESSION_LINKS_KEY, {}), order.number: link.pk}

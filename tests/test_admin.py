@@ -12,7 +12,7 @@ from django.utils import timezone
 from orders.admin_tools import EstimatedCountPaginator
 from orders.models import ApiKey, Order
 from orgs.models import Invitation, JoinRequest, Membership, User
-from provisioning import services as prov
+from provisioning import links
 from provisioning.admin_actions import ORDER_ACTIONS
 from provisioning.models import (BillingPeriod, CallingSettings, Event, MeetingSettings,
                                  OutboundEmail, Provisioning, SetupLink, Subscription)
@@ -50,7 +50,7 @@ def build_world(numbers):
                                    order=order, nonce=f"n{n}")
         Invitation.objects.create(organization=customer, email=f"admin{n}@customer{n}.example",
                                   order=order, nonce=f"i{n}", expires_at=timezone.now())
-        prov.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+        links.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
         OutboundEmail.objects.create(kind="deployment", order=order, to=order.deployment_contact_email,
                                      subject="Set up your Webex order", body_text="…",
                                      last_error="SMTP 451" if n % 2 else "")

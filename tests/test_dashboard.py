@@ -13,9 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from provisioning import jobs, selectors
+from provisioning import jobs, links, selectors
 from provisioning.models import Event, Provisioning, Status
-from tests.factories import MembershipFactory, OrderFactory, RepFactory, UserFactory
+from tests.factories import EmailedOrderFactory, MembershipFactory, OrderFactory, RepFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,7 @@ def world(anne):
     bruno = RepFactory(email="bruno@vendor.example")
 
     def order(days_ago, rep=anne, **kwargs):
-        return OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=days_ago), account_rep=rep,
+        return EmailedOrderFactory(requested_start_date=TODAY - datetime.timedelta(days=days_ago), account_rep=rep,
                             **kwargs)
 
     w = {
@@ -75,7 +75,9 @@ def world(anne):
     }
     jobs.flag_stalled_provisioning(NOW)
     Provisioning.objects.filter(pk=w["begun"].pk).update(setup_begun_at=NOW - datetime.timedelta(days=1))
+    # Stalled, then its resend keeps failing: unsent again, failing since NOW.
     Provisioning.objects.filter(pk=w["failed"].pk).update(email_failed_at=NOW, email_attempts=3,
+                                                          email_sent_at=None,
                                                           email_last_error="SMTPException: 421")
     Provisioning.objects.filter(pk=w["set_up"].pk).update(status=Status.SET_UP, set_up_at=NOW)
     Event.objects.create(order=w["set_up"], kind=Event.Kind.SET_UP, at=NOW)
@@ -162,7 +164,7 @@ def test_filters_and_search(client, world, anne, filters, expected):
 def test_the_search_is_served_by_indexes_on_the_orders():
     from orders.models import Order
 
-    OrderFactory(number="CCW-88213407")
+    EmailedOrderFactory(number="CCW-88213407")
     sql, params = Order.objects.filter(selectors.search_q("213407")).query.sql_with_params()
     with connection.cursor() as cursor:
         # A test table is tiny, so the planner would scan it anyway: forbid the scan to see
@@ -184,7 +186,7 @@ def test_one_bad_filter_value_drops_only_that_filter(client, world, anne):
 @pytest.mark.parametrize("hour, minute", [(0, 5), (10, 0), (23, 55)])
 def test_overdue_by_n_days_includes_exactly_n_days_at_any_time_of_day(client, anne, clock, hour, minute):
     for days in (6, 7, 8):
-        OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=days), account_rep=anne,
+        EmailedOrderFactory(requested_start_date=TODAY - datetime.timedelta(days=days), account_rep=anne,
                      number=f"CCW-3000000{days}")
     jobs.flag_stalled_provisioning(NOW)
     clock.move_to(local(TODAY, hour, minute))
@@ -196,7 +198,7 @@ def test_overdue_by_n_days_includes_exactly_n_days_at_any_time_of_day(client, an
 
 def test_it_paginates(client, world, anne):
     for n in range(30):
-        OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne)
+        EmailedOrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne)
     jobs.flag_stalled_provisioning(NOW)
     client.force_login(anne)
     first = client.get(URL)
@@ -208,7 +210,7 @@ def test_it_paginates(client, world, anne):
 
 def test_the_query_count_does_not_depend_on_the_page_size(client, world, anne, django_assert_max_num_queries):
     for n in range(120):
-        OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=1 + n % 9), account_rep=anne)
+        EmailedOrderFactory(requested_start_date=TODAY - datetime.timedelta(days=1 + n % 9), account_rep=anne)
     jobs.flag_stalled_provisioning(NOW)
     client.force_login(anne)
     counts = []
@@ -271,7 +273,7 @@ def test_csv_dates_are_iso_whatever_the_language(client, world, anne):
 
 
 def test_csv_cells_cannot_run_as_spreadsheet_formulas(client, world, anne):
-    OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne,
+    EmailedOrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne,
                  partner_name='=HYPERLINK("http://evil.example","x")')
     jobs.flag_stalled_provisioning(NOW)
     client.force_login(anne)
@@ -384,7 +386,7 @@ def test_the_row_shows_the_reps_last_contact_note(client, world, anne):
 
 
 def test_the_other_lines_choice_is_offered_only_for_an_order_with_several_lines(client, world, anne, mailoutbox):
-    single = OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne,
+    single = EmailedOrderFactory(requested_start_date=TODAY - datetime.timedelta(days=3), account_rep=anne,
                           number="CCW-10000003", lines=["calling"])
     client.force_login(anne)
     assert "Apply to the order" in client.get("/reps/orders/CCW-10000002/contact/").content.decode()
@@ -426,16 +428,16 @@ def test_a_closed_order_can_be_reopened_from_the_dashboard(client, world, anne):
     assert b"/reps/orders/CCW-10000009/reopen/" in client.get(URL).content
     client.post("/reps/orders/CCW-10000009/reopen/")
     provisioning = Provisioning.objects.get(pk=world["never"].pk)
-    assert provisioning.status == Status.SCHEDULED
+    # Its email had gone out (a stalled order's had): a fresh link went out at once.
+    assert provisioning.status == Status.EMAIL_SENT and provisioning.email_sent_at is not None
     assert provisioning.window_closes_at == NOW + datetime.timedelta(days=30)
 
 
 def test_reopening_an_emailed_order_from_the_dashboard_emails_a_fresh_link(client, world, anne, mailoutbox):
-    from provisioning import services
     from provisioning.models import SetupLink
 
     order = world["begun"]
-    old = services.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    old = links.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
     Provisioning.objects.filter(pk=order.pk).update(status=Status.CLOSED, email_sent_at=NOW)
     client.force_login(anne)
     url = "/reps/orders/CCW-10000002/reopen/"
@@ -445,7 +447,7 @@ def test_reopening_an_emailed_order_from_the_dashboard_emails_a_fresh_link(clien
     response = client.post(url, {"next": URL}, follow=True)
     assert [m.to for m in mailoutbox] == [["it@fromagerie.example"]]
     assert "a new link was sent to it@fromagerie.example" in response.content.decode()
-    assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+    assert links.check_link(old).problem == links.LinkProblem.SUPERSEDED
     assert Event.objects.get(order=order, kind=Event.Kind.REOPENED).actor == anne
 
 
@@ -465,7 +467,7 @@ def test_the_chart_keeps_past_days_and_counts_today_live(client, world, anne,
     first = client.get(URL).context["chart"]
     before = daily_chart(anne)
     for at in (NOW - datetime.timedelta(days=1), NOW):  # one written late for yesterday, one today
-        late = OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=5), account_rep=anne)
+        late = EmailedOrderFactory(requested_start_date=TODAY - datetime.timedelta(days=5), account_rep=anne)
         Event.objects.create(order=late, kind=Event.Kind.STALLED, at=at)
 
     with django_assert_max_num_queries(8):
@@ -486,7 +488,7 @@ ACTION_BUDGETS = {
     ("resend", "get"): 3, ("resend", "post"): 19,
     ("contact", "get"): 4, ("contact", "post"): 22,
     ("contacted", "get"): 3, ("contacted", "post"): 7,
-    ("reopen", "get"): 3, ("reopen", "post"): 8,
+    ("reopen", "get"): 3, ("reopen", "post"): 20,  # a stalled order's re-open emails a new link
 }
 ACTION_DATA = {"contact": {"email": "marc@partner.example"}, "contacted": {"note": "Called."}}
 
@@ -515,7 +517,7 @@ def test_the_csv_export_costs_the_same_for_few_rows_or_many(client, world, anne)
 
     few = export_queries()
     for n in range(30):
-        OrderFactory(requested_start_date=TODAY - datetime.timedelta(days=2 + n % 5), account_rep=anne)
+        EmailedOrderFactory(requested_start_date=TODAY - datetime.timedelta(days=2 + n % 5), account_rep=anne)
     jobs.flag_stalled_provisioning(NOW)
     many = export_queries()
     assert many[1] == few[1] + 30

@@ -15,7 +15,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 from django.db import connection
 
-from provisioning import jobs, services
+from provisioning import jobs, lifecycle, links, services
 from provisioning.models import Event, Provisioning, SetupLink, Status
 from tests.factories import OrderFactory
 
@@ -163,7 +163,7 @@ def test_an_smtp_failure_leaves_the_order_unsent_and_retries_it_with_backoff(set
     assert provisioning.email_sent_at == local(START, 9, 3)
     assert provisioning.email_failed_at is None and provisioning.email_last_error == ""
     # The link that was emailed is the live one.
-    assert services.check_link(token_of(mailoutbox[0])).ok
+    assert links.check_link(token_of(mailoutbox[0])).ok
 
 
 @pytest.mark.django_db
@@ -183,9 +183,9 @@ def test_one_bad_address_does_not_stop_the_others(settings, mailoutbox):
 def test_a_crashed_run_is_retried_after_the_lease(mailoutbox):
     order = OrderFactory(requested_start_date=START)
     with time_machine.travel(local(START, 9), tick=False):
-        assert jobs.claim_due_deployment_emails(local(START, 9), 10) == [order.pk]  # then it "crashed"
+        assert lifecycle.claim_due_emails(local(START, 9), 10) == [order.pk]  # then it "crashed"
     assert run_at(local(START, 9, 5)).sent == []  # still leased
-    assert run_at(local(START, 9) + jobs.EMAIL_LEASE).sent == [order.number]
+    assert run_at(local(START, 9) + lifecycle.EMAIL_LEASE).sent == [order.number]
 
 
 # --- Several runs at once ---------------------------------------------------------------------
@@ -277,7 +277,7 @@ def test_the_english_email_names_the_order_and_carries_the_set_up_now_link(mailo
     assert f'<a href="{url}" style="display:inline-block;background:#000000' in html
     assert ">Set up now</a>" in html
     assert url in html.split("Set up now</a>", 1)[1]  # the link in plain text too
-    assert services.check_link(token_of(message)).link.order == order
+    assert links.check_link(token_of(message)).link.order == order
 
 
 @pytest.mark.django_db
@@ -343,5 +343,5 @@ def test_load_demo_sends_the_demo_email_and_prints_its_live_link_on_every_run(ma
     assert len(mailoutbox) == 2
     for out, message in [(first, mailoutbox[0]), (second, mailoutbox[1])]:
         assert f"Set up now:  {settings.SITE_URL}/setup/{token_of(message)}/" in out
-    assert services.check_link(token_of(mailoutbox[1])).ok
-    assert services.check_link(token_of(mailoutbox[0])).problem == services.LinkProblem.SUPERSEDED
+    assert links.check_link(token_of(mailoutbox[1])).ok
+    assert links.check_link(token_of(mailoutbox[0])).problem == links.LinkProblem.SUPERSEDED

@@ -337,8 +337,8 @@ def snapshot(number):
 
 def test_the_batch_import_writes_exactly_what_create_provisioning_writes():
     importer = OrderImporter()
-    assert importer.import_one(order("CCW-1")).status == "created"  # create_provisioning
-    assert [o.status for o in importer.import_many([order("CCW-2")])] == ["created"]  # its bulk twin
+    assert importer.import_one(order("CCW-1")).status == "created"  # lifecycle.create
+    assert [o.status for o in importer.import_many([order("CCW-2")])] == ["created"]  # lifecycle.create_many
 
     assert snapshot("CCW-1") == snapshot("CCW-2")
 
@@ -348,7 +348,7 @@ def test_a_failed_batch_is_rolled_back_whole_and_redone_order_by_order(monkeypat
         # Orders and lines of the batch are inserted by now: the rollback must take them back.
         raise IntegrityError("duplicate key value violates unique constraint")
 
-    monkeypatch.setattr("orders.services.create_provisioning_many", race)
+    monkeypatch.setattr("provisioning.lifecycle.create_many", race)
 
     outcomes = list(OrderImporter().import_many([order("CCW-1"), order("CCW-2"), order("CCW-3")]))
 

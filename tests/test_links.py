@@ -11,7 +11,7 @@ from django.test import Client, RequestFactory
 from django.utils import translation
 
 from orders.models import Order
-from provisioning import admin_actions, jobs, services
+from provisioning import admin_actions, jobs, links, services, tokens
 from provisioning.models import Event, Provisioning, SetupLink, Status
 from tests.factories import OrderFactory, RepFactory
 
@@ -52,7 +52,7 @@ def emailed_order(**kwargs):
     """An order whose deployment email went out on its start date; returns (order, token)."""
     order = OrderFactory(requested_start_date=START, **kwargs)
     with time_machine.travel(local(START, 9), tick=False):
-        token = services.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+        token = links.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
     return order, token
 
 
@@ -67,29 +67,29 @@ def test_a_token_is_stored_only_as_its_hash():
     order, token = emailed_order()
     link = SetupLink.objects.get(order=order)
     assert len(token) >= 43  # 256 random bits
-    assert link.token_hash == services.hash_token(token) and token not in link.token_hash
+    assert link.token_hash == tokens.hash_token(token) and token not in link.token_hash
 
 
 def test_an_unknown_token_is_unknown():
     emailed_order()
-    assert services.check_link("not-a-real-token").problem == services.LinkProblem.UNKNOWN
+    assert links.check_link("not-a-real-token").problem == links.LinkProblem.UNKNOWN
 
 
 def test_a_reissued_link_is_superseded_and_the_new_one_works():
     order, old = emailed_order()
-    new = services.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
+    new = links.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
     with time_machine.travel(days_after_start(1), tick=False):
-        assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
-        assert services.check_link(new).ok
+        assert links.check_link(old).problem == links.LinkProblem.SUPERSEDED
+        assert links.check_link(new).ok
 
 
 @pytest.mark.parametrize("product, last_day", [("A-WX", 30), ("A-SPK", 30), ("A-FLEX", 7)])
 def test_a_link_expires_when_the_setup_window_closes(product, last_day):
     order, token = emailed_order(product=product)
     with time_machine.travel(local(START + datetime.timedelta(days=last_day), 23, 59), tick=False):
-        assert services.check_link(token).ok
+        assert links.check_link(token).ok
     with time_machine.travel(local(START + datetime.timedelta(days=last_day + 1), 0, 1), tick=False):
-        assert services.check_link(token).problem == services.LinkProblem.EXPIRED
+        assert links.check_link(token).problem == links.LinkProblem.EXPIRED
 
 
 def test_a_link_of_a_deployed_order_says_so():
@@ -97,7 +97,7 @@ def test_a_link_of_a_deployed_order_says_so():
     Provisioning.objects.filter(pk=order.pk).update(status=Status.DEPLOYED, set_up_at=days_after_start(1),
                                                     deployed_at=days_after_start(2))
     with time_machine.travel(days_after_start(3), tick=False):
-        assert services.check_link(token).problem == services.LinkProblem.DEPLOYED
+        assert links.check_link(token).problem == links.LinkProblem.DEPLOYED
 
 
 # --- Closing and re-opening --------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_the_window_job_closes_expired_orders_once():
     assert statuses[expired.pk] == statuses[flex.pk] == Status.CLOSED
     assert statuses[open_order.pk] == Status.SCHEDULED and statuses[deployed.pk] == Status.DEPLOYED
     assert Event.objects.filter(kind=Event.Kind.CLOSED).count() == 2
-    assert services.check_link(token).problem == services.LinkProblem.EXPIRED
+    assert links.check_link(token).problem == links.LinkProblem.EXPIRED
 
 
 def closed_emailed_order():
@@ -138,8 +138,8 @@ def test_reopening_an_emailed_order_emails_a_fresh_link_and_the_old_one_stops_wo
         reopened = services.reopen(order, actor=rep)
         assert reopened.email.sent and [m.to for m in mailoutbox] == [["webex-deploy@partner.example"]]
         new = token_of(mailoutbox[0])
-        assert services.check_link(new).ok
-        assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+        assert links.check_link(new).ok
+        assert links.check_link(old).problem == links.LinkProblem.SUPERSEDED
         provisioning = Provisioning.objects.get(pk=order.pk)
         assert provisioning.status == Status.EMAIL_SENT and provisioning.email_sent_at == days_after_start(40)
         assert provisioning.window_closes_at == days_after_start(40) + datetime.timedelta(days=30)
@@ -159,7 +159,7 @@ def test_reopening_a_set_up_order_makes_its_link_work_again_without_an_email(mai
         assert "this link will then work again" in page
         reopened = services.reopen(order)
         assert reopened.email is None and reopened.provisioning.status == Status.SET_UP
-        assert services.check_link(token).ok and mailoutbox == []
+        assert links.check_link(token).ok and mailoutbox == []
 
 
 def test_the_expired_page_of_an_order_not_set_up_promises_a_new_link():
@@ -188,8 +188,8 @@ def test_resend_issues_a_fresh_link_and_sends_it_at_once(mailoutbox):
     assert outcome.sent and len(mailoutbox) == 1
     new = token_of(mailoutbox[0])
     assert outcome.url.endswith(f"/setup/{new}/")
-    assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
-    assert services.check_link(new).ok
+    assert links.check_link(old).problem == links.LinkProblem.SUPERSEDED
+    assert links.check_link(new).ok
     provisioning = Provisioning.objects.get(pk=order.pk)
     assert provisioning.email_sent_at == days_after_start(2) and provisioning.status == Status.EMAIL_SENT
     assert Event.objects.get(order=order, kind=Event.Kind.RESENT).actor == rep
@@ -206,7 +206,7 @@ def test_a_resend_the_mail_server_refuses_is_retried_by_the_job(settings, mailou
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=1), tick=False):
         assert jobs.send_due_deployment_emails().sent == [order.number]
-    assert services.check_link(token_of(mailoutbox[0])).ok
+    assert links.check_link(token_of(mailoutbox[0])).ok
 
 
 def live_links(order):
@@ -219,17 +219,17 @@ def test_a_refused_resend_leaves_the_partners_link_working_until_a_newer_one_is_
     settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
     with time_machine.travel(days_after_start(2), tick=False):
         assert not services.resend_deployment_email(order).sent
-        assert services.check_link(old).ok and live_links(order) == 1
+        assert links.check_link(old).ok and live_links(order) == 1
         page = client.get(f"/setup/{old}/")
         assert page.status_code == 302 and "newer" not in page.content.decode()  # opens the wizard
     with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=1), tick=False):
         assert jobs.send_due_deployment_emails().failed  # the job's retry is refused too
-        assert services.check_link(old).ok and live_links(order) == 1
+        assert links.check_link(old).ok and live_links(order) == 1
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with time_machine.travel(days_after_start(2, 14), tick=False):
         assert jobs.send_due_deployment_emails().sent == [order.number]
-        assert services.check_link(token_of(mailoutbox[0])).ok and live_links(order) == 1
+        assert links.check_link(token_of(mailoutbox[0])).ok and live_links(order) == 1
         page = Client().get(f"/setup/{old}/")
     assert page.status_code == 410 and "A newer setup link for this order was sent to" in page.content.decode()
 
@@ -242,9 +242,9 @@ def test_change_contact_sends_to_the_new_contact_and_updates_the_other_lines(mai
     order.refresh_from_db()
     assert order.deployment_contact_email == "anne.martin@partner.example"
     assert set(order.lines.values_list("deployment_contact_email", flat=True)) == {"anne.martin@partner.example"}
-    link = services.check_link(token_of(mailoutbox[0])).link
+    link = links.check_link(token_of(mailoutbox[0])).link
     assert link.recipient_email == "anne.martin@partner.example"
-    assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+    assert links.check_link(old).problem == links.LinkProblem.SUPERSEDED
     event = Event.objects.get(order=order, kind=Event.Kind.CONTACT_CHANGED)
     assert event.data == {"from": "webex-deploy@partner.example", "to": "anne.martin@partner.example",
                           "lines_changed": 2}
@@ -268,7 +268,7 @@ def test_resend_and_change_contact_are_refused_once_the_order_is_set_up(change, 
     assert mailoutbox == []
     order.refresh_from_db()
     assert order.deployment_contact_email == "webex-deploy@partner.example"
-    assert services.check_link(token).ok  # the installer's link still resumes the setup
+    assert links.check_link(token).ok  # the installer's link still resumes the setup
 
 
 def test_resend_on_a_closed_order_asks_to_reopen_first(mailoutbox):
@@ -327,8 +327,8 @@ def test_the_admin_reopen_action_emails_a_fresh_link_for_an_emailed_order(admin_
     with time_machine.travel(days_after_start(40), tick=False):
         admin_actions.reopen_setup_window(ModelAdmin(Order, site), admin_request(admin_user, {"post": "yes"}),
                                           Order.objects.filter(pk=order.pk))
-        assert len(mailoutbox) == 1 and services.check_link(token_of(mailoutbox[0])).ok
-        assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+        assert len(mailoutbox) == 1 and links.check_link(token_of(mailoutbox[0])).ok
+        assert links.check_link(old).problem == links.LinkProblem.SUPERSEDED
     event = Event.objects.get(order=order, kind=Event.Kind.REOPENED)
     assert event.actor == admin_user and event.data["new_link"] is True
 
@@ -339,7 +339,7 @@ def test_a_refused_email_on_reopening_is_reported_and_the_old_link_works_meanwhi
     request = admin_request(admin_user, {"post": "yes"})
     with time_machine.travel(days_after_start(40), tick=False):
         admin_actions.reopen_setup_window(ModelAdmin(Order, site), request, Order.objects.filter(pk=order.pk))
-        assert services.check_link(old).ok
+        assert links.check_link(old).ok
     assert any("refused the email" in str(m) and "421" in str(m) for m in request._messages)
 
 
@@ -354,7 +354,7 @@ def test_resend_through_the_order_changelist_shows_a_confirmation_page_first(cli
 
     done = client.post("/admin/orders/order/", {**selected, "post": "yes"})
     assert done.status_code == 302 and len(mailoutbox) == 1
-    assert services.check_link(old).problem == services.LinkProblem.SUPERSEDED
+    assert links.check_link(old).problem == links.LinkProblem.SUPERSEDED
 
 
 def test_change_contact_through_the_order_changelist_asks_for_the_new_email(client, admin_user, mailoutbox):

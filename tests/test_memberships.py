@@ -11,7 +11,7 @@ from django.utils import timezone
 from orgs.models import Invitation, JoinRequest, Membership, User
 from provisioning.models import Event, OutboundEmail, Provisioning
 from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory,
-                             PartnerOrgFactory, RepFactory, UserFactory)
+                             PartnerOrgFactory, UserFactory)
 from tests.wizard_helpers import (ADMIN_PASSWORD, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
                                   INSTALLER_EMAIL, as_sent, current_step, done_url,
                                   existing_customer, open_link, post_step, setup_url, walk)

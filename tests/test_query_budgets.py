@@ -150,7 +150,7 @@ def test_an_admin_search_by_email_finds_the_contacts_and_the_reps_orders(
 
 def _link_of(kind):
     from provisioning.models import SetupLink
-    from provisioning.services import issue_link
+    from provisioning.links import issue_link
 
     order = OrderFactory()
     raw = issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)

@@ -2,8 +2,7 @@
 organisation manages the order. A partner never reaches a customer-led order, even by URL."""
 import pytest
 
-from provisioning import services as prov
-from provisioning.models import SetupLink, SetupMode
+from provisioning.models import SetupMode
 from tests.factories import CustomerOrgFactory, PartnerOrgFactory
 from tests.service_helpers import member_of, set_up_order, step_url, with_link
 

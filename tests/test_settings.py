@@ -60,7 +60,7 @@ def test_the_make_run_demo_on_sqlite_prints_a_set_up_now_link_that_opens(tmp_pat
     demo = run_manage("load_demo", **env)
     assert demo.returncode == 0, demo.stderr
     token = re.search(r"Set up now:\s+\S+/setup/([\w-]+)/", demo.stdout).group(1)
-    check = run_manage("shell", "-c", "from provisioning.services import check_link; "
+    check = run_manage("shell", "-c", "from provisioning.links import check_link; "
                        f"print(check_link({token!r}).problem)", **env)
     assert check.stdout.strip().splitlines()[-1] == "None", check.stdout + check.stderr
     page = run_manage("shell", "-c", "from django.test import Client; "

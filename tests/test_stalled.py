@@ -12,7 +12,7 @@ from django.db import connection
 
 from provisioning import jobs, selectors
 from provisioning.models import Event, OutboundEmail, Provisioning, Status
-from tests.factories import OrderFactory, RepFactory
+from tests.factories import EmailedOrderFactory, RepFactory
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ def flag_at(moment):
 
 @pytest.mark.django_db
 def test_an_order_not_set_up_one_day_after_its_start_date_is_flagged_once():
-    order = OrderFactory(requested_start_date=START)
+    order = EmailedOrderFactory(requested_start_date=START)
 
     assert flag_at(DAY_AFTER - datetime.timedelta(minutes=1)).flagged == []
     assert flag_at(DAY_AFTER).flagged == [order.number]
@@ -53,8 +53,8 @@ def test_an_order_not_set_up_one_day_after_its_start_date_is_flagged_once():
 @pytest.mark.django_db
 def test_each_rep_gets_one_email_listing_their_newly_stalled_orders():
     anne, bruno = RepFactory(email="anne@vendor.example"), RepFactory(email="bruno@vendor.example")
-    annes = [OrderFactory(requested_start_date=START, account_rep=anne) for _ in range(2)]
-    brunos = OrderFactory(requested_start_date=START - datetime.timedelta(days=3), account_rep=bruno)
+    annes = [EmailedOrderFactory(requested_start_date=START, account_rep=anne) for _ in range(2)]
+    brunos = EmailedOrderFactory(requested_start_date=START - datetime.timedelta(days=3), account_rep=bruno)
 
     run = flag_at(DAY_AFTER)
 
@@ -74,8 +74,8 @@ def test_each_rep_gets_one_email_listing_their_newly_stalled_orders():
 def test_a_french_rep_gets_the_stall_email_in_french_whatever_the_order_language():
     claire = RepFactory(email="claire@vendor.example", language="fr")
     anne = RepFactory(email="anne@vendor.example")
-    OrderFactory(requested_start_date=START, account_rep=claire, language="en")
-    OrderFactory(requested_start_date=START, account_rep=anne, language="fr")
+    EmailedOrderFactory(requested_start_date=START, account_rep=claire, language="en")
+    EmailedOrderFactory(requested_start_date=START, account_rep=anne, language="fr")
 
     flag_at(DAY_AFTER)
 
@@ -86,8 +86,8 @@ def test_a_french_rep_gets_the_stall_email_in_french_whatever_the_order_language
 
 @pytest.mark.django_db
 def test_set_up_closed_and_deployed_orders_are_not_flagged():
-    set_up = OrderFactory(requested_start_date=START)
-    closed = OrderFactory(requested_start_date=START)
+    set_up = EmailedOrderFactory(requested_start_date=START)
+    closed = EmailedOrderFactory(requested_start_date=START)
     Provisioning.objects.filter(pk=set_up.pk).update(status=Status.SET_UP, set_up_at=local(START, 14))
     Provisioning.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
 
@@ -98,8 +98,8 @@ def test_set_up_closed_and_deployed_orders_are_not_flagged():
 @pytest.mark.django_db
 def test_an_order_set_up_later_leaves_the_stalled_list_but_keeps_its_history():
     rep = RepFactory()
-    late = OrderFactory(requested_start_date=START, account_rep=rep)
-    still = OrderFactory(requested_start_date=START, account_rep=rep)
+    late = EmailedOrderFactory(requested_start_date=START, account_rep=rep)
+    still = EmailedOrderFactory(requested_start_date=START, account_rep=rep)
     flag_at(DAY_AFTER)
     assert {p.order_id for p in selectors.stalled_orders(rep)} == {late.pk, still.pk}
 
@@ -114,7 +114,7 @@ def test_an_order_set_up_later_leaves_the_stalled_list_but_keeps_its_history():
 def test_the_flag_job_costs_a_few_queries_per_rep_not_per_order(django_assert_max_num_queries):
     reps = [RepFactory(), RepFactory()]
     for n in range(30):
-        OrderFactory(requested_start_date=START, account_rep=reps[n % 2])
+        EmailedOrderFactory(requested_start_date=START, account_rep=reps[n % 2])
     # update…returning, load orders, one outbox insert per rep, one history insert, savepoints.
     with django_assert_max_num_queries(2 + 2 + 1 + 2):
         run = flag_at(DAY_AFTER)
@@ -125,7 +125,7 @@ def test_the_flag_job_costs_a_few_queries_per_rep_not_per_order(django_assert_ma
 
 @pytest.mark.django_db
 def test_the_command_flags_and_says_so(capsys):
-    order = OrderFactory(requested_start_date=START)
+    order = EmailedOrderFactory(requested_start_date=START)
     with time_machine.travel(DAY_AFTER, tick=False):
         call_command("flag_stalled_provisioning")
     out = capsys.readouterr().out
@@ -136,7 +136,7 @@ def test_the_command_flags_and_says_so(capsys):
 def test_two_concurrent_flag_runs_flag_and_notify_once():
     Group.objects.get_or_create(name=settings.REPS_GROUP)  # transactional tests flush it
     rep = RepFactory()
-    orders = [OrderFactory(requested_start_date=START, account_rep=rep) for _ in range(20)]
+    orders = [EmailedOrderFactory(requested_start_date=START, account_rep=rep) for _ in range(20)]
     barrier, runs, errors = threading.Barrier(2), [], []
 
     def one_run():
@@ -165,7 +165,7 @@ def test_two_concurrent_flag_runs_flag_and_notify_once():
 
 @pytest.mark.django_db
 def test_the_sweep_delivers_the_rep_email_once(mailoutbox):
-    order = OrderFactory(requested_start_date=START)
+    order = EmailedOrderFactory(requested_start_date=START)
     flag_at(DAY_AFTER)
     with time_machine.travel(DAY_AFTER + datetime.timedelta(minutes=1), tick=False):
         assert jobs.send_pending_emails() == {"sent": 1, "failed": 0}
@@ -176,7 +176,7 @@ def test_the_sweep_delivers_the_rep_email_once(mailoutbox):
 
 @pytest.mark.django_db
 def test_a_failing_outbox_email_is_retried_with_backoff_and_visible(settings, mailoutbox):
-    OrderFactory(requested_start_date=START)
+    EmailedOrderFactory(requested_start_date=START)
     flag_at(DAY_AFTER)
     settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
     with time_machine.travel(DAY_AFTER, tick=False):
@@ -190,3 +190,55 @@ def test_a_failing_outbox_email_is_retried_with_backoff_and_visible(settings, ma
     with time_machine.travel(DAY_AFTER + datetime.timedelta(minutes=1), tick=False):
         assert jobs.send_pending_emails() == {"sent": 1, "failed": 0}
     assert len(mailoutbox) == 1
+
+
+# --- The stall clock runs from the later of the email hour and the email's delivery ---------------
+
+def send_at(moment):
+    with time_machine.travel(moment, tick=False):
+        return jobs.send_due_deployment_emails()
+
+
+@pytest.mark.django_db
+def test_an_order_imported_after_its_start_date_stalls_a_day_after_its_email(mailoutbox):
+    from tests.factories import OrderFactory
+
+    imported_at = local(START + datetime.timedelta(days=5), 14)
+    with time_machine.travel(imported_at, tick=False):
+        order = OrderFactory(requested_start_date=START)
+    assert send_at(imported_at + datetime.timedelta(minutes=2)).sent == [order.number]
+    # Minutes, hours later: not stalled, the partner has had their email for less than a day.
+    assert flag_at(imported_at + datetime.timedelta(minutes=10)).flagged == []
+    assert flag_at(imported_at + datetime.timedelta(hours=23)).flagged == []
+    assert flag_at(imported_at + datetime.timedelta(days=1, minutes=3)).flagged == [order.number]
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.REP_STALLED).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_email_that_failed_for_two_days_starts_the_clock_when_it_is_delivered(settings,
+                                                                                  mailoutbox):
+    from tests.factories import OrderFactory
+
+    order = OrderFactory(requested_start_date=START)
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+    email_hour = local(START, settings.DEPLOYMENT_EMAIL_HOUR)
+    for hours in range(0, 48, 6):
+        send_at(email_hour + datetime.timedelta(hours=hours, minutes=1))
+    assert Provisioning.objects.get(pk=order.pk).email_sent_at is None
+    # Undelivered: the day has not started to run (the failing-emails panel shows the order).
+    assert flag_at(DAY_AFTER + datetime.timedelta(hours=1)).flagged == []
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    delivered = email_hour + datetime.timedelta(days=2, hours=1)
+    assert send_at(delivered).sent == [order.number]
+    assert flag_at(delivered + datetime.timedelta(minutes=5)).flagged == []
+    assert flag_at(delivered + datetime.timedelta(days=1, minutes=1)).flagged == [order.number]
+
+
+@pytest.mark.django_db
+def test_an_email_delivered_on_time_keeps_the_usual_day(mailoutbox):
+    from tests.factories import OrderFactory
+
+    order = OrderFactory(requested_start_date=START)
+    send_at(local(START, settings.DEPLOYMENT_EMAIL_HOUR, 1))
+    assert Provisioning.objects.get(pk=order.pk).stall_due_at == DAY_AFTER + datetime.timedelta(minutes=1)
+    assert flag_at(DAY_AFTER + datetime.timedelta(minutes=1)).flagged == [order.number]

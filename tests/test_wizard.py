@@ -8,7 +8,7 @@ from django.core import mail
 from orgs.models import Invitation, Membership, Organization
 from provisioning.models import (CallingSettings, Event, MeetingSettings, OutboundEmail,
                                  Provisioning, SetupLink, SetupMode, Status)
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory,
                              RepFactory)
 from tests.wizard_helpers import (ADMIN_PASSWORD, answer, existing_customer, existing_partner, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,

@@ -9,7 +9,7 @@ from django.test import Client
 from onboarding import services
 from orgs.models import Invitation, Membership, Organization, User
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 from tests.factories import CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory
 from tests.wizard_helpers import (CUSTOMER_ADMIN_EMAIL, INSTALLER_EMAIL, current_step, done_url,
                                   open_link, post_step, token_in, walk)

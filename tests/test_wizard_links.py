@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, Status
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 from tests.factories import OrderFactory
 from tests.wizard_helpers import current_step, done_url, open_link, setup_url
 

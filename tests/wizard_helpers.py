@@ -10,7 +10,7 @@ import re
 
 from provisioning import outbox
 from provisioning.models import SetupLink
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 
 INSTALLER_EMAIL = "ines.installer@partner.example"
 CUSTOMER_ADMIN_EMAIL = "camille.admin@customer.example"

@@ -290,6 +290,12 @@ def email_due_now(order):
     return max(now, due + datetime.timedelta(minutes=1))
 
 
+def a_day_after_the_email(order):
+    """When the order, still not set up, stalls: a day after its email was delivered."""
+    order.provisioning.refresh_from_db()
+    return order.provisioning.stall_due_at + datetime.timedelta(minutes=1)
+
+
 # --- Orders and the deployment email ------------------------------------------------------------
 
 def order_data(number, **overrides):

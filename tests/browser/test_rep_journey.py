@@ -8,7 +8,7 @@ import pytest
 from orgs.models import User
 from provisioning import jobs
 from provisioning.models import Event, Provisioning
-from tests.browser.conftest import (email_due_now, email_to, import_order, link_in_email,
+from tests.browser.conftest import (a_day_after_the_email, email_to, import_order, link_in_email,
                                     send_deployment_emails)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -65,7 +65,7 @@ def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(j
     order = import_order("CCW-30001", requested_start_date=start.isoformat())
     send_deployment_emails(order)
     first_link = link_in_email(email_to(CONTACT, order.number))
-    jobs.flag_stalled_provisioning(now=email_due_now(order))
+    jobs.flag_stalled_provisioning(now=a_day_after_the_email(order))
     stall_email = email_to(REP, "stalled")
     assert order.number in stall_email.body
     # The import made the rep's account: inactive, with no password (whoever sends orders names
@@ -142,7 +142,7 @@ def test_the_waiting_for_approval_tag_stays_in_its_cell(journey):
     start = datetime.date.today() - datetime.timedelta(days=2)
     order = import_order("CCW-30002", requested_start_date=start.isoformat())
     send_deployment_emails(order)
-    jobs.flag_stalled_provisioning(now=email_due_now(order))
+    jobs.flag_stalled_provisioning(now=a_day_after_the_email(order))
     memberships.request_to_join(order, partner, "ines.installer@partner.example", "Inès",
                                 SetupLink.objects.get(order=order, superseded_at__isnull=True))
     User.objects.filter(email=REP).update(is_active=True)

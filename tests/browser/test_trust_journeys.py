@@ -24,7 +24,7 @@ from django.utils import timezone
 from orgs.models import Invitation, JoinRequest, Membership, User
 from provisioning import jobs
 from provisioning.models import Event, OutboundEmail, Status
-from tests.browser.conftest import (PASSWORD, choose_partner_self, email_due_now, email_to,
+from tests.browser.conftest import (PASSWORD, a_day_after_the_email, choose_partner_self, email_to,
                                     enter_emailed_code, import_order, link_in_email,
                                     send_deployment_emails, set_password)
 from tests.factories import CustomerOrgFactory, MembershipFactory, PartnerOrgFactory
@@ -80,7 +80,7 @@ def test_a_non_member_asks_to_join_an_admin_approves_from_the_email_and_they_fin
     start = datetime.date.today() - datetime.timedelta(days=2)
     order = import_order("CCW-40001", requested_start_date=start.isoformat())
     link = deployment_link(order)
-    jobs.flag_stalled_provisioning(now=email_due_now(order))
+    jobs.flag_stalled_provisioning(now=a_day_after_the_email(order))
 
     # Inès, new at the partner, opens the link forwarded from the shared alias.
     ines = journey("join-1-requester")

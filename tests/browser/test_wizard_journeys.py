@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from orgs.models import Membership, Organization, User
-from provisioning import services as prov
+from provisioning import links, services as prov
 from provisioning.models import Provisioning, SetupLink, Status
 from tests.browser.conftest import (PASSWORD, PHONE, choose_partner_self, email_to,
                                     enter_emailed_code, finish_services, import_order,
@@ -307,7 +307,7 @@ def test_on_a_phone_the_confirm_page_wraps_a_long_email_only_before_its_at_and_d
     long_email = "camille.administratrice@boulangeriemartinlyon.example"
     order = import_order("CCW-20009")
     j = journey("confirm-on-a-phone", viewport=PHONE)
-    j.open(f"/setup/{prov.issue_link(order, CONTACT, SetupLink.Purpose.DEPLOYMENT)}/")
+    j.open(f"/setup/{links.issue_link(order, CONTACT, SetupLink.Purpose.DEPLOYMENT)}/")
     choose_partner_self(j, "Inès Installer")
     j.press("Next")                                   # partner organisation, as ordered
     j.page.get_by_label("Customer administrator's email").fill(long_email)

@@ -34,7 +34,7 @@ from onboarding.access import AUTHENTICATED_AT_KEY
 from orgs.models import JoinRequest, Membership
 from provisioning import tokens
 from provisioning.models import SetupLink, SetupMode, Status
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 from tests.factories import (CustomerOrgFactory, OrderFactory, PartnerOrgFactory, RepFactory,
                              UserFactory)
 from tests.service_helpers import configure, member_of, set_up_order

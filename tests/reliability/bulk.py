@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from orders.models import Order, OrderLine
 from provisioning.models import Provisioning
-from provisioning.services import schedule_for
+from provisioning.lifecycle import schedule_for
 
 
 def contact_of(number):

@@ -9,7 +9,7 @@ from django.test import Client
 
 from orgs.models import Invitation, JoinRequest, Membership, Organization, User
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 from tests.factories import OrderFactory
 from tests.reliability.access_world import P_CUSTOMER_ADMIN, UNPROVEN, World, signed_in_as
 from tests.wizard_helpers import (ADMIN_PASSWORD, DEFAULT_ANSWERS,

@@ -12,7 +12,7 @@ from onboarding import memberships
 from orgs.models import Invitation, JoinRequest
 from provisioning import deploy
 from provisioning.models import Provisioning
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 from tests.factories import MembershipFactory, OrderFactory, PartnerOrgFactory, UserFactory
 from tests.service_helpers import configure, set_up_order, sign_in_installer, with_link
 from tests.wizard_helpers import (DEFAULT_ANSWERS, done_url, open_link, post_step, setup_url,

@@ -18,7 +18,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from provisioning import jobs, tasks
+from provisioning import deployment_email, jobs, lifecycle, tasks
 from provisioning.models import Provisioning, SetupLink
 from tests.factories import RepFactory
 from tests.reliability import figures
@@ -106,23 +106,23 @@ def when_recording_batch(monkeypatch, number, interrupt):
     """Call `interrupt(rows)` in the job, at the moment the mail server has accepted batch
     `number` (1-based) and the job is about to record it: the window in which a lost
     connection means emails sent but not marked sent. Returns the rows of that batch."""
-    real = jobs.retry_on_disconnect
+    real = deployment_email.retry_on_disconnect
     seen, caught = [], []
 
     def record(func, rows, *args, **kwargs):
-        if func is jobs._record_sent:
+        if func is deployment_email._record_sent:
             seen.append(rows)
             if len(seen) == number:
                 caught.extend(rows)
                 return interrupt(lambda **options: real(func, rows, *args, **{**kwargs, **options}))
         return real(func, rows, *args, **kwargs)
 
-    monkeypatch.setattr(jobs, "retry_on_disconnect", record)
+    monkeypatch.setattr(deployment_email, "retry_on_disconnect", record)
     return caught
 
 
 def after_the_lease():
-    return time_machine.travel(timezone.now() + jobs.EMAIL_LEASE + datetime.timedelta(minutes=1),
+    return time_machine.travel(timezone.now() + lifecycle.EMAIL_LEASE + datetime.timedelta(minutes=1),
                                tick=False)
 
 

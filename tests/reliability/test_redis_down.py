@@ -16,7 +16,7 @@ from config import cache as cache_module
 from config import sessions
 from provisioning import outbox
 from provisioning.models import BillingPeriod, OutboundEmail
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 from tests.factories import OrderFactory, RepFactory
 from tests.service_helpers import set_up_order, sign_in_installer
 from tests.wizard_helpers import current_step, open_link, post_step, setup_url

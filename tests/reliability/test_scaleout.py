@@ -19,7 +19,7 @@ from django.db import connection
 
 from orders.models import Order
 from provisioning.models import Provisioning
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 from tests.factories import OrderFactory, RepFactory
 from tests.reliability import figures
 from tests.reliability.bulk import due_orders

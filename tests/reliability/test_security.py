@@ -12,7 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.exceptions import NoReverseMatch
 
 from provisioning.models import SetupLink
-from provisioning.services import issue_link
+from provisioning.links import issue_link
 from tests.factories import OrderFactory, UserFactory
 from tests.reliability import figures
 

@@ -16,7 +16,8 @@ from django.test import Client
 
 from orgs.models import Membership, Organization, User
 from provisioning.models import BillingPeriod, OutboundEmail, Provisioning, SetupLink
-from provisioning.services import check_link, hash_token, issue_link
+from provisioning.links import check_link, issue_link
+from provisioning.tokens import hash_token
 from tests.factories import OrderFactory, RepFactory
 from tests.reliability import figures
 from tests.wizard_helpers import (ADMIN_PASSWORD, current_step, open_link, post_step,

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from orders.models import Order, OrderLine
 from orgs.models import User
-from provisioning import jobs, services as prov
+from provisioning import jobs, lifecycle, services as prov
 from provisioning.models import Provisioning
 
 
@@ -36,11 +36,9 @@ class Command(BaseCommand):
             if created:
                 for sku, service in [("A-WX-CALL-PRO", "calling"), ("A-WX-MTG-ENT", "meetings")]:
                     OrderLine.objects.create(order=order, sku=sku, service=service, quantity=50)
-                prov.create_provisioning(order)
+                lifecycle.create(order)
             # The demo should not wait for the business hour: its email is due now.
-            now = timezone.now()
-            Provisioning.objects.filter(pk=order.pk, email_sent_at__isnull=True,
-                                        email_next_attempt_at__gt=now).update(email_next_attempt_at=now)
+            lifecycle.email_due_now(order, timezone.now())
         self.stdout.write(f"Demo order {number} {'loaded' if created else 'already there'}, "
                           f"start date {today:%Y-%m-%d} ({datetime.date.today():%A}).")
         self.stdout.write(self._send(order))

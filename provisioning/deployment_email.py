@@ -1,0 +1,139 @@
+"""The deployment email (the source's step 3): built and sent in batches over one SMTP
+connection, by the job (provisioning/jobs.py) and at once for a rep's resend, change of contact
+or re-open (provisioning/services.py). Its state changes are the lifecycle's
+(provisioning/lifecycle.py); its link is issued only once the mail server accepted it."""
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.utils import timezone
+
+from config.db import retry_on_disconnect
+from provisioning import lifecycle, links, outbox
+from provisioning.models import Provisioning, SetupLink, Status
+
+log = logging.getLogger(__name__)
+
+# Never emailed: nothing left to set up, or the setup window is closed.
+NOT_EMAILED = (Status.SET_UP.value, Status.DEPLOYED.value, Status.CLOSED.value)
+
+
+@dataclass
+class DeploymentRun:
+    sent: list = field(default_factory=list)      # order numbers accepted by the mail server
+    failed: list = field(default_factory=list)    # (order number, error)
+    skipped: int = 0                              # due but set up or closed meanwhile
+    batches: int = 0
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What happened to one deployment email sent at once (resend, change contact, demo)."""
+    sent: bool
+    url: "str | None" = None
+    error: str = ""
+
+
+def claimed_rows(ids):
+    return list(Provisioning.objects.filter(pk__in=ids).select_related("order")
+                .prefetch_related("order__lines").order_by("email_next_attempt_at", "pk"))
+
+
+def deployment_message(order, url, connection=None):
+    context = {"order": order, "lines": list(order.lines.all()), "url": url,
+               "window_closes_at": order.provisioning.window_closes_at}
+    subject, text, html = outbox.render_email("deployment", context, order.language)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL,
+                                     [order.deployment_contact_email], connection=connection)
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def reset(connection):
+    """After a failed send the SMTP session may be broken: drop it, the next send reopens it."""
+    try:
+        connection.close()
+    except Exception:  # closing a dead socket may itself fail
+        pass
+
+
+def _error_text(exc):
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def send_batch(rows, connection, run):
+    """Send the deployment email of each claimed row over one SMTP connection.
+    1. skip rows set up or closed since; 2. send each email with a fresh token, one bad row never
+    stopping the others; 3. record the accepted ones sent, issuing their links, and the failed
+    ones for a retry with backoff. Returns {order_id: url} of the emails the mail server accepted.
+
+    The new link is issued (and the order's previous one superseded) only in the transaction that
+    records the accepted email, never before the send: if the mail server refuses, the partner's
+    current link keeps working, the order still has exactly one live link
+    (setuplink_one_live_per_order), and a superseded link always means a newer one was really
+    sent. Until then the token exists only in this email; should the process die between the
+    server's acceptance and that commit, the order is emailed again after its lease."""
+    rows = [p for p in rows if p.set_up_at is None and p.status not in NOT_EMAILED]
+    if not rows:
+        return {}
+    try:
+        connection.open()
+    except Exception as exc:  # mail server unreachable: the whole batch waits for its backoff
+        _record_failures([(p, exc) for p in rows])
+        run.failed += [(p.order.number, _error_text(exc)) for p in rows]
+        return {}
+    try:
+        tokens = links.new_tokens([p.order for p in rows])
+        sent, failed, urls = [], [], {}
+        for provisioning in rows:
+            url = links.setup_url(tokens[provisioning.pk])
+            try:
+                deployment_message(provisioning.order, url, connection).send()
+            except Exception as exc:
+                log.warning("deployment email for %s failed: %s", provisioning.order.number, exc)
+                failed.append((provisioning, exc))
+                reset(connection)
+            else:
+                sent.append(provisioning)
+                urls[provisioning.pk] = url
+        # The mail server accepted these: record it even across a database restart, or the next
+        # run would send them again (config/db.py).
+        retry_on_disconnect(_record_sent, sent, tokens)
+        retry_on_disconnect(_record_failures, failed)
+    finally:
+        reset(connection)
+    run.sent += [p.order.number for p in sent]
+    run.failed += [(p.order.number, _error_text(exc)) for p, exc in failed]
+    return urls
+
+
+def _record_sent(rows, tokens):
+    """Mark the accepted emails sent and make their tokens the orders' live links. An order set up
+    while its email was on the wire keeps its installer's link (the email's link stays unknown)."""
+    if not rows:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        not_set_up = lifecycle.record_sent(rows, now)
+        links.issue_links([p.order for p in rows if p.pk in not_set_up],
+                          SetupLink.Purpose.DEPLOYMENT, raw_tokens=tokens, now=now)
+
+
+def _record_failures(failures):
+    if not failures:
+        return
+    with transaction.atomic():
+        lifecycle.record_failures(failures, timezone.now(), outbox.backoff, _error_text)
+
+
+def send_now(order_id):
+    """Resend / change contact / re-open: the same send path for one order the caller has just
+    taken over (lifecycle.take_over_email)."""
+    run = DeploymentRun()
+    urls = send_batch(claimed_rows([order_id]), get_connection(), run)
+    if order_id in urls:
+        return SendOutcome(sent=True, url=urls[order_id])
+    error = run.failed[0][1] if run.failed else ""
+    return SendOutcome(sent=False, error=error)
