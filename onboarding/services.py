@@ -14,7 +14,7 @@ from orgs import services as orgs_services
 from orgs.models import Membership, Organization, User, normalise_email
 from provisioning import lifecycle, outbox
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
-from provisioning.links import issue_link, link_secret, live_link_id
+from provisioning.links import send_link
 
 EMAIL_IN_OTHER_ORG = _(
     "This email already belongs to another Webex organisation, and a user can belong to only one "
@@ -169,19 +169,6 @@ def _lock(link):
     return provisioning
 
 
-def _email_context(order, invited_by):
-    return {"order": order, "invited_by": invited_by,
-            "window_closes_at": order.provisioning.window_closes_at}
-
-
-def _send_link(kind, template, order, email, purpose, invited_by, actor=None):
-    """A fresh link for `email` (the order's previous one stops working) and its email, whose
-    URL is derived when it is sent."""
-    issue_link(order, email, purpose, actor=actor)
-    outbox.enqueue(kind, email, template, _email_context(order, invited_by), order.language, order,
-                   secrets={"url": link_secret(live_link_id(order))})
-
-
 @transaction.atomic
 def hand_to_colleague(link, colleague_email):
     """Step 5, "Someone else in my company will do the setup": a fresh link for the colleague
@@ -189,7 +176,7 @@ def hand_to_colleague(link, colleague_email):
     provisioning = _lock(link)
     order = provisioning.order
     email = colleague_email.strip().lower()
-    _send_link(OutboundEmail.Kind.COLLEAGUE, "colleague", order, email,
+    send_link(OutboundEmail.Kind.COLLEAGUE, "colleague", order, email,
                SetupLink.Purpose.COLLEAGUE, link.recipient_email)
     Event.objects.create(order=order, kind=Event.Kind.COLLEAGUE_INVITED,
                          data={"colleague": email, "by": link.recipient_email})
@@ -316,7 +303,7 @@ def complete_setup(link, plan, browser=""):
         order.partner_org = partner_org
         order.save(update_fields=["partner_org", "updated_at"])
         admin_email = normalise_email(plan.customer_admin_email)
-        _send_link(OutboundEmail.Kind.CUSTOMER_ADMIN, "customer-admin", order, admin_email,
+        send_link(OutboundEmail.Kind.CUSTOMER_ADMIN, "customer-admin", order, admin_email,
                    SetupLink.Purpose.CUSTOMER_ADMIN, installer_email, actor=installer)
         lifecycle.hand_over(provisioning, link=link, installer=installer,
                             installer_name=plan.installer_name, installer_email=installer_email,

@@ -34,6 +34,7 @@ class SendOutcome:
     sent: bool
     url: "str | None" = None
     error: str = ""
+    queued_to: str = ""  # an email left to the outbox (a handed-over order's customer admin)
 
 
 def claimed_rows(ids):

@@ -239,6 +239,24 @@ def hand_over(provisioning, *, link, installer, installer_name, installer_email,
                                "partner_org_created": partner_org_created})
 
 
+def customer_admin_link_resent(provisioning, actor=None):
+    """A rep resent the customer administrator's link of an order handed to the customer."""
+    check("handed_over", provisioning)
+    Event.objects.create(order_id=provisioning.pk, kind=Event.Kind.RESENT, actor=actor,
+                         data={"to": provisioning.customer_admin_email, "customer_admin": True})
+
+
+def customer_admin_changed(provisioning, email, actor=None):
+    """A rep sent the customer administrator's invitation of an order handed to the customer to
+    another address (the caller issued the new link)."""
+    check("handed_over", provisioning)
+    old = provisioning.customer_admin_email
+    provisioning.customer_admin_email = email
+    provisioning.save(update_fields=["customer_admin_email", "updated_at"])
+    Event.objects.create(order_id=provisioning.pk, kind=Event.Kind.CONTACT_CHANGED, actor=actor,
+                         data={"from": old, "to": email, "customer_admin": True})
+
+
 def set_up(provisioning, *, mode, actor, installer_name, installer_email, customer_admin_email,
            new_admin, browser, data):
     """Step 9, Confirm (the caller holds the lock and created the organisations). A customer

@@ -117,3 +117,13 @@ def issue_links(orders, purpose, raw_tokens=None, now=None):
                   data={"recipient": order.deployment_contact_email.lower(), "purpose": purpose})
             for order in orders])
     return tokens_
+
+
+def send_link(kind, template, order, email, purpose, invited_by, actor=None):
+    """A fresh link for `email` (the order's previous one stops working) and its email through
+    the outbox, the URL derived when it is sent. The caller holds the order's lock."""
+    issue_link(order, email, purpose, actor=actor)
+    outbox.enqueue(kind, email, template,
+                   {"order": order, "invited_by": invited_by,
+                    "window_closes_at": order.provisioning.window_closes_at},
+                   order.language, order, secrets={"url": link_secret(live_link_id(order))})

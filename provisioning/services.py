@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine
-from provisioning import deployment_email, lifecycle, outbox
-from provisioning.models import Event, OutboundEmail, Provisioning, Status
+from provisioning import deployment_email, lifecycle, links, outbox
+from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, Status
 
 
 class NotAllowed(Exception):
@@ -45,14 +45,26 @@ def check_email_can_change(provisioning, now):
 
 def resend_deployment_email(order, actor=None):
     """1. refuse once the order is set up (or closed); 2. record RESENT and take the email over;
-    3. issue a fresh link (the old one stops working) and send at once through the job's path."""
+    3. issue a fresh link (the old one stops working) and send at once through the job's path.
+    An order handed to the customer gets its customer administrator's link again instead: the
+    partner never gets back a wizard they handed over."""
     now = timezone.now()
     with transaction.atomic():
         provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
         check_email_can_change(provisioning, now)
+        if provisioning.handed_over_at is not None:
+            _send_customer_admin_link(provisioning, provisioning.customer_admin_email, actor)
+            lifecycle.customer_admin_link_resent(provisioning, actor)
+            return deployment_email.SendOutcome(sent=True, queued_to=provisioning.customer_admin_email)
         lifecycle.take_over_email(provisioning, now, Event.Kind.RESENT, actor,
                                   {"to": provisioning.order.deployment_contact_email})
     return deployment_email.send_now(order.pk)
+
+
+def _send_customer_admin_link(provisioning, email, actor):
+    order = provisioning.order
+    links.send_link(OutboundEmail.Kind.CUSTOMER_ADMIN, "customer-admin", order, email,
+                    SetupLink.Purpose.CUSTOMER_ADMIN, provisioning.installer_email, actor=actor)
 
 
 def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
@@ -66,6 +78,8 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
                         .select_related("order", "order__account_rep").get(pk=order.pk))
         check_may_change_contact(actor, provisioning.order)
         check_email_can_change(provisioning, now)
+        if provisioning.handed_over_at is not None:
+            return _change_customer_admin(provisioning, email, actor)
         old = provisioning.order.deployment_contact_email
         Order.objects.filter(pk=order.pk).update(deployment_contact_email=email, updated_at=now)
         lines = OrderLine.objects.filter(order_id=order.pk).update(deployment_contact_email=email) \
@@ -86,6 +100,21 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
 class Reopened:
     provisioning: Provisioning
     email: "deployment_email.SendOutcome | None"  # the fresh link's email; None when none was due
+
+
+def _change_customer_admin(provisioning, email, actor):
+    """Change of contact on an order handed to the customer: the customer administrator's
+    invitation goes to the new address (the previous one stops working and its holder is told);
+    the hand-over stands."""
+    old = provisioning.customer_admin_email
+    _send_customer_admin_link(provisioning, email, actor)
+    lifecycle.customer_admin_changed(provisioning, email, actor)
+    if old and old.lower() != email:
+        outbox.enqueue(OutboundEmail.Kind.CONTACT_CHANGED_NOTICE, old, "contact-changed-notice",
+                       {"order": provisioning.order,
+                        "rep_email": provisioning.order.account_rep.email},
+                       language=provisioning.order.language, order=provisioning.order)
+    return deployment_email.SendOutcome(sent=True, queued_to=email)
 
 
 def reopen(order, actor=None):

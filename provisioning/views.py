@@ -119,7 +119,12 @@ def _refusal(order):
 
 
 def _sent_message(request, order, outcome):
-    if outcome.sent:
+    if outcome.queued_to:
+        messages.success(request, _("Order %(number)s was handed to the customer: its customer "
+                                    "administrator %(email)s gets a new setup link; the previous "
+                                    "link no longer works.")
+                         % {"number": order.number, "email": outcome.queued_to})
+    elif outcome.sent:
         messages.success(request, _("The deployment email of order %(number)s was sent to %(email)s "
                                     "with a new link; the previous link no longer works.")
                          % {"number": order.number, "email": order.deployment_contact_email})

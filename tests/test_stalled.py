@@ -242,3 +242,69 @@ def test_an_email_delivered_on_time_keeps_the_usual_day(mailoutbox):
     send_at(local(START, settings.DEPLOYMENT_EMAIL_HOUR, 1))
     assert Provisioning.objects.get(pk=order.pk).stall_due_at == DAY_AFTER + datetime.timedelta(minutes=1)
     assert flag_at(DAY_AFTER + datetime.timedelta(minutes=1)).flagged == [order.number]
+
+
+# --- A rep's actions on an order handed to the customer -----------------------------------------
+
+@pytest.fixture
+def handed_over(client):
+    """An order the partner handed to the customer, stalled since, and its rep signed in."""
+    from django.test import Client
+
+    from tests.factories import OrderFactory
+    from tests.wizard_helpers import DEFAULT_ANSWERS, open_link, walk
+
+    order = OrderFactory()
+    partner = Client()
+    open_link(partner, order)
+    walk(partner, order, {"installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer",
+                                        "email": order.deployment_contact_email}})
+    Provisioning.objects.filter(pk=order.pk).update(stalled_at=DAY_AFTER)
+    client.force_login(order.account_rep)
+    return order
+
+
+def live_link(order):
+    from provisioning.models import SetupLink
+
+    return SetupLink.objects.get(order=order, superseded_at__isnull=True)
+
+
+@pytest.mark.django_db
+def test_resend_on_a_handed_over_order_resends_the_customer_admin_s_link(client, handed_over):
+    from tests.wizard_helpers import CUSTOMER_ADMIN_EMAIL
+
+    order = handed_over
+    before = live_link(order)
+    client.post(f"/reps/orders/{order.number}/resend/")
+    after = live_link(order)
+    assert after.pk != before.pk
+    assert (after.purpose, after.recipient_email) == ("customer_admin", CUSTOMER_ADMIN_EMAIL)
+    emails = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.CUSTOMER_ADMIN).order_by("pk")
+    assert [e.to for e in emails] == [CUSTOMER_ADMIN_EMAIL, CUSTOMER_ADMIN_EMAIL]
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.setup_mode == "customer" and provisioning.handed_over_at is not None
+    assert not OutboundEmail.objects.filter(kind=OutboundEmail.Kind.DEPLOYMENT).exists()
+
+
+@pytest.mark.django_db
+def test_change_contact_on_a_handed_over_order_moves_the_customer_admin_s_invitation(
+        client, handed_over, mailoutbox):
+    from tests.wizard_helpers import CUSTOMER_ADMIN_EMAIL
+
+    order = handed_over
+    client.post(f"/reps/orders/{order.number}/contact/", {"email": "dana@customer.example"})
+    link = live_link(order)
+    assert (link.purpose, link.recipient_email) == ("customer_admin", "dana@customer.example")
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.customer_admin_email == "dana@customer.example"
+    assert provisioning.setup_mode == "customer"       # the hand-over stands
+    order.refresh_from_db()
+    assert order.deployment_contact_email == "webex-deploy@partner.example"  # the partner's unchanged
+    notice = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CONTACT_CHANGED_NOTICE)
+    assert notice.to == CUSTOMER_ADMIN_EMAIL
+    # No link of the partner's is live again: they cannot take the customer's setup back.
+    from provisioning.models import SetupLink
+
+    assert not SetupLink.objects.filter(order=order, superseded_at__isnull=True,
+                                        purpose=SetupLink.Purpose.DEPLOYMENT).exists()
