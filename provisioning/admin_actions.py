@@ -70,8 +70,8 @@ def resend_deployment_email(modeladmin, request, queryset):
         except services.NotAllowed as exc:
             refusals.append(str(exc))
             continue
-        done += outcome.sent
-        if not outcome.sent:
+        done += outcome.ok
+        if not outcome.ok:
             failures.append((order.number, outcome.error))
     _report(modeladmin, request, done, refusals, failures, _("%(count)d deployment email(s) resent."))
     return None
@@ -97,8 +97,8 @@ def change_deployment_contact(modeladmin, request, queryset):
         except services.NotAllowed as exc:
             refusals.append(str(exc))
             continue
-        done += outcome.sent
-        if not outcome.sent:
+        done += outcome.ok
+        if not outcome.ok:
             failures.append((order.number, outcome.error))
     _report(modeladmin, request, done, refusals, failures,
             _("%(count)d order(s) now have the new deployment contact, who was emailed."))
@@ -125,7 +125,7 @@ def reopen_setup_window(modeladmin, request, queryset):
             refusals.append(str(exc))
             continue
         done += 1
-        if reopened.email is not None and not reopened.email.sent:
+        if reopened.email is not None and not reopened.email.ok:
             failures.append((order.number, reopened.email.error))
     _report(modeladmin, request, done, refusals, failures, _("%(count)d order(s) re-opened."))
     return None

@@ -34,7 +34,12 @@ class SendOutcome:
     sent: bool
     url: "str | None" = None
     error: str = ""
-    queued_to: str = ""  # an email left to the outbox (a handed-over order's customer admin)
+    queued_to: str = ""            # sent by a worker after the request, to this address
+    to_customer_admin: bool = False  # a handed-over order: the customer admin's link
+
+    @property
+    def ok(self):
+        return self.sent or bool(self.queued_to)
 
 
 def claimed_rows(ids):
@@ -130,10 +135,11 @@ def _record_failures(failures):
 
 
 def send_now(order_id):
-    """Resend / change contact / re-open: the same send path for one order the caller has just
-    taken over (lifecycle.take_over_email)."""
+    """One order's email, due now (a rep's action, the demo), through the job's own path: claimed
+    first, so a job run sending it at the same moment is not doubled."""
     run = DeploymentRun()
-    urls = send_batch(claimed_rows([order_id]), get_connection(), run)
+    ids = lifecycle.claim_due_emails(timezone.now(), 1, order_id=order_id)
+    urls = send_batch(claimed_rows(ids), get_connection(), run) if ids else {}
     if order_id in urls:
         return SendOutcome(sent=True, url=urls[order_id])
     error = run.failed[0][1] if run.failed else ""

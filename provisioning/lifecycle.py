@@ -119,10 +119,11 @@ def reschedule(provisioning, order, actor=None, data=None):
 
 # --- The deployment email (set-based, for the job's batches) -------------------------------------
 
-def claim_due_emails(now, limit):
+def claim_due_emails(now, limit, order_id=None):
     """One statement: lease up to `limit` due, unsent orders (skipping rows another run is
-    claiming right now) and return their ids. Orders set up or closed leave the due index
-    instead (next attempt NULL): they are never emailed."""
+    claiming right now) and return their ids; `order_id`, that order only. Orders set up or
+    closed leave the due index instead (next attempt NULL): they are never emailed."""
+    only = [] if order_id is None else [order_id]
     not_emailed = [S.SET_UP.value, S.DEPLOYED.value, S.CLOSED.value]
     # MATERIALIZED: the LIMIT is applied once. As `IN (subquery)` the planner may rescan the
     # subquery per row, each rescan skipping the rows this UPDATE has just changed and locking
@@ -131,13 +132,15 @@ def claim_due_emails(now, limit):
         WITH claimed AS MATERIALIZED (
             SELECT order_id FROM {TABLE}
             WHERE email_sent_at IS NULL AND email_next_attempt_at <= %s
+              {"AND order_id = %s" if only else ""}
             ORDER BY email_next_attempt_at LIMIT %s{skip_locked()})
         UPDATE {TABLE} SET email_next_attempt_at = CASE
             WHEN set_up_at IS NOT NULL OR status IN ({placeholders(not_emailed)}) THEN NULL ELSE %s END
         WHERE order_id IN (SELECT order_id FROM claimed)
         RETURNING order_id"""
     return [row[0] for row in returning_rows(
-        sql, [sql_datetime(now), limit, *not_emailed, sql_datetime(timezone.now() + EMAIL_LEASE)])]
+        sql, [sql_datetime(now), *only, limit, *not_emailed,
+              sql_datetime(timezone.now() + EMAIL_LEASE)])]
 
 
 def email_due_now(order, now):
@@ -190,11 +193,11 @@ def record_failures(failures, now, backoff, error_text):
 
 def take_over_email(provisioning, now, event_kind, actor=None, data=None):
     """A rep's resend or change of contact, or a re-open: the order's deployment email becomes
-    unsent and claimed by the caller (who sends it at once), so that if that send fails the job
-    retries it after the lease. The caller holds the provisioning row's lock."""
+    unsent and due now (a worker sends it at once; if none can, the job's next run). The caller
+    holds the provisioning row's lock."""
     check("email_taken_over", provisioning)
     provisioning.email_sent_at = None
-    provisioning.email_next_attempt_at = now + EMAIL_LEASE
+    provisioning.email_next_attempt_at = now
     provisioning.email_attempts = 0
     provisioning.email_failed_at = None
     provisioning.email_last_error = ""

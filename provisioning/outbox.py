@@ -59,18 +59,24 @@ def enqueue(kind, to, template_prefix, context, language="en", order=None, secre
 
 
 def _dispatch(email_id):
-    """Hand the email to Celery; if the broker is down the sweep will send it later."""
-    from config import broker
     from provisioning.tasks import deliver_email
 
-    if broker.is_down():  # failed a moment ago: don't pay a timeout per email
-        log.warning("broker down; email %s left for the outbox sweep", email_id)
+    hand_to_worker(deliver_email, (email_id,), f"email {email_id}")
+
+
+def hand_to_worker(task, args, what):
+    """Hand work to Celery after commit. If the broker is down the work waits in PostgreSQL for
+    the beat job that sweeps it (the outbox sweep, the deployment-email job)."""
+    from config import broker
+
+    if broker.is_down():  # failed a moment ago: don't pay a timeout per call
+        log.warning("broker down; %s left for the beat job", what)
         return
     try:
-        deliver_email.apply_async((email_id,), retry=False)
-    except Exception:  # broker unreachable: the row stays pending for the sweep
+        task.apply_async(args, retry=False)
+    except Exception:  # broker unreachable: the row stays due for the beat job
         broker.mark_down()
-        log.warning("broker unreachable; email %s left for the outbox sweep", email_id)
+        log.warning("broker unreachable; %s left for the beat job", what)
 
 
 def with_secrets(email):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine
-from provisioning import deployment_email, lifecycle, links, outbox
+from provisioning import deployment_email, lifecycle, links, outbox, tasks
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, Status
 
 
@@ -55,10 +55,20 @@ def resend_deployment_email(order, actor=None):
         if provisioning.handed_over_at is not None:
             _send_customer_admin_link(provisioning, provisioning.customer_admin_email, actor)
             lifecycle.customer_admin_link_resent(provisioning, actor)
-            return deployment_email.SendOutcome(sent=True, queued_to=provisioning.customer_admin_email)
+            return deployment_email.SendOutcome(sent=False, queued_to=provisioning.customer_admin_email,
+                                                to_customer_admin=True)
         lifecycle.take_over_email(provisioning, now, Event.Kind.RESENT, actor,
                                   {"to": provisioning.order.deployment_contact_email})
-    return deployment_email.send_now(order.pk)
+        return _send_after_commit(provisioning.order)
+
+
+def _send_after_commit(order):
+    """The order's deployment email, due now, is sent by a worker right after this transaction
+    commits (or by the job's next run if the broker is down): no person's page waits on the
+    mail server."""
+    transaction.on_commit(lambda: outbox.hand_to_worker(
+        tasks.send_deployment_email, (order.pk,), f"the deployment email of {order.number}"))
+    return deployment_email.SendOutcome(sent=False, queued_to=order.deployment_contact_email)
 
 
 def _send_customer_admin_link(provisioning, email, actor):
@@ -92,8 +102,8 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
             outbox.enqueue(OutboundEmail.Kind.CONTACT_CHANGED_NOTICE, old, "contact-changed-notice",
                            {"order": provisioning.order, "rep_email": provisioning.order.account_rep.email},
                            language=provisioning.order.language, order=provisioning.order)
-    order.deployment_contact_email = email
-    return deployment_email.send_now(order.pk)
+        order.deployment_contact_email = email
+        return _send_after_commit(order)
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,7 @@ def _change_customer_admin(provisioning, email, actor):
                        {"order": provisioning.order,
                         "rep_email": provisioning.order.account_rep.email},
                        language=provisioning.order.language, order=provisioning.order)
-    return deployment_email.SendOutcome(sent=True, queued_to=email)
+    return deployment_email.SendOutcome(sent=False, queued_to=email, to_customer_admin=True)
 
 
 def reopen(order, actor=None):
@@ -129,4 +139,5 @@ def reopen(order, actor=None):
             raise NotAllowed(_("Order %(number)s is not closed: there is nothing to re-open.")
                              % {"number": provisioning.order.number})
         new_link = lifecycle.reopen(provisioning, now, actor)
-    return Reopened(provisioning, deployment_email.send_now(order.pk) if new_link else None)
+        return Reopened(provisioning,
+                        _send_after_commit(provisioning.order) if new_link else None)

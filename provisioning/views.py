@@ -119,10 +119,16 @@ def _refusal(order):
 
 
 def _sent_message(request, order, outcome):
-    if outcome.queued_to:
+    if outcome.to_customer_admin:
         messages.success(request, _("Order %(number)s was handed to the customer: its customer "
                                     "administrator %(email)s gets a new setup link; the previous "
                                     "link no longer works.")
+                         % {"number": order.number, "email": outcome.queued_to})
+    elif outcome.queued_to:
+        messages.success(request, _("The deployment email of order %(number)s is on its way to "
+                                    "%(email)s with a new link; the previous link no longer works. "
+                                    "If the mail server refuses it, it shows under failing emails "
+                                    "here and is retried.")
                          % {"number": order.number, "email": outcome.queued_to})
     elif outcome.sent:
         messages.success(request, _("The deployment email of order %(number)s was sent to %(email)s "
@@ -236,9 +242,10 @@ def _reopened_message(request, order, reopened):
     if reopened.email is None:
         messages.success(request, _("Order %(number)s is open again until %(date)s; its link works again.")
                          % values)
-    elif reopened.email.sent:
-        messages.success(request, _("Order %(number)s is open again until %(date)s; a new link was sent "
-                                    "to %(email)s and the previous one no longer works.") % values)
+    elif reopened.email.ok:
+        messages.success(request, _("Order %(number)s is open again until %(date)s; a new link is on "
+                                    "its way to %(email)s and the previous one no longer works.")
+                         % values)
     else:
         messages.error(request, _("Order %(number)s is open again until %(date)s, but the mail server "
                                   "refused the email with its new link (%(error)s); it will be retried "

@@ -77,6 +77,27 @@ def password_reset_worker(request, monkeypatch):
                         lambda args, **_options: password_reset.send_password_reset.apply(args))
 
 
+@pytest.fixture(autouse=True)
+def deployment_email_worker(request, monkeypatch):
+    """A rep's resend, change of contact or re-open hands the email to a Celery worker after the
+    request commits; the suite runs no worker, so the task runs as soon as it is handed over
+    (tests marked `no_deployment_worker` see only the request, and the hand-off after commit)."""
+    if request.node.get_closest_marker("no_deployment_worker"):
+        return
+    from provisioning import services, tasks
+
+    real = services._send_after_commit
+
+    def send_right_away(order):
+        # Most tests run inside one transaction that never commits: the worker's task runs at
+        # once instead, and the request's own answer is unchanged.
+        outcome = real(order)
+        tasks.send_deployment_email.apply((order.pk,))
+        return outcome
+
+    monkeypatch.setattr(services, "_send_after_commit", send_right_away)
+
+
 @pytest.fixture
 def redis_url():
     return os.environ["REDIS_URL"]

@@ -446,7 +446,7 @@ def test_reopening_an_emailed_order_from_the_dashboard_emails_a_fresh_link(clien
 
     response = client.post(url, {"next": URL}, follow=True)
     assert [m.to for m in mailoutbox] == [["it@fromagerie.example"]]
-    assert "a new link was sent to it@fromagerie.example" in response.content.decode()
+    assert "a new link is on its way to it@fromagerie.example" in response.content.decode()
     assert links.check_link(old).problem == links.LinkProblem.SUPERSEDED
     assert Event.objects.get(order=order, kind=Event.Kind.REOPENED).actor == anne
 
@@ -484,11 +484,13 @@ def test_the_chart_keeps_past_days_and_counts_today_live(client, world, anne,
 # Measured: the rep and their groups, the order with its provisioning and lines, the checks of
 # the state, then for a POST the change itself (link, history, outbox) and its transaction; a
 # change of contact also writes the previous contact's notice to the outbox.
+# The POSTs include the worker's send, which the suite runs in the request (tests/conftest.py):
+# its claim of the order (1 query) is what keeps a job run from sending the same email.
 ACTION_BUDGETS = {
-    ("resend", "get"): 3, ("resend", "post"): 19,
-    ("contact", "get"): 4, ("contact", "post"): 22,
+    ("resend", "get"): 3, ("resend", "post"): 20,
+    ("contact", "get"): 4, ("contact", "post"): 23,
     ("contacted", "get"): 3, ("contacted", "post"): 7,
-    ("reopen", "get"): 3, ("reopen", "post"): 20,  # a stalled order's re-open emails a new link
+    ("reopen", "get"): 3, ("reopen", "post"): 21,  # a stalled order's re-open emails a new link
 }
 ACTION_DATA = {"contact": {"email": "marc@partner.example"}, "contacted": {"note": "Called."}}
 
