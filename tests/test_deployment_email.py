@@ -1,5 +1,6 @@
 """The deployment email: on the start date at the business hour, once, whatever runs at once."""
 import datetime
+import re
 import smtplib
 import threading
 import time
@@ -345,3 +346,47 @@ def test_load_demo_sends_the_demo_email_and_prints_its_live_link_on_every_run(ma
         assert f"Set up now:  {settings.SITE_URL}/setup/{token_of(message)}/" in out
     assert services.check_link(token_of(mailoutbox[1])).ok
     assert services.check_link(token_of(mailoutbox[0])).problem == services.LinkProblem.SUPERSEDED
+
+
+def printed_token(out):
+    return re.search(r"Set up now:  \S+/setup/([\w-]+)/", out).group(1)
+
+
+@pytest.mark.django_db
+def test_make_run_after_the_demo_order_is_set_up_loads_a_new_one_whose_link_works(client, capsys):
+    """A newcomer sets up the demo order, stops `make run` and starts it again: a new link to a
+    new demo order (same partner, new customer), which takes them through its setup too."""
+    from orders.models import Order
+    from tests.wizard_helpers import open_link, set_password, setup_url, walk
+
+    with time_machine.travel(local(START, 7), tick=False):
+        call_command("load_demo")
+        first = capsys.readouterr().out
+        demo = Order.objects.get()
+        assert client.get(f"/setup/{printed_token(first)}/").url == setup_url(demo)
+        contact = demo.deployment_contact_email
+        walk(client, demo, {"installer": {"choice": "self", "name": "Dana Demo", "email": contact}})
+        set_password(client, demo)  # the done page's password: Dana is signed in
+        assert Provisioning.objects.get(pk=demo.pk).set_up_at is not None
+
+        call_command("load_demo")
+        second = capsys.readouterr().out
+        again = Order.objects.exclude(pk=demo.pk).get()
+        call_command("load_demo")  # and once more before setting it up: the same order, a new link
+        third = capsys.readouterr().out
+
+    assert Order.objects.count() == 2
+    assert f"The previous demo order, {demo.number}, is already set up" in second
+    assert again.number in second and again.partner_external_id == demo.partner_external_id
+    assert again.customer_external_id != demo.customer_external_id
+    assert f"sign in as {contact}" in second
+    for out in (first, second, third):
+        assert "Another link: run `make run` again." in out
+    assert not services.check_link(printed_token(second)).ok  # superseded by the third run's
+    link = services.check_link(printed_token(third))
+    assert link.ok and link.link.order == again
+
+    with time_machine.travel(local(START, 8), tick=False):
+        open_link(client, again, raw=printed_token(third))
+        walk(client, again, {"customer_admin": {"email": "chloe.admin@customer.example"}})
+    assert Provisioning.objects.get(pk=again.pk).set_up_at is not None
