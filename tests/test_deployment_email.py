@@ -289,12 +289,13 @@ def test_the_french_email_is_in_french(mailoutbox):
     message = mailoutbox[0]
     url = f"{settings.SITE_URL}/setup/{token_of(message)}/"
     assert message.subject == ("Configurer maintenant : commande Webex CCW-88213408, Webex Suite (A-WX), "
-                               "début le 1er décembre 2026")
+                               "démarrage le 1er décembre 2026")
     alias = ("Transférez cet e-mail à cette personne, ou ouvrez le lien et choisissez « Une autre personne "
              "de mon entreprise effectuera l'installation » : elle recevra son propre lien.")
     for text in ["Webex Suite (A-WX)", "Appels × 50, Réunions × 50", "Boulangerie Martin",
                  f"Configurer maintenant\u00a0:\n{url}", "Numéro de commande\u00a0: CCW-88213408",
-                 "cette adresse est un alias", alias]:
+                 "cette adresse est un alias", alias,
+                 "Date de démarrage demandée\u00a0: 1er décembre 2026"]:
         assert text in message.body, text
     html = message.alternatives[0][0]
     assert 'lang="fr"' in html
@@ -303,7 +304,8 @@ def test_the_french_email_is_in_french(mailoutbox):
     after_button = html.split("Configurer maintenant</a>", 1)[1]
     assert "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur" in after_button
     assert f">{url}</a>" in after_button  # the link in plain text too
-    for text in ["Webex Suite (A-WX)", "Appels × 50<br>Réunions × 50", alias]:
+    for text in ["Webex Suite (A-WX)", "Appels × 50<br>Réunions × 50", alias,
+                 ">Date de démarrage demandée</th>"]:
         assert text in html, text
 
 

@@ -356,7 +356,7 @@ def test_handing_the_setup_to_a_colleague_sends_them_their_own_link(client, orde
     assert response.status_code == 200 and COLLEAGUE_EMAIL in html
     email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.COLLEAGUE)
     assert email.to == COLLEAGUE_EMAIL
-    assert "On vous a demandé de configurer la commande Webex" in email.subject  # order's language
+    assert "On vous a demandé d'installer la commande Webex" in email.subject  # order's language
     assert "Configurer maintenant" in email.body_text and email.body_html
     assert order.events.filter(kind=Event.Kind.COLLEAGUE_INVITED,
                                data__colleague=COLLEAGUE_EMAIL).exists()
@@ -530,7 +530,7 @@ def test_the_customer_admin_invitation_is_in_the_order_s_french(client, order):
     walk(client, order, HAND_OVER)
     email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
     assert email.to == CUSTOMER_ADMIN_EMAIL
-    assert email.subject == ("Configurez vos services Webex : Réseaux Alpins SARL vous a confié "
+    assert email.subject == ("Installez vos services Webex : Réseaux Alpins SARL vous a confié "
                              "l'installation")
     assert "vous a désigné comme administrateur de votre organisation Webex" in email.body_text
     assert "Configurer maintenant" in email.body_text and "Configurer maintenant" in email.body_html
@@ -799,7 +799,8 @@ def test_the_wizard_speaks_the_orders_language(client, order):
                   "Le client effectuera l&#x27;installation", "Suivant", "Précédent"):
         assert label in html
     html = walk(client, order, until="confirm").content.decode()
-    assert "Confirmer" in html
+    # Step 9 of the vendor's page: "Confirmez que les informations ... et cliquez sur Suivant".
+    assert '<button type="submit" class="button primary">Suivant</button>' in html
     walk(client, order)
     assert "Votre commande a été installée avec succès" in client.get(done_url(order)).content.decode()
 

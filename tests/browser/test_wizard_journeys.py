@@ -92,7 +92,7 @@ def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_ord
 
     j.visit("confirm")
     assert INSTALLER in j.page.get_by_role("main").inner_text()  # the member, not the alias
-    j.press("Confirm")
+    j.press("Next")
     j.visit("set-up")
     assert "Your order has been set up successfully" in j.heading()
     assert not j.page.get_by_label("New password", exact=True).count(), \
@@ -139,7 +139,7 @@ def test_the_contact_hands_the_setup_to_a_colleague_who_finishes_it(journey):
     colleague.visit("customer-org-new")
     colleague.press("Next")
     colleague.visit("confirm")
-    colleague.press("Confirm")
+    colleague.press("Next")
     colleague.visit("set-up")
     set_password(colleague, NEW_PASSWORD)
     finish_services(colleague, "boulangerie-martin")
@@ -168,7 +168,7 @@ def test_the_customer_does_the_setup_and_the_partner_cannot_see_their_organisati
     partner.press("Next")
     partner.visit("confirm")
     assert "will not have access to manage" in partner.page.get_by_role("main").inner_text()
-    partner.press("Confirm")
+    partner.press("Next")
     partner.visit("handed-to-customer")
     assert partner.heading() == "The setup has been handed to the customer"
     set_password(partner, NEW_PASSWORD)  # the new partner org's administrator
@@ -183,7 +183,7 @@ def test_the_customer_does_the_setup_and_the_partner_cannot_see_their_organisati
     assert customer.heading() == "Confirm the customer's details"
     customer.press("Next")
     customer.visit("confirm")
-    customer.press("Confirm")
+    customer.press("Next")
     customer.visit("set-up")
     assert "Your order has been set up successfully" in customer.heading()
     set_password(customer, NEW_PASSWORD)
@@ -347,7 +347,7 @@ def test_a_partner_sets_up_two_orders_in_two_tabs(journey):
     j.press("Next")                                           # customer organisation, as ordered
     j.visit("tab1-confirm")
     assert j.page.get_by_text("Boulangerie Martin").first.is_visible()
-    j.press("Confirm")
+    j.press("Next")
     j.visit("tab1-set-up")
     assert "Your order has been set up successfully" in j.heading()
     set_password(j, NEW_PASSWORD)
@@ -370,7 +370,7 @@ def test_a_partner_sets_up_two_orders_in_two_tabs(journey):
     j.press("Next")
     j.visit("tab2-confirm")
     assert j.page.get_by_text("Fromagerie Dupont").first.is_visible()
-    j.press("Confirm")
+    j.press("Next")
     j.visit("tab2-set-up")
     assert "Your order has been set up successfully" in j.heading()
 
