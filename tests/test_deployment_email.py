@@ -261,6 +261,14 @@ def test_two_concurrent_runs_send_each_email_exactly_once(reps_group, settings, 
 
 # --- The email --------------------------------------------------------------------------------
 
+# The vendor's page, step 3: the partner is told what happens if nobody sets the order up.
+REP_WILL_CONTACT = {
+    "en": "If provisioning has not started one day after the requested start date, an account "
+          "representative will contact you.",
+    "fr": "Si le provisionnement n'a pas commencé un jour après la date de démarrage demandée, un "
+          "représentant de compte vous contactera.",
+}
+
 @pytest.mark.django_db
 def test_the_english_email_names_the_order_and_carries_the_set_up_now_link(mailoutbox):
     order = OrderFactory(requested_start_date=START, number="CCW-88213407", language="en")
@@ -271,9 +279,11 @@ def test_the_english_email_names_the_order_and_carries_the_set_up_now_link(mailo
     assert message.subject == "Set up now: Webex order CCW-88213407, Webex Suite (A-WX), starting Dec. 1, 2026"
     for text in ["CCW-88213407", "Webex Suite (A-WX)", "Calling × 50", "Meetings × 50",
                  "Boulangerie Martin", "Dec. 1, 2026", f"Set up now:\n{url}",
-                 'choose "Someone else in my company will do the setup"', "Forward this email"]:
+                 'choose "Someone else in my company will do the setup"', "Forward this email",
+                 REP_WILL_CONTACT["en"]]:
         assert text in message.body
     html, mimetype = message.alternatives[0]
+    assert REP_WILL_CONTACT["en"] in html
     assert mimetype == "text/html"
     assert f'<a href="{url}" style="display:inline-block;background:#000000' in html
     assert ">Set up now</a>" in html
@@ -294,7 +304,7 @@ def test_the_french_email_is_in_french(mailoutbox):
              "de mon entreprise effectuera l'installation » : elle recevra son propre lien.")
     for text in ["Webex Suite (A-WX)", "Appels × 50, Réunions × 50", "Boulangerie Martin",
                  f"Configurer maintenant\u00a0:\n{url}", "Numéro de commande\u00a0: CCW-88213408",
-                 "cette adresse est un alias", alias,
+                 "cette adresse est un alias", alias, REP_WILL_CONTACT["fr"],
                  "Date de démarrage demandée\u00a0: 1er décembre 2026"]:
         assert text in message.body, text
     html = message.alternatives[0][0]
@@ -304,7 +314,7 @@ def test_the_french_email_is_in_french(mailoutbox):
     after_button = html.split("Configurer maintenant</a>", 1)[1]
     assert "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur" in after_button
     assert f">{url}</a>" in after_button  # the link in plain text too
-    for text in ["Webex Suite (A-WX)", "Appels × 50<br>Réunions × 50", alias,
+    for text in ["Webex Suite (A-WX)", "Appels × 50<br>Réunions × 50", alias, REP_WILL_CONTACT["fr"],
                  ">Date de démarrage demandée</th>"]:
         assert text in html, text
 

@@ -93,13 +93,11 @@ def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_ord
     j.visit("confirm")
     assert INSTALLER in j.page.get_by_role("main").inner_text()  # the member, not the alias
     j.press("Next")
-    j.visit("set-up")
-    assert "Your order has been set up successfully" in j.heading()
-    assert not j.page.get_by_label("New password", exact=True).count(), \
-        "an existing partner organisation has its administrator already"
-    j.follow(j.link("Continue to the service setup"))
-    j.visit("subscription")
+    # No password to choose (an existing partner organisation has its administrator): the
+    # service setup assistant starts at once, saying the order was set up.
+    j.visit("subscription-set-up")
     assert j.heading() == "Subscription details"
+    assert "Your order has been set up successfully" in j.page.locator(".messages").inner_text()
     order.refresh_from_db()
     assert (order.partner_org_id, order.customer_org_id) == (partner.pk, customer.pk)
     assert Organization.objects.count() == 3
@@ -170,7 +168,9 @@ def test_the_customer_does_the_setup_and_the_partner_cannot_see_their_organisati
     assert "will not have access to manage" in partner.page.get_by_role("main").inner_text()
     partner.press("Next")
     partner.visit("handed-to-customer")
-    assert partner.heading() == "The setup has been handed to the customer"
+    assert partner.heading() == "Your order has been set up successfully"
+    who = partner.page.get_by_role("heading", level=2, name="The customer will do the setup")
+    assert who.is_visible() and CUSTOMER_ADMIN in partner.page.get_by_role("main").inner_text()
     set_password(partner, NEW_PASSWORD)  # the new partner org's administrator
     partner.visit("partner-password-saved")
     partner.follow(partner.page.get_by_role("main").get_by_role("link", name="My orders"))
@@ -371,8 +371,9 @@ def test_a_partner_sets_up_two_orders_in_two_tabs(journey):
     j.visit("tab2-confirm")
     assert j.page.get_by_text("Fromagerie Dupont").first.is_visible()
     j.press("Next")
-    j.visit("tab2-set-up")
-    assert "Your order has been set up successfully" in j.heading()
+    j.visit("tab2-set-up")  # signed in by tab 1's password: straight into the assistant
+    assert j.heading() == "Subscription details"
+    assert "Your order has been set up successfully" in j.page.locator(".messages").inner_text()
 
     first.refresh_from_db()
     second.refresh_from_db()
