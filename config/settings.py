@@ -2,6 +2,7 @@
 SQLite under var/, a filesystem Celery broker, console email. See README.md."""
 import datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -204,8 +205,19 @@ STORAGES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Email: EMAIL_URL in django-environ's form (smtp://user:pass@host:port, consolemail://, filemail:///path).
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# Email: EMAIL_URL in django-environ's form (smtp://user:pass@host:port, consolemail://,
+# filemail:///path). Lowercase names: Django's error pages would show an SMTP password otherwise.
+_email_url = env.str("EMAIL_URL", default="consolemail://")
+_email = env.email_url_config(_email_url)
+_parts = urlsplit(_email_url)
+if _parts.scheme == "filemail" and (_parts.netloc or _parts.path):
+    # django-environ reads filemail:///var/mail as the relative folder "var/mail" (it wants four
+    # slashes for an absolute one), so each process would write wherever it was started. Here
+    # filemail:///var/mail and filemail:////var/mail both mean /var/mail, and filemail://var/mail
+    # means var/mail in the project folder, whatever the current directory.
+    _folder = unquote(_parts.netloc + _parts.path)
+    _email["EMAIL_FILE_PATH"] = ("/" + _folder.lstrip("/") if _folder.startswith("/")
+                                 else str(BASE_DIR / _folder))
 vars().update(_email)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Webex onboarding <no-reply@onboarding.example>")

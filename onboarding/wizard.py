@@ -566,7 +566,11 @@ class SetupWizard(SessionWizardView):
 def setup_done(request, number):
     """"Your order has been set up successfully", and the new administrator's password. A plain
     form, not a wizard step: the raw password never enters the wizard's session storage. Only
-    the browser that confirmed sees it."""
+    the browser that confirmed sees it. Without a password to choose, a signed-in member goes
+    straight on into the service setup assistant ("L'Assistant d'installation du service se
+    lance"), which shows the success."""
+    from django.contrib import messages
+
     marker = request.session.get(DONE_KEY, {}).get(number)
     if not marker:
         link = access.link_in_session(request, number)
@@ -595,16 +599,21 @@ def setup_done(request, number):
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[-1])
             response = mark_done(request, order, set_up)
             return redirect(service_setup_url(order)) if set_up else response
-    next_url = service_setup_url(order) if set_up and access.user_can_manage(request.user, order) \
-        else None
-    handed_to = None
     invited = memberships.pending_invitation_email(order) if set_up else None
+    if set_up and user is None and access.user_can_manage(request.user, order):
+        messages.success(request, _("Your order has been set up successfully"))
+        if invited:
+            messages.info(request, _("We emailed an invitation to %(email)s: they administer "
+                                     "%(org)s once they accept it.")
+                          % {"email": invited, "org": order.customer_org.name})
+        return redirect(service_setup_url(order))
+    handed_to = None
     if not set_up:
         live = selectors.live_link(order)
         handed_to = live.recipient_email if live else ""
     return render(request, "onboarding/wizard/done.html", {
         "order": order, "form": form, "password_user": user, "set_up": set_up,
-        "next_url": next_url, "handed_to": handed_to, "link_sent_to": link_sent_to,
+        "handed_to": handed_to, "link_sent_to": link_sent_to,
         "invited": invited,
         "customer_led": order.provisioning.setup_mode == SetupMode.CUSTOMER,
     })

@@ -98,14 +98,18 @@ def _fit(base, suffix=""):
 
 def candidates_for(wanted, org=None):
     """Alternatives to `wanted`, most natural first: with the org's city or country, its name,
-    then numbered."""
-    base = slugify_ascii(wanted) or slugify_ascii(org.name if org else "") or "webex"
+    then numbered. A reserved word such as "www" starts none of them ("www-lyon" still reads as
+    the reserved name): the org's name does instead."""
+    wanted = slugify_ascii(wanted)
+    base = (wanted if wanted not in RESERVED else "") or slugify_ascii(org.name if org else "") \
+        or "webex"
     words = []
     if org is not None:
         in_base = set(base.split("-"))
         rest_of_name = "-".join(w for w in slugify_ascii(org.name).split("-") if w not in in_base)
         words += [slugify_ascii(org.city), rest_of_name, (org.country or "").lower()]
-    out = []
+    # The base itself, when it is not what was asked for (the org's name instead of "www").
+    out = [_fit(base)] if base != wanted else []
     for word in words:
         if word and word not in base.split("-"):
             out.append(_fit(base, "-" + word))
@@ -118,7 +122,7 @@ def candidates_for(wanted, org=None):
     out += [_fit(base, f"-{n}") for n in range(2, 10)]
     seen, unique = set(), []
     for candidate in out:
-        if candidate not in seen and candidate != base and problem(candidate) is None:
+        if candidate not in seen and candidate != wanted and problem(candidate) is None:
             seen.add(candidate)
             unique.append(candidate)
     return unique

@@ -169,7 +169,7 @@ def test_password_reset_in_french(client, mailoutbox):
     page = client.get("/accounts/password_reset/").content.decode()
     assert "Réinitialiser votre mot de passe" in page and "Envoyer le lien" in page
     client.post("/accounts/password_reset/", {"email": "installer@partner.example"})
-    assert mailoutbox[0].subject == "Réinitialisez votre mot de passe d'intégration Webex"
+    assert mailoutbox[0].subject == "Réinitialisez votre mot de passe de mise en service Webex"
     assert "Pour choisir un nouveau mot de passe" in mailoutbox[0].body
 
 

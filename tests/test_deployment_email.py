@@ -1,5 +1,6 @@
 """The deployment email: on the start date at the business hour, once, whatever runs at once."""
 import datetime
+import re
 import smtplib
 import threading
 import time
@@ -260,6 +261,14 @@ def test_two_concurrent_runs_send_each_email_exactly_once(reps_group, settings, 
 
 # --- The email --------------------------------------------------------------------------------
 
+# The vendor's page, step 3: the partner is told what happens if nobody sets the order up.
+REP_WILL_CONTACT = {
+    "en": "If provisioning has not started one day after the requested start date, an account "
+          "representative will contact you.",
+    "fr": "Si le provisionnement n'a pas commencé un jour après la date de démarrage demandée, un "
+          "représentant de compte vous contactera.",
+}
+
 @pytest.mark.django_db
 def test_the_english_email_names_the_order_and_carries_the_set_up_now_link(mailoutbox):
     order = OrderFactory(requested_start_date=START, number="CCW-88213407", language="en")
@@ -270,9 +279,11 @@ def test_the_english_email_names_the_order_and_carries_the_set_up_now_link(mailo
     assert message.subject == "Set up now: Webex order CCW-88213407, Webex Suite (A-WX), starting Dec. 1, 2026"
     for text in ["CCW-88213407", "Webex Suite (A-WX)", "Calling × 50", "Meetings × 50",
                  "Boulangerie Martin", "Dec. 1, 2026", f"Set up now:\n{url}",
-                 'choose "Someone else in my company will do the setup"', "Forward this email"]:
+                 'choose "Someone else in my company will do the setup"', "Forward this email",
+                 REP_WILL_CONTACT["en"]]:
         assert text in message.body
     html, mimetype = message.alternatives[0]
+    assert REP_WILL_CONTACT["en"] in html
     assert mimetype == "text/html"
     assert f'<a href="{url}" style="display:inline-block;background:#000000' in html
     assert ">Set up now</a>" in html
@@ -288,12 +299,13 @@ def test_the_french_email_is_in_french(mailoutbox):
     message = mailoutbox[0]
     url = f"{settings.SITE_URL}/setup/{token_of(message)}/"
     assert message.subject == ("Configurer maintenant : commande Webex CCW-88213408, Webex Suite (A-WX), "
-                               "début le 1er décembre 2026")
+                               "démarrage le 1er décembre 2026")
     alias = ("Transférez cet e-mail à cette personne, ou ouvrez le lien et choisissez « Une autre personne "
              "de mon entreprise effectuera l'installation » : elle recevra son propre lien.")
     for text in ["Webex Suite (A-WX)", "Appels × 50, Réunions × 50", "Boulangerie Martin",
                  f"Configurer maintenant\u00a0:\n{url}", "Numéro de commande\u00a0: CCW-88213408",
-                 "cette adresse est un alias", alias]:
+                 "cette adresse est un alias", alias, REP_WILL_CONTACT["fr"],
+                 "Date de démarrage demandée\u00a0: 1er décembre 2026"]:
         assert text in message.body, text
     html = message.alternatives[0][0]
     assert 'lang="fr"' in html
@@ -302,7 +314,8 @@ def test_the_french_email_is_in_french(mailoutbox):
     after_button = html.split("Configurer maintenant</a>", 1)[1]
     assert "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur" in after_button
     assert f">{url}</a>" in after_button  # the link in plain text too
-    for text in ["Webex Suite (A-WX)", "Appels × 50<br>Réunions × 50", alias]:
+    for text in ["Webex Suite (A-WX)", "Appels × 50<br>Réunions × 50", alias, REP_WILL_CONTACT["fr"],
+                 ">Date de démarrage demandée</th>"]:
         assert text in html, text
 
 
@@ -345,3 +358,47 @@ def test_load_demo_sends_the_demo_email_and_prints_its_live_link_on_every_run(ma
         assert f"Set up now:  {settings.SITE_URL}/setup/{token_of(message)}/" in out
     assert links.check_link(token_of(mailoutbox[1])).ok
     assert links.check_link(token_of(mailoutbox[0])).problem == links.LinkProblem.SUPERSEDED
+
+
+def printed_token(out):
+    return re.search(r"Set up now:  \S+/setup/([\w-]+)/", out).group(1)
+
+
+@pytest.mark.django_db
+def test_make_run_after_the_demo_order_is_set_up_loads_a_new_one_whose_link_works(client, capsys):
+    """A newcomer sets up the demo order, stops `make run` and starts it again: a new link to a
+    new demo order (same partner, new customer), which takes them through its setup too."""
+    from orders.models import Order
+    from tests.wizard_helpers import open_link, set_password, setup_url, walk
+
+    with time_machine.travel(local(START, 7), tick=False):
+        call_command("load_demo")
+        first = capsys.readouterr().out
+        demo = Order.objects.get()
+        assert client.get(f"/setup/{printed_token(first)}/").url == setup_url(demo)
+        contact = demo.deployment_contact_email
+        walk(client, demo, {"installer": {"choice": "self", "name": "Dana Demo", "email": contact}})
+        set_password(client, demo)  # the done page's password: Dana is signed in
+        assert Provisioning.objects.get(pk=demo.pk).set_up_at is not None
+
+        call_command("load_demo")
+        second = capsys.readouterr().out
+        again = Order.objects.exclude(pk=demo.pk).get()
+        call_command("load_demo")  # and once more before setting it up: the same order, a new link
+        third = capsys.readouterr().out
+
+    assert Order.objects.count() == 2
+    assert f"The previous demo order, {demo.number}, is already set up" in second
+    assert again.number in second and again.partner_external_id == demo.partner_external_id
+    assert again.customer_external_id != demo.customer_external_id
+    assert f"sign in as {contact}" in second
+    for out in (first, second, third):
+        assert "Another link: run `make run` again." in out
+    assert not links.check_link(printed_token(second)).ok  # superseded by the third run's
+    link = links.check_link(printed_token(third))
+    assert link.ok and link.link.order == again
+
+    with time_machine.travel(local(START, 8), tick=False):
+        open_link(client, again, raw=printed_token(third))
+        walk(client, again, {"customer_admin": {"email": "chloe.admin@customer.example"}})
+    assert Provisioning.objects.get(pk=again.pk).set_up_at is not None

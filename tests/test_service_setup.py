@@ -237,6 +237,14 @@ def test_check_availability_of_a_taken_name_offers_three_clickable_suggestions(c
     assert f'value="{picks[0]}"' in html
 
 
+def test_a_reserved_word_is_answered_with_names_from_the_customers_name(client):
+    order = enterprise_order(client, customer_name="Boulangerie Martin", customer_city="Lyon")
+    html = client.post(step_url(order, "enterprise"), {"subdomain": "www", "check": "1"}).content.decode()
+    assert "This name is reserved. Choose another one." in html
+    picks = re.findall(r'<button type="submit" name="pick" value="([^"]+)"', html)
+    assert picks == ["boulangerie-martin", "boulangerie-martin-lyon", "boulangerie-martin-fr"]
+
+
 @pytest.mark.parametrize("typed, message", [
     ("ab", "Use at least 3 characters."),
     ("x" * 31, "Use at most 30 characters."),

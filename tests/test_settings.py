@@ -1,5 +1,6 @@
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,73 @@ def test_the_make_run_demo_on_sqlite_prints_a_set_up_now_link_that_opens(tmp_pat
                       "print(r.status_code, r.request['PATH_INFO'])", **env)
     status, path = page.stdout.strip().splitlines()[-1].split()
     assert (status, path.startswith("/setup/orders/CCW-DEMO-")) == ("200", True), page.stdout + page.stderr
+
+
+def test_make_run_twice_in_a_row_on_sqlite_prints_a_link_that_opens_each_time(tmp_path):
+    """`make run`, then `make run` again: a fresh link to the same demo order; once that order is
+    set up, the next run loads a new demo order rather than printing no link."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "REDIS_URL": "",
+           "EMAIL_URL": "consolemail://", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    assert run_manage("migrate", "--noinput", "-v0", **env).returncode == 0
+
+    def make_run():
+        demo = run_manage("load_demo", **env)
+        assert demo.returncode == 0, demo.stderr
+        assert "Another link: run `make run` again." in demo.stdout
+        token = re.search(r"Set up now:\s+\S+/setup/([\w-]+)/", demo.stdout).group(1)
+        page = run_manage("shell", "-c", "from django.test import Client; "
+                          f"r = Client(HTTP_HOST='127.0.0.1').get('/setup/{token}/', follow=True); "
+                          "print(r.status_code, r.request['PATH_INFO'])", **env)
+        return demo.stdout, page.stdout.strip().splitlines()[-1]
+
+    first, opened = make_run()
+    number = re.search(r"Demo order (CCW-DEMO-\d+) loaded", first).group(1)
+    assert opened == f"200 /setup/orders/{number}/"
+    _again, opened = make_run()
+    assert opened == f"200 /setup/orders/{number}/"
+    # What the wizard's Confirm leaves behind, as far as the demo can tell.
+    run_manage("shell", "-c", "from django.utils import timezone; "
+               "from provisioning.models import Provisioning, Status; "
+               "Provisioning.objects.update(set_up_at=timezone.now(), status=Status.SET_UP)", **env)
+    after_set_up, opened = make_run()
+    assert f"The previous demo order, {number}, is already set up" in after_set_up
+    assert opened == f"200 /setup/orders/{number}-2/"
+
+
+# --- EMAIL_URL=filemail: the folder the README names, from any directory ---------------------
+
+SEND_ONE = ("from django.core.mail import send_mail; "
+            "send_mail('Filed', 'Body', 'from@onboarding.example', ['to@partner.example'])")
+
+
+@pytest.mark.parametrize("form", ["filemail://{folder}", "filemail:///{folder}"],
+                         ids=["three slashes, as the README writes it", "django-environ's four"])
+def test_filemail_writes_into_the_absolute_folder_named(tmp_path, form):
+    folder = tmp_path / "mails"
+    elsewhere = tmp_path / "started-here"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", SEND_ONE], cwd=elsewhere,
+        env=dict(clean_environ(), EMAIL_URL=form.format(folder=folder)),
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    [written] = folder.iterdir()
+    assert "Subject: Filed" in written.read_text()
+    assert not any(elsewhere.iterdir()), "nothing written relative to where the process started"
+
+
+def test_filemail_without_a_leading_slash_is_in_the_project_folder(tmp_path):
+    name = f"test-mails-{tmp_path.name}"
+    try:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "shell", "-c", SEND_ONE], cwd=tmp_path,
+            env=dict(clean_environ(), EMAIL_URL=f"filemail://var/{name}"),
+            capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert len(list((ROOT / "var" / name).iterdir())) == 1
+        assert not any(tmp_path.iterdir())
+    finally:
+        shutil.rmtree(ROOT / "var" / name, ignore_errors=True)
 
 
 # --- The public development SECRET_KEY never runs with DEBUG off ------------------------------

@@ -106,6 +106,23 @@ def test_it_suggests_three_available_valid_names_close_to_the_one_taken():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("reserved", ["www", "WWW", "admin", "webex"])
+def test_a_reserved_word_is_left_out_of_the_suggestions_for_the_customers_name(reserved):
+    org = CustomerOrgFactory(name="Boulangerie Martin", city="Lyon", country="FR")
+    assert subdomains.suggestions(reserved, org) == [
+        "boulangerie-martin", "boulangerie-martin-lyon", "boulangerie-martin-fr"]
+
+
+@pytest.mark.django_db
+def test_after_a_reserved_word_the_names_taken_are_skipped_too():
+    org = CustomerOrgFactory(name="Boulangerie Martin", city="Lyon", country="FR")
+    CustomerOrgFactory(subdomain="Boulangerie-Martin")
+    suggestions = subdomains.suggestions("www", org)
+    assert suggestions == ["boulangerie-martin-lyon", "boulangerie-martin-fr",
+                           "boulangerie-martin-webex"]
+
+
+@pytest.mark.django_db
 def test_suggestions_fit_thirty_characters_and_fold_accents(django_assert_max_num_queries):
     org = CustomerOrgFactory(name="Pâtisserie Éléonore", city="Besançon")
     wanted = "patisserie-eleonore-de-besancon"[:30]

@@ -356,7 +356,7 @@ def test_handing_the_setup_to_a_colleague_sends_them_their_own_link(client, orde
     assert response.status_code == 200 and COLLEAGUE_EMAIL in html
     email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.COLLEAGUE)
     assert email.to == COLLEAGUE_EMAIL
-    assert "On vous a demandé de configurer la commande Webex" in email.subject  # order's language
+    assert "On vous a demandé d'installer la commande Webex" in email.subject  # order's language
     assert "Configurer maintenant" in email.body_text and email.body_html
     assert order.events.filter(kind=Event.Kind.COLLEAGUE_INVITED,
                                data__colleague=COLLEAGUE_EMAIL).exists()
@@ -397,7 +397,7 @@ def test_handing_the_setup_to_the_customer_then_the_customer_finishes_it(client,
     provisioning = order.provisioning
     assert provisioning.setup_mode == SetupMode.CUSTOMER and provisioning.set_up_at is None
     done = client.get(done_url(order)).content.decode()
-    assert "The setup has been handed to the customer" in done and CUSTOMER_ADMIN_EMAIL in done
+    assert "Your order has been set up successfully" in done and CUSTOMER_ADMIN_EMAIL in done
     assert "new_password1" in done  # the new partner org's administrator
     assert set_password(client, order).status_code == 302
     email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
@@ -421,6 +421,23 @@ def test_handing_the_setup_to_the_customer_then_the_customer_finishes_it(client,
 HAND_OVER = {"installer": {**DEFAULT_ANSWERS["installer"], "choice": "customer"}}
 
 
+@pytest.mark.parametrize("language, success, who", [
+    ("en", "Your order has been set up successfully", "The customer will do the setup"),
+    ("fr", "Votre commande a été installée avec succès", "Le client effectuera l'installation"),
+])
+def test_after_the_hand_over_the_partner_reads_the_success_and_who_finishes(
+        client, order, language, success, who):
+    order.language = language
+    order.save()
+    open_link(client, order)
+    walk(client, order, HAND_OVER)
+    done = client.get(done_url(order)).content.decode()
+    assert re.search(r"<h1[^>]*>(.*?)</h1>", done).group(1) == success
+    assert f"<title>{success} · Webex</title>" in done
+    assert f"<h2>{who}</h2>" in done and CUSTOMER_ADMIN_EMAIL in done
+    assert "handed to the customer" not in done and "confiée au client" not in done
+
+
 def test_a_double_click_on_the_hand_over_confirm_still_offers_the_password(client, order):
     open_link(client, order)
     walk(client, order, HAND_OVER, until="confirm")
@@ -429,7 +446,7 @@ def test_a_double_click_on_the_hand_over_confirm_still_offers_the_password(clien
     again = post_step(client, order, "confirm")   # the second click of a double click
     assert again.status_code == 302 and again["Location"] == done_url(order)
     done = client.get(done_url(order)).content.decode()
-    assert "The setup has been handed to the customer" in done and "new_password1" in done
+    assert "The customer will do the setup" in done and "new_password1" in done
     assert set_password(client, order).status_code == 302
     assert User.objects.get(email=INSTALLER_EMAIL).has_usable_password()
     assert order.events.filter(kind=Event.Kind.CUSTOMER_INVITED).count() == 1
@@ -530,7 +547,7 @@ def test_the_customer_admin_invitation_is_in_the_order_s_french(client, order):
     walk(client, order, HAND_OVER)
     email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.CUSTOMER_ADMIN)
     assert email.to == CUSTOMER_ADMIN_EMAIL
-    assert email.subject == ("Configurez vos services Webex : Réseaux Alpins SARL vous a confié "
+    assert email.subject == ("Installez vos services Webex : Réseaux Alpins SARL vous a confié "
                              "l'installation")
     assert "vous a désigné comme administrateur de votre organisation Webex" in email.body_text
     assert "Configurer maintenant" in email.body_text and "Configurer maintenant" in email.body_html
@@ -723,6 +740,43 @@ def test_the_new_partner_admin_sets_a_password_and_can_sign_in(client, order):
     assert fresh.login(username=INSTALLER_EMAIL.upper(), password=ADMIN_PASSWORD)
 
 
+@pytest.mark.parametrize("language, success, invited, assistant", [
+    ("en", "Your order has been set up successfully", "We emailed an invitation to",
+     "Subscription details · Service setup assistant"),
+    ("fr", "Votre commande a été installée avec succès", "Nous avons envoyé une invitation à",
+     "Détails d&#x27;abonnement · Assistant d'installation du service"),
+])
+def test_with_no_password_to_choose_a_member_goes_from_confirm_into_the_service_setup_assistant(
+        client, order, language, success, invited, assistant):
+    """"L'Assistant d'installation du service se lance": a signed-in member of the existing
+    partner organisation confirms and lands on the assistant's first step, which says the order
+    was set up and that the new customer administrator was invited."""
+    order.language = language
+    order.save()
+    existing_partner(client)
+    open_link(client, order)
+    assert walk(client, order)["Location"] == done_url(order)
+
+    response = client.get(done_url(order), follow=True)
+    assert [url for url, _status in response.redirect_chain] == [
+        f"/orders/{order.number}/services/", f"/orders/{order.number}/services/subscription/"]
+    html = response.content.decode()
+    assert f"<title>{assistant} · Webex</title>" in html
+    messages = re.search(r'<div class="messages" role="status">(.*?)</div>', html, re.S).group(1)
+    assert success in messages and f"{invited} {CUSTOMER_ADMIN_EMAIL}" in messages
+    # Said once: reloading the step shows the step alone.
+    assert success not in client.get(response.request["PATH_INFO"]).content.decode()
+
+
+def test_a_new_administrator_chooses_the_password_on_the_done_page_before_the_assistant(
+        client, order):
+    open_link(client, order)
+    walk(client, order)
+    done = client.get(done_url(order))
+    assert done.status_code == 200 and "new_password1" in done.content.decode()
+    assert set_password(client, order)["Location"] == f"/orders/{order.number}/services/"
+
+
 def test_the_raw_password_is_never_stored_in_a_session(client, order, redis_url):
     import redis
     from django.contrib.sessions.models import Session
@@ -799,7 +853,8 @@ def test_the_wizard_speaks_the_orders_language(client, order):
                   "Le client effectuera l&#x27;installation", "Suivant", "Précédent"):
         assert label in html
     html = walk(client, order, until="confirm").content.decode()
-    assert "Confirmer" in html
+    # Step 9 of the vendor's page: "Confirmez que les informations ... et cliquez sur Suivant".
+    assert '<button type="submit" class="button primary">Suivant</button>' in html
     walk(client, order)
     assert "Votre commande a été installée avec succès" in client.get(done_url(order)).content.decode()
 

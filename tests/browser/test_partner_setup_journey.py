@@ -21,7 +21,7 @@ NEW_PASSWORD = "Lilas-Lyon-69003!"
 LABELS = {
     "en": {
         "set_up_now": "Set up now", "partner": "I am a partner", "self": "Yes, I will do the setup",
-        "next": "Next", "back": "Back", "confirm": "Confirm", "your_name": "Your name",
+        "next": "Next", "back": "Back", "confirm": "Next", "your_name": "Your name",
         "your_email": "Your email", "admin_email": "Customer administrator's email",
         "success": "Your order has been set up successfully", "new_password": "New password",
         "new_password2": "New password confirmation", "save_password": "Save password",
@@ -32,13 +32,15 @@ LABELS = {
         "save": "Save", "deploy": "Deploy", "deployed": "Your services are deployed",
         "my_orders": "My orders", "email": "Email address", "password": "Password",
         "sign_in": "Sign in", "sign_out": "Sign out", "your_password": "Your password",
-        "installer_heading": "Will you install the services?",
+        "installer_heading": "Will you set up the services?",
         "org_name": "Partner organisation name",
+        "rep_will_contact": "If provisioning has not started one day after the requested start "
+                            "date, an account representative will contact you.",
     },
     "fr": {
         "set_up_now": "Configurer maintenant", "partner": "Je suis un partenaire",
         "self": "Oui, j'effectuerai l'installation", "next": "Suivant", "back": "Précédent",
-        "confirm": "Confirmer", "your_name": "Votre nom", "your_email": "Votre adresse e-mail",
+        "confirm": "Suivant", "your_name": "Votre nom", "your_email": "Votre adresse e-mail",
         "admin_email": "Adresse e-mail de l'administrateur du client",
         "success": "Votre commande a été installée avec succès",
         "new_password": "Nouveau mot de passe",
@@ -54,6 +56,8 @@ LABELS = {
         "sign_out": "Se déconnecter", "your_password": "Votre mot de passe",
         "installer_heading": "Installerez-vous les services ?",
         "org_name": "Nom de l'organisation partenaire",
+        "rep_will_contact": "Si le provisionnement n'a pas commencé un jour après la date de "
+                            "démarrage demandée, un représentant de compte vous contactera.",
     },
 }
 
@@ -68,11 +72,14 @@ def test_a_partner_proves_their_own_address_and_sets_up_their_first_order_to_dep
     send_deployment_emails(order)
     email = email_to(CONTACT)
     url = link_in_email(email, t["set_up_now"])
+    # The vendor's step 3, told in the email and again on the wizard's first step.
+    assert t["rep_will_contact"] in email.body and t["rep_will_contact"] in email.alternatives[0][0]
 
     j = journey(f"partner-first-order-{language}", locale="fr-FR" if language == "fr" else "en-GB")
     j.open(url)
     j.visit("role")
     assert j.page.locator("html").get_attribute("lang") == language
+    assert t["rep_will_contact"] in j.page.get_by_role("main").inner_text()
     j.page.get_by_label(t["partner"]).check()
     j.press(t["next"])
 
@@ -257,7 +264,7 @@ def test_a_partner_sets_up_their_first_order_with_the_keyboard_only(journey):
     j.visit("customer-org-new")
     activate(j, "Next")
     j.visit("confirm")
-    activate(j, "Confirm")
+    activate(j, "Next")
 
     j.visit("set-up-successfully")
     type_into(j, "New password", NEW_PASSWORD)

@@ -92,14 +92,12 @@ def test_a_partner_with_existing_organisations_verifies_them_and_sets_up_the_ord
 
     j.visit("confirm")
     assert INSTALLER in j.page.get_by_role("main").inner_text()  # the member, not the alias
-    j.press("Confirm")
-    j.visit("set-up")
-    assert "Your order has been set up successfully" in j.heading()
-    assert not j.page.get_by_label("New password", exact=True).count(), \
-        "an existing partner organisation has its administrator already"
-    j.follow(j.link("Continue to the service setup"))
-    j.visit("subscription")
+    j.press("Next")
+    # No password to choose (an existing partner organisation has its administrator): the
+    # service setup assistant starts at once, saying the order was set up.
+    j.visit("subscription-set-up")
     assert j.heading() == "Subscription details"
+    assert "Your order has been set up successfully" in j.page.locator(".messages").inner_text()
     order.refresh_from_db()
     assert (order.partner_org_id, order.customer_org_id) == (partner.pk, customer.pk)
     assert Organization.objects.count() == 3
@@ -139,7 +137,7 @@ def test_the_contact_hands_the_setup_to_a_colleague_who_finishes_it(journey):
     colleague.visit("customer-org-new")
     colleague.press("Next")
     colleague.visit("confirm")
-    colleague.press("Confirm")
+    colleague.press("Next")
     colleague.visit("set-up")
     set_password(colleague, NEW_PASSWORD)
     finish_services(colleague, "boulangerie-martin")
@@ -168,9 +166,11 @@ def test_the_customer_does_the_setup_and_the_partner_cannot_see_their_organisati
     partner.press("Next")
     partner.visit("confirm")
     assert "will not have access to manage" in partner.page.get_by_role("main").inner_text()
-    partner.press("Confirm")
+    partner.press("Next")
     partner.visit("handed-to-customer")
-    assert partner.heading() == "The setup has been handed to the customer"
+    assert partner.heading() == "Your order has been set up successfully"
+    who = partner.page.get_by_role("heading", level=2, name="The customer will do the setup")
+    assert who.is_visible() and CUSTOMER_ADMIN in partner.page.get_by_role("main").inner_text()
     set_password(partner, NEW_PASSWORD)  # the new partner org's administrator
     partner.visit("partner-password-saved")
     partner.follow(partner.page.get_by_role("main").get_by_role("link", name="My orders"))
@@ -183,7 +183,7 @@ def test_the_customer_does_the_setup_and_the_partner_cannot_see_their_organisati
     assert customer.heading() == "Confirm the customer's details"
     customer.press("Next")
     customer.visit("confirm")
-    customer.press("Confirm")
+    customer.press("Next")
     customer.visit("set-up")
     assert "Your order has been set up successfully" in customer.heading()
     set_password(customer, NEW_PASSWORD)
@@ -347,7 +347,7 @@ def test_a_partner_sets_up_two_orders_in_two_tabs(journey):
     j.press("Next")                                           # customer organisation, as ordered
     j.visit("tab1-confirm")
     assert j.page.get_by_text("Boulangerie Martin").first.is_visible()
-    j.press("Confirm")
+    j.press("Next")
     j.visit("tab1-set-up")
     assert "Your order has been set up successfully" in j.heading()
     set_password(j, NEW_PASSWORD)
@@ -370,9 +370,10 @@ def test_a_partner_sets_up_two_orders_in_two_tabs(journey):
     j.press("Next")
     j.visit("tab2-confirm")
     assert j.page.get_by_text("Fromagerie Dupont").first.is_visible()
-    j.press("Confirm")
-    j.visit("tab2-set-up")
-    assert "Your order has been set up successfully" in j.heading()
+    j.press("Next")
+    j.visit("tab2-set-up")  # signed in by tab 1's password: straight into the assistant
+    assert j.heading() == "Subscription details"
+    assert "Your order has been set up successfully" in j.page.locator(".messages").inner_text()
 
     first.refresh_from_db()
     second.refresh_from_db()
