@@ -119,7 +119,7 @@ def test_a_rep_sees_the_stalled_order_marks_it_contacted_and_resends_the_email(j
     j.visit("resend-confirm")
     j.press("Resend the email")
     j.visit("resent")
-    assert "was sent to webex-deploy@partner.example" in j.page.get_by_role("status").inner_text()
+    assert "is on its way to webex-deploy@partner.example" in j.page.get_by_role("status").inner_text()
 
     new_link = link_in_email(email_to(CONTACT, order.number))
     assert new_link != first_link
