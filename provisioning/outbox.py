@@ -59,16 +59,16 @@ def enqueue(kind, to, template_prefix, context, language="en", order=None, secre
 
 def _dispatch(email_id):
     """Hand the email to Celery; if the broker is down the sweep will send it later."""
-    from config import broker
+    from config.breaker import redis_breaker
     from provisioning.tasks import deliver_email
 
-    if broker.is_down():  # failed a moment ago: don't pay a timeout per email
+    if redis_breaker.is_open():  # failed a moment ago: don't pay a timeout per email
         log.warning("broker down; email %s left for the outbox sweep", email_id)
         return
     try:
         deliver_email.apply_async((email_id,), retry=False)
-    except Exception:  # broker unreachable: the row stays pending for the sweep
-        broker.mark_down()
+    except Exception as exc:  # broker unreachable: the row stays pending for the sweep
+        redis_breaker.trip(exc)
         log.warning("broker unreachable; email %s left for the outbox sweep", email_id)
 
 

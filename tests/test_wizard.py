@@ -853,11 +853,11 @@ def test_the_password_step_stays_within_its_query_budget(client, order,
     open_link(client, order)
     walk(client, order)
     client.get(done_url(order))
-    # order, user, then one transaction: the password, "password set", its history row (and
-    # the savepoints of the test's transaction); signing in records the last login and, sessions
-    # being rows (cached_db), replaces the session row under a new key and saves it; django-axes
+    # the session, order, user, then one transaction: the password, "password set", its history
+    # row (and the savepoints of the test's transaction); signing in records the last login and,
+    # sessions being rows, replaces the session row under a new key and saves it; django-axes
     # then clears this account's failed sign-ins and the expired ones (two DELETEs).
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         response = set_password(client, order)
     assert response.status_code == 302 and response["Location"] != done_url(order)
     assert User.objects.get(email=INSTALLER_EMAIL).check_password(ADMIN_PASSWORD)
