@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # OpClass in the trigram indexes' migrations (config/search_indexes.py) needs its app; on
+    # SQLite it does nothing.
+    "django.contrib.postgres",
     "formtools",
     "axes",
     "django_ratelimit",
