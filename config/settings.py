@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "formtools",
     "axes",
     "django_ratelimit",
+    "django_countries",
     "orgs",
     "orders",
     "provisioning",
@@ -192,6 +193,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Countries (django-countries: ISO 3166-1, names in English and French). Kosovo has no ISO code
+# yet but a phone plan (+383) and customers; its name is the same in both languages.
+COUNTRIES_OVERRIDE = {"XK": "Kosovo"}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]

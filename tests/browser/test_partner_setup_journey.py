@@ -33,7 +33,7 @@ LABELS = {
         "my_orders": "My orders", "email": "Email address", "password": "Password",
         "sign_in": "Sign in", "sign_out": "Sign out", "your_password": "Your password",
         "installer_heading": "Will you install the services?",
-        "org_name": "Partner organisation name",
+        "org_name": "Partner organisation name", "country": "Country", "germany": "Germany",
     },
     "fr": {
         "set_up_now": "Configurer maintenant", "partner": "Je suis un partenaire",
@@ -53,9 +53,18 @@ LABELS = {
         "email": "Adresse électronique", "password": "Mot de passe", "sign_in": "Se connecter",
         "sign_out": "Se déconnecter", "your_password": "Votre mot de passe",
         "installer_heading": "Installerez-vous les services ?",
-        "org_name": "Nom de l'organisation partenaire",
+        "org_name": "Nom de l'organisation partenaire", "country": "Pays", "germany": "Allemagne",
     },
 }
+
+
+def assert_country_select(j, t):
+    """Countries by name in the page's language, the order's one chosen (not two letters)."""
+    select = j.page.get_by_label(t["country"])
+    assert select.evaluate("e => e.tagName") == "SELECT"
+    assert select.evaluate("e => e.selectedOptions[0].text") == "France"
+    assert select.input_value() == "FR"
+    assert t["germany"] in select.locator("option").all_inner_texts()
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
@@ -96,6 +105,7 @@ def test_a_partner_proves_their_own_address_and_sets_up_their_first_order_to_dep
 
     j.visit("partner-org-create")
     assert j.page.get_by_label(t["org_name"]).input_value() == "Réseaux Alpins SARL"
+    assert_country_select(j, t)
     j.press(t["next"])
 
     j.visit("customer-admin")
@@ -103,6 +113,7 @@ def test_a_partner_proves_their_own_address_and_sets_up_their_first_order_to_dep
     j.press(t["next"])
 
     j.visit("customer-org-new")
+    assert_country_select(j, t)
     j.press(t["next"])
 
     j.visit("confirm")
