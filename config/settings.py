@@ -56,9 +56,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # OpClass in the trigram indexes' migrations (config/search_indexes.py) needs its app; on
+    # SQLite it does nothing.
+    "django.contrib.postgres",
     "formtools",
     "axes",
     "django_ratelimit",
+    "django_countries",
     "orgs",
     "orders",
     "provisioning",
@@ -122,19 +126,23 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Redis down must not hang a page: fail fast, then serve as an empty cache until it
-            # answers again; see config/cache.py and docs/RELIABILITY.md.
-            "BACKEND": "config.cache.FailSoftRedisCache",
+            # django-redis: with IGNORE_EXCEPTIONS a Redis that is down or hung answers as an
+            # empty cache (a read misses, a write is dropped), never a 500. A hung one costs a
+            # socket timeout per call, so the client goes through the breaker shared with the
+            # broker (config/breaker.py): one timeout, then no wait. docs/RELIABILITY.md item 6.
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1, "IGNORE_EXCEPTIONS": True,
+                        "REDIS_CLIENT_CLASS": "config.breaker.BreakerRedis"},
             "KEY_PREFIX": "onb",
         }
     }
-    # django_session read through the cache, so sessions outlive a Redis outage: config/sessions.py
-    SESSION_ENGINE = "config.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are rows in django_session, read by primary key on each request; Redis never holds
+# one, so a Redis outage signs nobody out and cannot bring back a session ended during it
+# (Django's cached_db did: docs/RELIABILITY.md item 6, with the figures of this choice).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # The client's address behind reverse proxies (config/client.py): how many stand in front of the
 # site, and/or their addresses. 0 and none: REMOTE_ADDR, and X-Forwarded-For is never read.
@@ -171,9 +179,9 @@ RATE_LIMITS = {
 RATELIMIT_IP_META_KEY = "config.client.client_ip"
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True
-# Our Redis cache is Django's RedisCache (atomic INCR), which django-ratelimit does not list;
-# without Redis (`make run` alone) there is one web process, whose memory may hold the counters.
-SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + ([] if REDIS_URL else ["django_ratelimit.E003"])
+# django-redis is a cache django-ratelimit supports; without Redis (`make run` alone) there is one
+# web process, whose memory may hold the counters.
+SILENCED_SYSTEM_CHECKS = [] if REDIS_URL else ["django_ratelimit.W001", "django_ratelimit.E003"]
 
 # Staff sessions end after this long without a request (config/middleware.py); partners keep
 # Django's session length.
@@ -186,6 +194,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Countries (django-countries: ISO 3166-1, names in English and French). Kosovo has no ISO code
+# yet but a phone plan (+383) and customers; its name is the same in both languages.
+COUNTRIES_OVERRIDE = {"XK": "Kosovo"}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
@@ -228,7 +240,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Publishing while Redis is down fails in one socket_timeout (max_retries 0 = one attempt),
     # not Celery's default minutes of retries: the work is in PostgreSQL already
-    # (config/broker.py, provisioning/outbox.py). Workers reconnect by their own retry settings.
+    # (config/breaker.py, provisioning/outbox.py). Workers reconnect by their own retry settings.
     # visibility_timeout: an unacknowledged task is handed to another worker after this long, so
     # every countdown and retry backoff stays below it (tests/reliability/test_beat.py).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200, "socket_connect_timeout": 1,
@@ -267,7 +279,7 @@ CELERY_BEAT_SCHEDULE = {
     # Closes orders whose setup window has ended.
     "close-expired-setup-windows": {
         "task": "provisioning.tasks.close_expired_setup_windows", "schedule": crontab(minute=7)},
-    # Sessions are rows in django_session (config/sessions.py) and Django never deletes expired
+    # Sessions are rows in django_session (SESSION_ENGINE) and Django never deletes expired
     # ones by itself: without this the table only grows.
     "clear-expired-sessions": {
         "task": "provisioning.tasks.clear_expired_sessions", "schedule": crontab(hour=3, minute=17)},

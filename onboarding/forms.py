@@ -1,5 +1,4 @@
 """The setup wizard's forms, one per step (steps 4-9), and the password form (step 10)."""
-import re
 import unicodedata
 
 from django import forms
@@ -8,7 +7,7 @@ from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.utils.translation import gettext_lazy as _
 
-from onboarding import selectors, services
+from onboarding import countries, selectors, services
 from onboarding.verification import Outcome
 from provisioning.selectors import is_rep
 
@@ -17,18 +16,11 @@ SELF, COLLEAGUE, CUSTOMER_DOES_IT = "self", "colleague", "customer"
 NEW = "new"
 
 
-def country_field(**kwargs):
-    return forms.CharField(label=_("Country"), max_length=2, min_length=2,
-                           help_text=_("Two-letter country code, for example FR or GB."),
-                           widget=forms.TextInput(attrs={"autocomplete": "country",
-                                                         "class": "short"}), **kwargs)
-
-
-def clean_country(value):
-    value = (value or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", value):
-        raise forms.ValidationError(_("Enter a two-letter country code, for example FR."))
-    return value
+def country_field():
+    """A select of every country by name, in the page's language (onboarding/countries.py)."""
+    return forms.ChoiceField(label=_("Country"),
+                             choices=lambda: [("", "---------"), *countries.country_choices()],
+                             widget=forms.Select(attrs={"autocomplete": "country"}))
 
 
 class RoleForm(forms.Form):
@@ -148,9 +140,6 @@ class OrgStepForm(forms.Form):
         if seen is not None and seen != self.marker:
             raise forms.ValidationError(self.stale_message)
         return data
-
-    def clean_country(self):
-        return clean_country(self.cleaned_data.get("country"))
 
     def details(self):
         """OrgDetails for a new organisation (None when verifying an existing one)."""

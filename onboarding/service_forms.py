@@ -22,7 +22,7 @@ class TimeZoneField(forms.ChoiceField):
 
 
 class CallingSettingsForm(forms.Form):
-    country = forms.ChoiceField(label=_("Country"), choices=countries.country_choices,
+    country = forms.ChoiceField(label=_("Country"), choices=countries.calling_country_choices,
                                 help_text=_("Where the main location is. The main number must "
                                             "belong to this country."))
     time_zone = TimeZoneField(label=_("Time zone"))
@@ -38,7 +38,8 @@ class CallingSettingsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         country = self.data.get("country") or self.initial.get("country")
-        example = phonenumbers.example_number(country) if country in countries.COUNTRIES else None
+        example = (phonenumbers.example_number(country)
+                   if country in phonenumbers.SUPPORTED_REGIONS else None)
         if example:
             self.fields["main_number"].widget.attrs["placeholder"] = phonenumbers.format_number(
                 example, phonenumbers.PhoneNumberFormat.NATIONAL)

@@ -67,15 +67,15 @@ def _dispatch(email_id):
 def hand_to_worker(task, args, what):
     """Hand work to Celery after commit. If the broker is down the work waits in PostgreSQL for
     the beat job that sweeps it (the outbox sweep, the deployment-email job)."""
-    from config import broker
+    from config.breaker import redis_breaker
 
-    if broker.is_down():  # failed a moment ago: don't pay a timeout per call
+    if redis_breaker.is_open():  # failed a moment ago: don't pay a timeout per call
         log.warning("broker down; %s left for the beat job", what)
         return
     try:
         task.apply_async(args, retry=False)
-    except Exception:  # broker unreachable: the row stays due for the beat job
-        broker.mark_down()
+    except Exception as exc:  # broker unreachable: the row stays due for the beat job
+        redis_breaker.trip(exc)
         log.warning("broker unreachable; %s left for the beat job", what)
 
 

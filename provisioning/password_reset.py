@@ -21,14 +21,14 @@ log = logging.getLogger(__name__)
 
 def enqueue_password_reset(email, language):
     """Have the reset email of `email` (if any account uses it) sent in `language`."""
-    from config import broker
+    from config.breaker import redis_breaker
 
-    if not broker.is_down():
+    if not redis_breaker.is_open():
         try:
             send_password_reset.apply_async((email, language), retry=False)
             return
-        except Exception:
-            broker.mark_down()
+        except Exception as exc:
+            redis_breaker.trip(exc)
     log.warning("broker unreachable; a password reset email is sent from the request")
     send_password_reset(email, language)
 

@@ -37,13 +37,13 @@ def _site_settings(settings):
 
 
 @pytest.fixture(autouse=True)
-def _broker_breaker_closed():
-    """The broker breaker is per process: a test that tripped it must not silence the next one."""
-    from config import broker
+def _redis_breaker_closed():
+    """The Redis breaker is per process: a test that tripped it must not silence the next one."""
+    from config.breaker import redis_breaker
 
-    broker.reset()
+    redis_breaker.reset()
     yield
-    broker.reset()
+    redis_breaker.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -103,9 +103,9 @@ def test_my_orders_stays_within_its_query_budget(client, django_assert_max_num_q
         set_up_order(partner_org=partner)
     client.force_login(member_of(partner))
     client.get("/my/orders/")
-    # user, membership, orders with their orgs, lines, and the layout's two permission lookups:
-    # the same for 12 orders as for 1.
-    with django_assert_max_num_queries(6):
+    # the session, user, membership, orders with their orgs, lines, and the layout's two
+    # permission lookups: the same for 12 orders as for 1.
+    with django_assert_max_num_queries(7):
         html = client.get("/my/orders/").content.decode()
     assert len(resume_links(html)) == 12
 

@@ -413,10 +413,10 @@ def test_a_rep_s_resend_never_talks_to_the_mail_server_in_the_request(
 @pytest.mark.no_deployment_worker
 def test_with_the_broker_down_the_job_sends_a_resent_email_on_its_next_run(
         client, mailoutbox, django_capture_on_commit_callbacks, monkeypatch):
-    from config import broker
+    from config.breaker import redis_breaker
 
     order, _ = emailed_order()
-    broker.mark_down()
+    redis_breaker.trip(ConnectionError("broker down"))
     with time_machine.travel(days_after_start(2), tick=False):
         client.force_login(order.account_rep)
         with django_capture_on_commit_callbacks(execute=True):

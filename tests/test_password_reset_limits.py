@@ -98,8 +98,8 @@ def test_the_request_does_the_same_work_for_any_address_and_a_worker_sends_the_e
 
 @pytest.mark.no_reset_worker
 def test_with_the_broker_down_the_email_is_still_sent(mailoutbox, monkeypatch):
-    from config import broker
+    from config.breaker import redis_breaker
 
-    monkeypatch.setattr(broker, "is_down", lambda: True)
+    redis_breaker.trip(ConnectionError("Redis down"))
     ask(KNOWN)
     assert [m.to for m in mailoutbox] == [[KNOWN]]

@@ -296,6 +296,32 @@ def test_the_confirm_page_names_the_countries_in_the_page_s_language(client, ord
     assert "<dd>France</dd>" in html and "<dd>Allemagne</dd>" in html
 
 
+@pytest.mark.parametrize("language, germany, france", [("en", "Germany", "France"),
+                                                      ("fr", "Allemagne", "France")])
+def test_the_org_steps_offer_a_select_of_countries_by_name_in_the_page_s_language(
+        client, order, language, germany, france):
+    order.language = language
+    order.save()
+    open_link(client, order)
+    for step in ("partner_org", "customer_org"):
+        html = walk(client, order, until=step).content.decode()
+        assert re.search(r'<select name="[\w-]*country"', html)
+        assert f'<option value="DE">{germany}</option>' in html
+        assert f'<option value="FR" selected>{france}</option>' in html  # the order's country
+
+
+def test_the_org_steps_refuse_a_country_code_that_is_no_country(client, order):
+    open_link(client, order)
+    for step in ("partner_org", "customer_org"):
+        walk(client, order, until=step)
+        for code in ("ZZ", "fr", "FRA", ""):
+            refused = post_step(client, order, step, {**DEFAULT_ANSWERS[step], "country": code})
+            assert current_step(refused) == step, code
+            assert "country" in refused.context["wizard"]["form"].errors, code
+    assert current_step(answer(client, order, "customer_org", DEFAULT_ANSWERS["customer_org"])) == "confirm"
+    assert rows()["orgs"] == 0
+
+
 # --- "I don't recognise this organisation" -------------------------------------------------------
 
 @pytest.mark.parametrize("which", ["partner_org", "customer_org"])
@@ -908,11 +934,11 @@ def test_the_password_step_stays_within_its_query_budget(client, order,
     open_link(client, order)
     walk(client, order)
     client.get(done_url(order))
-    # order, user, then one transaction: the password, "password set", its history row (and
-    # the savepoints of the test's transaction); signing in records the last login and, sessions
-    # being rows (cached_db), replaces the session row under a new key and saves it; django-axes
+    # the session, order, user, then one transaction: the password, "password set", its history
+    # row (and the savepoints of the test's transaction); signing in records the last login and,
+    # sessions being rows, replaces the session row under a new key and saves it; django-axes
     # then clears this account's failed sign-ins and the expired ones (two DELETEs).
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         response = set_password(client, order)
     assert response.status_code == 302 and response["Location"] != done_url(order)
     assert User.objects.get(email=INSTALLER_EMAIL).check_password(ADMIN_PASSWORD)

@@ -2,9 +2,9 @@
 (`number__icontains`): the varchar_pattern_ops index only serves a case-sensitive prefix."""
 from django.db import migrations
 
-from config.search_indexes import trigram_indexes
+from config.search_indexes import add_on_postgresql, trigram_index
 
 
 class Migration(migrations.Migration):
     dependencies = [("orders", "0004_trigram_search_indexes")]
-    operations = [trigram_indexes("orders_order", {"order_number_trgm_idx": "number"})]
+    operations = [add_on_postgresql("orders.Order", trigram_index("number", "order_number_trgm_idx"))]

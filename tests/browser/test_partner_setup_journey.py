@@ -33,7 +33,7 @@ LABELS = {
         "my_orders": "My orders", "email": "Email address", "password": "Password",
         "sign_in": "Sign in", "sign_out": "Sign out", "your_password": "Your password",
         "installer_heading": "Will you set up the services?",
-        "org_name": "Partner organisation name",
+        "org_name": "Partner organisation name", "country": "Country", "germany": "Germany",
         "rep_will_contact": "If provisioning has not started one day after the requested start "
                             "date, an account representative will contact you.",
     },
@@ -55,11 +55,20 @@ LABELS = {
         "email": "Adresse électronique", "password": "Mot de passe", "sign_in": "Se connecter",
         "sign_out": "Se déconnecter", "your_password": "Votre mot de passe",
         "installer_heading": "Installerez-vous les services ?",
-        "org_name": "Nom de l'organisation partenaire",
+        "org_name": "Nom de l'organisation partenaire", "country": "Pays", "germany": "Allemagne",
         "rep_will_contact": "Si le provisionnement n'a pas commencé un jour après la date de "
                             "démarrage demandée, un représentant de compte vous contactera.",
     },
 }
+
+
+def assert_country_select(j, t):
+    """Countries by name in the page's language, the order's one chosen (not two letters)."""
+    select = j.page.get_by_label(t["country"])
+    assert select.evaluate("e => e.tagName") == "SELECT"
+    assert select.evaluate("e => e.selectedOptions[0].text") == "France"
+    assert select.input_value() == "FR"
+    assert t["germany"] in select.locator("option").all_inner_texts()
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
@@ -103,6 +112,7 @@ def test_a_partner_proves_their_own_address_and_sets_up_their_first_order_to_dep
 
     j.visit("partner-org-create")
     assert j.page.get_by_label(t["org_name"]).input_value() == "Réseaux Alpins SARL"
+    assert_country_select(j, t)
     j.press(t["next"])
 
     j.visit("customer-admin")
@@ -110,6 +120,7 @@ def test_a_partner_proves_their_own_address_and_sets_up_their_first_order_to_dep
     j.press(t["next"])
 
     j.visit("customer-org-new")
+    assert_country_select(j, t)
     j.press(t["next"])
 
     j.visit("confirm")
