@@ -59,21 +59,21 @@ def enqueue(kind, to, template_prefix, context, language="en", order=None, secre
 
 
 def _dispatch(email_id):
-    from provisioning.tasks import deliver_email
-
-    hand_to_worker(deliver_email, (email_id,), f"email {email_id}")
+    hand_to_worker("provisioning.tasks.deliver_email", (email_id,), f"email {email_id}")
 
 
-def hand_to_worker(task, args, what):
-    """Hand work to Celery after commit. If the broker is down the work waits in PostgreSQL for
-    the beat job that sweeps it (the outbox sweep, the deployment-email job)."""
+def hand_to_worker(task_name, args, what):
+    """Hand work to Celery after commit, by the task's name (tasks.py imports this module, not
+    the other way round). If the broker is down the work waits in PostgreSQL for the beat job
+    that sweeps it (the outbox sweep, the deployment-email job)."""
     from config.breaker import redis_breaker
+    from config.celery import app
 
     if redis_breaker.is_open():  # failed a moment ago: don't pay a timeout per call
         log.warning("broker down; %s left for the beat job", what)
         return
     try:
-        task.apply_async(args, retry=False)
+        app.send_task(task_name, args, retry=False)
     except Exception as exc:  # broker unreachable: the row stays due for the beat job
         redis_breaker.trip(exc)
         log.warning("broker unreachable; %s left for the beat job", what)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine
-from provisioning import deployment_email, lifecycle, links, outbox, tasks
+from provisioning import deployment_email, lifecycle, links, outbox
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, Status
 
 
@@ -67,7 +67,8 @@ def _send_after_commit(order):
     commits (or by the job's next run if the broker is down): no person's page waits on the
     mail server."""
     transaction.on_commit(lambda: outbox.hand_to_worker(
-        tasks.send_deployment_email, (order.pk,), f"the deployment email of {order.number}"))
+        "provisioning.tasks.send_deployment_email", (order.pk,),
+        f"the deployment email of {order.number}"))
     return deployment_email.SendOutcome(sent=False, queued_to=order.deployment_contact_email)
 
 
