@@ -9,7 +9,8 @@ from formtools.wizard.forms import ManagementForm
 
 from onboarding import access
 from onboarding.forms import InstallerForm, RoleForm
-from onboarding.wizard import ALL_STEPS, STEP_NAMES, wizard_prefix
+from onboarding.link_views import wizard_prefix
+from onboarding.wizard import ALL_STEPS, STEP_NAMES
 
 
 def _progress(current):

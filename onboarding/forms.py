@@ -5,14 +5,28 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.contrib.auth.password_validation import password_validators_help_texts
+from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
 from onboarding import countries, selectors, services
 from onboarding.verification import Outcome
 from provisioning.selectors import is_rep
 
-PARTNER, CUSTOMER = "partner", "customer"
-SELF, COLLEAGUE, CUSTOMER_DOES_IT = "self", "colleague", "customer"
+
+
+class Role(TextChoices):
+    """Step 4: who is setting up the order."""
+    PARTNER = "partner", _("I am a partner")
+    CUSTOMER = "customer", _("I am the customer")
+
+
+class Installer(TextChoices):
+    """Step 5: who installs the services."""
+    SELF = "self", _("Yes, I will do the setup")
+    COLLEAGUE = "colleague", _("Someone else in my company will do the setup")
+    CUSTOMER = "customer", _("The customer will do the setup")
+
+
 NEW = "new"
 
 
@@ -26,7 +40,7 @@ def country_field():
 class RoleForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Who are you?"), widget=forms.RadioSelect,
-        choices=[(PARTNER, _("I am a partner")), (CUSTOMER, _("I am the customer"))])
+        choices=Role.choices)
 
 
 PROOF_MESSAGES = {
@@ -66,9 +80,7 @@ class ProvenEmailMixin:
 class InstallerForm(ProvenEmailMixin, forms.Form):
     choice = forms.ChoiceField(
         label=_("Who will set up the services?"), widget=forms.RadioSelect,
-        choices=[(SELF, _("Yes, I will do the setup")),
-                 (COLLEAGUE, _("Someone else in my company will do the setup")),
-                 (CUSTOMER_DOES_IT, _("The customer will do the setup"))])
+        choices=Installer.choices)
     name = forms.CharField(label=_("Your name"), max_length=150, required=False,
                            widget=forms.TextInput(attrs={"autocomplete": "name",
                                                          "data-show-for": "self customer"}))
@@ -99,7 +111,7 @@ class InstallerForm(ProvenEmailMixin, forms.Form):
     def clean(self):
         data = super().clean()
         choice = data.get("choice")
-        if choice in (SELF, CUSTOMER_DOES_IT):
+        if choice in (Installer.SELF, Installer.CUSTOMER):
             if not data.get("name"):
                 self.add_error("name", _("Enter your name."))
             email = data.get("email")
@@ -109,7 +121,7 @@ class InstallerForm(ProvenEmailMixin, forms.Form):
                 problem = services.installer_email_problem(email, self.partner_org)
                 if problem:
                     self.add_error("email", problem)
-        elif choice == COLLEAGUE and not data.get("colleague_email") \
+        elif choice == Installer.COLLEAGUE and not data.get("colleague_email") \
                 and "colleague_email" not in self.errors:
             self.add_error("colleague_email", _("Enter your colleague's email."))
         return data

@@ -1,27 +1,23 @@
-"""The order setup wizard (spec steps 3-10): the Set up now link, the wizard, its exits and the
-password page. Views are thin: every state change is in onboarding/services.py."""
+"""The order setup wizard (spec steps 4-9): role, installer, partner organisation, customer
+administrator, customer organisation, Confirm. A formtools SessionWizardView used through its
+public API; views are thin: every state change is in onboarding/services.py and
+provisioning/lifecycle.py."""
 from functools import cached_property
 
-from django.conf import settings
-from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
 from formtools.wizard.views import SessionWizardView
 
-from config.ratelimits import is_limited
 from onboarding import access, memberships, selectors, services
-from onboarding.forms import (COLLEAGUE, CUSTOMER, CUSTOMER_DOES_IT, PARTNER, SELF,
-                              AdminPasswordForm, ConfirmForm, CustomerAdminForm, CustomerOrgForm,
-                              InstallerForm, OrgStepForm, PartnerOrgForm, RoleForm)
+from onboarding.done_views import handed_over, mark_done, resume
+from onboarding.forms import (ConfirmForm, CustomerAdminForm, CustomerOrgForm, Installer,
+                              InstallerForm, OrgStepForm, PartnerOrgForm, Role, RoleForm)
+from onboarding.link_views import problem_response, wizard_prefix
 from onboarding.verification import EmailProof
-from orders.models import Order
-from provisioning.models import Provisioning, SetupLink, SetupMode
 from provisioning import lifecycle
-from provisioning.links import LinkProblem, check_link, link_problem
-
-DONE_KEY = "setup_done"           # session: {order number: {"user": pk or None, "set_up": bool}}
+from provisioning.links import LinkProblem, link_problem
+from provisioning.models import Provisioning, SetupLink, SetupMode
 
 STEP_NAMES = {
     "role": _("Role"),
@@ -34,113 +30,18 @@ STEP_NAMES = {
 ALL_STEPS = list(STEP_NAMES)
 
 
-def wizard_prefix(order):
-    """Wizard storage is keyed per order: two tabs on two orders never share a wizard."""
-    return f"setup_{order.pk}"
-
-
-# --- The link ------------------------------------------------------------------------------------
-
-def _too_many_bad_tokens(request):
-    """Unknown tokens from one client address (settings.RATE_LIMITS["setup-bad-token"]): a
-    guesser is slowed down, a valid link from the same address still opens."""
-    return is_limited(request, "setup-bad-token")
-
-
-def problem_response(request, link, problem):
-    """The page of a link that cannot open the wizard: what happened and what to do. It names
-    nothing but this order's own number, dates and a masked address."""
-    order = link.order
-    if problem == LinkProblem.SUPERSEDED:
-        newer = selectors.live_link(order)
-        return render(request, "onboarding/link/superseded.html", {
-            "order": order, "newer_to": selectors.mask_email(newer.recipient_email) if newer else "",
-            "newer_purpose": newer.purpose if newer else "", "purposes": SetupLink.Purpose,
-        }, status=410)
-    if problem == LinkProblem.EXPIRED:
-        return render(request, "onboarding/link/expired.html", {
-            "order": order, "closed_on": order.provisioning.window_closes_at,
-            "rep_email": order.account_rep.email}, status=410)
-    if problem == LinkProblem.DEPLOYED:
-        return render(request, "onboarding/link/deployed.html", {
-            "order": order, "deployed_at": order.provisioning.deployed_at})
-    return render(request, "onboarding/link/unknown.html", status=404)
-
-
-@require_http_methods(["GET", "HEAD"])
-def entry(request, token):
-    """GET /setup/<token>/: mail scanners fetch this, so it changes no data, only this browser's
-    session: the link is remembered and the token leaves the address bar."""
-    check = check_link(token)
-    if check.problem == LinkProblem.UNKNOWN:
-        if _too_many_bad_tokens(request):
-            return render(request, "onboarding/link/throttled.html", status=429)
-        return render(request, "onboarding/link/unknown.html", status=404)
-    if not check.ok:
-        return problem_response(request, check.link, check.problem)
-    order = check.link.order
-    access.remember_link(request, check.link)
-    if order.provisioning.set_up_at is None:
-        # Opening the link starts the wizard again from the first step.
-        request.session.pop(f"wizard_{wizard_prefix(order)}", None)
-        access.set_for_order(request, DONE_KEY, order.number, None)
-    response = redirect("onboarding:setup", number=order.number)
-    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
-        # The page speaks the language the email was written in, until the user picks another.
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, order.language,
-                            samesite="Lax", httponly=True)
-    return response
-
-
-def service_setup_url(order):
-    """Step 11: the service setup assistant, at the order's first step not done."""
-    return reverse("onboarding:service_resume", kwargs={"number": order.number})
-
-
-def mark_done(request, order, set_up):
-    """This browser confirmed the order: it may see the done page (and, if its Confirm created
-    an administrator, choose their password there). Returns that page's redirect."""
-    access.set_for_order(request, DONE_KEY, order.number, {"set_up": set_up})
-    return redirect("onboarding:setup_done", number=order.number)
-
-
-def handed_over(request, order):
-    """The link that handed the setup to the customer, used again. The browser that confirmed
-    (a double click, another tab) gets its done page back; any other browser only learns that
-    the setup was handed over."""
-    provisioning = Provisioning.objects.get(pk=order.pk)
-    if request.session.get(DONE_KEY, {}).get(order.number) or \
-            provisioning.confirmed_in_browser == access.browser_id(request):
-        return mark_done(request, order, set_up=False)
-    return render(request, "onboarding/wizard/handed_over.html", {"order": order})
-
-
-def resume(request, order):
-    """A link used after Confirm. The browser that confirmed goes back to its done page; a
-    signed-in member of the order's organisations to the service setup; anyone else is told the
-    order is set up and asked to sign in: the link alone opens nothing after Confirm."""
-    if request.session.get(DONE_KEY, {}).get(order.number):
-        return redirect("onboarding:setup_done", number=order.number)
-    if access.user_can_manage(request.user, order):
-        return redirect(service_setup_url(order))
-    return render(request, "onboarding/wizard/set_up_sign_in.html",
-                  {"order": order, "next_url": service_setup_url(order)})
-
-
-# --- The wizard ----------------------------------------------------------------------------------
-
 def _cleaned(wizard, step, key):
     return (wizard.get_cleaned_data_for_step(step) or {}).get(key)
 
 
 def _role(wizard):
     if wizard.customer_admin_link:
-        return CUSTOMER
+        return Role.CUSTOMER
     return _cleaned(wizard, "role", "role")
 
 
 def _installer(wizard):
-    return _cleaned(wizard, "installer", "choice") if _role(wizard) == PARTNER else None
+    return _cleaned(wizard, "installer", "choice") if _role(wizard) == Role.PARTNER else None
 
 
 def show_role(wizard):
@@ -148,31 +49,25 @@ def show_role(wizard):
 
 
 def show_installer(wizard):
-    return _role(wizard) == PARTNER
+    return _role(wizard) == Role.PARTNER
 
 
 def show_partner_org(wizard):
-    return _installer(wizard) in (SELF, CUSTOMER_DOES_IT)
+    return _installer(wizard) in (Installer.SELF, Installer.CUSTOMER)
 
 
 def show_customer_admin(wizard):
     if wizard.customer_admin_link:
         return False  # the partner gave us this address: it is the link's recipient
-    return _role(wizard) == CUSTOMER or _installer(wizard) in (SELF, CUSTOMER_DOES_IT)
+    return _role(wizard) == Role.CUSTOMER or _installer(wizard) in (Installer.SELF, Installer.CUSTOMER)
 
 
 def show_customer_org(wizard):
-    return _role(wizard) == CUSTOMER or _installer(wizard) == SELF
+    return _role(wizard) == Role.CUSTOMER or _installer(wizard) == Installer.SELF
 
 
 def show_confirm(wizard):
-    return _role(wizard) == CUSTOMER or _installer(wizard) in (SELF, CUSTOMER_DOES_IT)
-
-
-class _BackToStep(Exception):
-    def __init__(self, conflict):
-        super().__init__(conflict.message)
-        self.conflict = conflict
+    return _role(wizard) == Role.CUSTOMER or _installer(wizard) in (Installer.SELF, Installer.CUSTOMER)
 
 
 class SetupWizard(SessionWizardView):
@@ -255,10 +150,10 @@ class SetupWizard(SessionWizardView):
     def customer_leads(self):
         """The customer sets up their organisation: they chose "I am the customer", or the
         partner hands the setup to them."""
-        return _role(self) == CUSTOMER or _installer(self) == CUSTOMER_DOES_IT
+        return _role(self) == Role.CUSTOMER or _installer(self) == Installer.CUSTOMER
 
     def installer_email(self):
-        if _role(self) != PARTNER:
+        if _role(self) != Role.PARTNER:
             return None
         member = self.signed_in_member
         return member.email if member is not None else _cleaned(self, "installer", "email")
@@ -297,7 +192,7 @@ class SetupWizard(SessionWizardView):
                     "customer_org": self.customer_org_by_id,
                     "installer_email": self.installer_email(),
                     "customer_led": self.customer_leads(),
-                    "proof": self.proof if _role(self) == CUSTOMER else None,
+                    "proof": self.proof if _role(self) == Role.CUSTOMER else None,
                     "managed_elsewhere": self.customer_org_elsewhere is not None}
         if step == "customer_org":
             return {"existing": self.customer_org_to_verify()}
@@ -326,12 +221,6 @@ class SetupWizard(SessionWizardView):
         return data
 
     # -- Requests ---------------------------------------------------------------------------------
-
-    def _forget_caches(self):
-        for name in list(self.__dict__):
-            if name.startswith("_cleaned_data_cache_") or name in ("_resolved_form_list",
-                                                                   "_cache_signature"):
-                delattr(self, name)
 
     def get(self, request, *args, **kwargs):
         """Shows the current step again (a reload or a language switch keeps the answers);
@@ -367,12 +256,12 @@ class SetupWizard(SessionWizardView):
         self.proof.may_send = goto is None and posted_step in ("installer", "customer_admin")
         if goto in form_list:
             # Back keeps what was typed on this page, complete or not, without checking it:
-            # Next checks it, and Confirm checks every step again.
+            # Next checks it, and Confirm checks every step again. The answers just stored may
+            # change which steps there are, so the step is shown by a fresh request (GET).
             form = self.get_form(posted_step, data=self.request.POST)
             self.storage.set_step_data(posted_step, self.process_step(form))
-            self._forget_caches()
-            if goto in self.get_form_list():
-                return self.render_goto_step(goto)
+            self.storage.current_step = goto
+            return redirect(self.request.path)
 
         if self.request.POST.get("ask_to_join") and posted_step == "partner_org":
             return self._ask_to_join()
@@ -433,29 +322,32 @@ class SetupWizard(SessionWizardView):
                       {"order": self.order}, status=409)
 
     def render_done(self, form, **kwargs):
+        """Confirm. As formtools does, every step's stored answers are checked again first; then
+        the setup is done, and the stored answers are cleared only when it went through: a rule
+        checked under the order's lock (SetupConflict) sends the user back to a step with them."""
+        form_dict = {}
+        for step in self.get_form_list():
+            step_form = self.get_form(step, data=self.storage.get_step_data(step),
+                                      files=self.storage.get_step_files(step))
+            if not step_form.is_valid():
+                return self.render_revalidation_failure(step, step_form, **kwargs)
+            form_dict[step] = step_form
         try:
-            return super().render_done(form, **kwargs)
-        except _BackToStep as back:
-            conflict = back.conflict
-            # What the steps knew may have changed meanwhile (an organisation someone created).
-            for name in ("partner_org", "customer_org_by_id"):
-                self.__dict__.pop(name, None)
-            if conflict.step not in self.get_form_list():
-                return render(self.request, "onboarding/wizard/cannot_continue.html",
-                              {"order": self.order, "message": conflict.message}, status=409)
-            self.storage.current_step = conflict.step
-            step_form = self.get_form(conflict.step,
-                                      data=self.storage.get_step_data(conflict.step))
-            step_form.is_valid()
-            field = conflict.field if conflict.field in step_form.fields else None
-            if conflict.message not in step_form.errors.get(field or "__all__", []):
-                step_form.add_error(field, conflict.message)
-            return self.render(step_form)
+            response = self.finish(form_dict)
+        except services.SetupConflict as conflict:
+            return self._back_to(conflict)
+        self.storage.reset()
+        return response
 
     def done(self, form_list, form_dict=None, **kwargs):
+        # formtools' abstract hook; render_done above calls finish itself.
+        return self.finish(form_dict)
+
+    def finish(self, form_dict):
+        """The wizard's end: hand to a colleague, or Confirm (complete_setup)."""
         installer = form_dict.get("installer")
         try:
-            if installer is not None and installer.cleaned_data["choice"] == COLLEAGUE:
+            if installer is not None and installer.cleaned_data["choice"] == Installer.COLLEAGUE:
                 email = services.hand_to_colleague(self.link, installer.cleaned_data["colleague_email"])
                 return render(self.request, "onboarding/wizard/colleague_asked.html",
                               {"order": self.order, "email": email})
@@ -467,10 +359,26 @@ class SetupWizard(SessionWizardView):
             if services.handed_over_by(self.link):  # this link's own hand-over won the race
                 return handed_over(self.request, self.order)
             self.link.refresh_from_db()
-            return problem_response(self.request, self.link, LinkProblem.SUPERSEDED)
-        except services.SetupConflict as conflict:
-            raise _BackToStep(conflict) from None
+            self.order.provisioning.refresh_from_db()
+            return problem_response(self.request, self.link,
+                                    link_problem(self.link) or LinkProblem.SUPERSEDED)
         return mark_done(self.request, self.order, result.set_up)
+
+    def _back_to(self, conflict):
+        """Back to the step whose answer a rule checked at Confirm refused, saying why."""
+        # What the steps knew may have changed meanwhile (an organisation someone created).
+        for name in ("partner_org", "customer_org_by_id"):
+            self.__dict__.pop(name, None)
+        if conflict.step not in self.get_form_list():
+            return render(self.request, "onboarding/wizard/cannot_continue.html",
+                          {"order": self.order, "message": conflict.message}, status=409)
+        self.storage.current_step = conflict.step
+        step_form = self.get_form(conflict.step, data=self.storage.get_step_data(conflict.step))
+        step_form.is_valid()
+        field = conflict.field if conflict.field in step_form.fields else None
+        if conflict.message not in step_form.errors.get(field or "__all__", []):
+            step_form.add_error(field, conflict.message)
+        return self.render(step_form)
 
     def plan(self, form_dict):
         role = _role(self)
@@ -481,7 +389,7 @@ class SetupWizard(SessionWizardView):
                 customer["customer_org_id"] = customer_org_form.existing.pk
             else:
                 customer["new_customer_org"] = customer_org_form.details()
-        if role == CUSTOMER:
+        if role == Role.CUSTOMER:
             admin_email = self.customer_admin_email()
             return services.SetupPlan(mode=SetupMode.CUSTOMER, installer_name="",
                                       installer_email=admin_email, customer_admin_email=admin_email,
@@ -497,14 +405,14 @@ class SetupWizard(SessionWizardView):
         return services.SetupPlan(
             mode=mode, installer_name=installer["name"], installer_email=self.installer_email(),
             customer_admin_email=form_dict["customer_admin"].cleaned_data["email"],
-            hand_to_customer=installer["choice"] == CUSTOMER_DOES_IT, **partner, **customer)
+            hand_to_customer=installer["choice"] == Installer.CUSTOMER, **partner, **customer)
 
     # -- Pages ------------------------------------------------------------------------------------
 
     def progress(self):
         steps = list(self.get_form_list())
         if not self.customer_admin_link and (_role(self) is None or
-                                             (_role(self) == PARTNER and _installer(self) is None)):
+                                             (_role(self) == Role.PARTNER and _installer(self) is None)):
             steps = ALL_STEPS  # nothing chosen yet: show the usual path
         current = self.steps.current
         index = steps.index(current) if current in steps else 0
@@ -515,7 +423,7 @@ class SetupWizard(SessionWizardView):
     def summary(self):
         """Both sides of the confirm page, from the answers (nothing is saved yet)."""
         partner = None
-        if _role(self) == PARTNER:
+        if _role(self) == Role.PARTNER:
             installer = self.get_cleaned_data_for_step("installer") or {}
             org_data = self.get_cleaned_data_for_step("partner_org") or {}
             partner = {"org": self.partner_org,
@@ -532,8 +440,8 @@ class SetupWizard(SessionWizardView):
             "partner": partner,
             "customer": {"org": customer_org, "new": new_customer if customer_org is None else None,
                          "admin_email": self.customer_admin_email(),
-                         "hand_over": _installer(self) == CUSTOMER_DOES_IT,
-                         "managed": _role(self) == PARTNER},
+                         "hand_over": _installer(self) == Installer.CUSTOMER,
+                         "managed": _role(self) == Role.PARTNER},
         }
 
     def get_context_data(self, form, **kwargs):
@@ -549,7 +457,7 @@ class SetupWizard(SessionWizardView):
                            join_as=installer.get("email", ""),
                            login_url=f"{reverse('login')}?next={self.request.path}")
         if step == "customer_admin":
-            context["own_address"] = _role(self) == CUSTOMER
+            context["own_address"] = _role(self) == Role.CUSTOMER
             org = context["managed_elsewhere"] = self.customer_org_elsewhere
             if org is not None and self.request.method == "POST":
                 # The step was just reached (a POST): the rep hears of it without a click.
@@ -558,71 +466,3 @@ class SetupWizard(SessionWizardView):
         if step == "confirm":
             context["summary"] = self.summary()
         return context
-
-
-# --- After Confirm: the success page and the password (step 10) ---------------------------------
-
-@require_http_methods(["GET", "HEAD", "POST"])
-def setup_done(request, number):
-    """"Your order has been set up successfully", and the new administrator's password. A plain
-    form, not a wizard step: the raw password never enters the wizard's session storage. Only
-    the browser that confirmed sees it. Without a password to choose, a signed-in member goes
-    straight on into the service setup assistant ("L'Assistant d'installation du service se
-    lance"), which shows the success."""
-    from django.contrib import messages
-
-    marker = request.session.get(DONE_KEY, {}).get(number)
-    if not marker:
-        link = access.link_in_session(request, number)
-        if link is not None and link.order.provisioning.set_up_at is not None:
-            # This browser has the link but did not confirm: the order is set up, sign in.
-            return render(request, "onboarding/wizard/set_up_sign_in.html",
-                          {"order": link.order, "next_url": service_setup_url(link.order)},
-                          status=403)
-        return render(request, "onboarding/link/no_link.html", status=403)
-    order = (Order.objects.select_related("provisioning", "partner_org", "customer_org")
-             .get(number=number))
-    if order.provisioning.deployed_at is not None:
-        return render(request, "onboarding/link/deployed.html",
-                      {"order": order, "deployed_at": order.provisioning.deployed_at})
-    set_up = marker.get("set_up")
-    user = services.password_user_for(order, access.browser_id(request))
-    form = None
-    link_sent_to = None
-    if user is not None and request.method == "POST" and request.POST.get("email_link"):
-        memberships.email_password_link(user, order)
-        link_sent_to = user.email
-    elif user is not None:
-        form = AdminPasswordForm(user, request.POST if request.method == "POST" else None)
-        if form.is_bound and form.is_valid():
-            services.set_admin_password(user, form.cleaned_data["new_password1"], order)
-            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[-1])
-            response = mark_done(request, order, set_up)
-            return redirect(service_setup_url(order)) if set_up else response
-    invited = memberships.pending_invitation_email(order) if set_up else None
-    if set_up and user is None and access.user_can_manage(request.user, order):
-        messages.success(request, _("Your order has been set up successfully"))
-        if invited:
-            messages.info(request, _("We emailed an invitation to %(email)s: they administer "
-                                     "%(org)s once they accept it.")
-                          % {"email": invited, "org": order.customer_org.name})
-        return redirect(service_setup_url(order))
-    handed_to = None
-    if not set_up:
-        live = selectors.live_link(order)
-        handed_to = live.recipient_email if live else ""
-    return render(request, "onboarding/wizard/done.html", {
-        "order": order, "form": form, "password_user": user, "set_up": set_up,
-        "handed_to": handed_to, "link_sent_to": link_sent_to,
-        "invited": invited,
-        "customer_led": order.provisioning.setup_mode == SetupMode.CUSTOMER,
-    })
-
-
-@require_http_methods(["GET", "HEAD"])
-def last_setup(request):
-    """/setup/: the wizard of the order whose link this browser opened last."""
-    number = access.last_opened(request)
-    if number is None:
-        return render(request, "onboarding/link/no_link.html", status=403)
-    return redirect("onboarding:setup", number=number)

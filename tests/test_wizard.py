@@ -121,8 +121,10 @@ def test_errors_show_next_to_their_field(client, order):
 def test_back_keeps_the_answers(client, order):
     open_link(client, order)
     walk(client, order, until="partner_org")
-    response = post_step(client, order, "partner_org", {"name": "Changed SARL", "country": "FR"},
-                         wizard_goto_step="installer")
+    back = post_step(client, order, "partner_org", {"name": "Changed SARL", "country": "FR"},
+                     wizard_goto_step="installer")
+    assert back.status_code == 302 and back["Location"] == setup_url(order)
+    response = client.get(setup_url(order))
     assert current_step(response) == "installer"
     assert response.context["wizard"]["form"]["name"].value() == "Inès Installer"
     response = post_step(client, order, "installer", DEFAULT_ANSWERS["installer"])
@@ -133,9 +135,9 @@ def test_back_keeps_what_was_typed_on_an_unfinished_page(client, order):
     open_link(client, order)
     walk(client, order, until="customer_org")
     half_done = {"name": "Boulangerie Martin et Fils", "country": "", "city": "Villeurbanne"}
-    response = post_step(client, order, "customer_org", half_done,
-                         wizard_goto_step="customer_admin")
-    assert current_step(response) == "customer_admin"   # Back is not held up by the errors
+    back = post_step(client, order, "customer_org", half_done, wizard_goto_step="customer_admin")
+    assert back.status_code == 302  # Back is not held up by the errors
+    assert current_step(client.get(setup_url(order))) == "customer_admin"
 
     response = post_step(client, order, "customer_admin", DEFAULT_ANSWERS["customer_admin"])
     form = response.context["wizard"]["form"]

@@ -17,7 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_en
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from onboarding.access import BROWSER_KEY
-from onboarding.wizard import DONE_KEY
+from onboarding.done_views import DONE_KEY
 from orders.models import Order
 from orders.services import create_api_key
 from orgs.models import Membership, Organization, User
