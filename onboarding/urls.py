@@ -2,7 +2,7 @@
 from django.urls import path
 
 from onboarding import membership_views, views
-from onboarding.service_urls import urlpatterns as service_urlpatterns
+from onboarding.webex_setup_urls import urlpatterns as service_urlpatterns
 from onboarding.wizard_urls import urlpatterns as wizard_urlpatterns
 
 app_name = "onboarding"

@@ -73,7 +73,13 @@ def hand_to_worker(task_name, args, what):
         log.warning("broker down; %s left for the beat job", what)
         return
     try:
-        app.send_task(task_name, args, retry=False)
+        # By the registered task where this process imported it (so CELERY_TASK_ALWAYS_EAGER
+        # applies), else by name: the worker knows it either way.
+        task = app.tasks.get(task_name)
+        if task is not None:
+            task.apply_async(args, retry=False)
+        else:
+            app.send_task(task_name, args, retry=False)
     except Exception as exc:  # broker unreachable: the row stays due for the beat job
         redis_breaker.trip(exc)
         log.warning("broker unreachable; %s left for the beat job", what)

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from onboarding.access import SESSION_LINKS_KEY
 from orgs.models import Membership, Organization, User
-from provisioning import deploy as services, links
+from provisioning import links, webex_setup
 from provisioning.models import Event, SetupLink, SetupMode, Status
 from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory,
                              PartnerOrgFactory, RepFactory, UserFactory)
@@ -38,22 +38,22 @@ def set_up_order(services_=("calling", "meetings"), *, mode=SetupMode.SELF, part
     Event.objects.create(order=order, kind=Event.Kind.SET_UP)
     if configured:
         configure(order)
-    return services.load_order(pk=order.pk)
+    return webex_setup.load_order(pk=order.pk)
 
 
 def configure(order, subdomain=None):
     """Every step before Deploy done, through the same services the pages use."""
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     names = set(order.services)
     if "calling" in names:
-        services.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
+        webex_setup.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
                                        location_name="Lyon", main_number="+33478000000")
     if "meetings" in names:
-        services.save_meeting_settings(order, language="fr", time_zone="Europe/Paris",
+        webex_setup.save_meeting_settings(order, language="fr", time_zone="Europe/Paris",
                                        recording_allowed=True, guests_allowed=True,
                                        join_before_host=False)
-    services.reserve_subdomain(order, subdomain or f"site-{order.pk}")
-    return services.load_order(pk=order.pk)
+    webex_setup.reserve_subdomain(order, subdomain or f"site-{order.pk}")
+    return webex_setup.load_order(pk=order.pk)
 
 
 def with_link(client, order, email=INSTALLER, purpose=SetupLink.Purpose.DEPLOYMENT):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from provisioning import deploy as services
+from provisioning import webex_setup
 from provisioning.models import SetupMode
 from orgs.models import User
 from tests.factories import CustomerOrgFactory, PartnerOrgFactory, UserFactory
@@ -56,7 +56,7 @@ def test_my_orders_lists_the_partner_s_orders_with_status_and_resume(client):
     partner = PartnerOrgFactory()
     open_order = set_up_order(partner_org=partner)
     done = set_up_order(["messaging"], partner_org=partner, configured=True)
-    services.deploy(done)
+    webex_setup.deploy(done)
     client.force_login(member_of(partner))
     html = client.get("/my/orders/").content.decode()
     assert open_order.number in html and done.number in html

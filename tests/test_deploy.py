@@ -1,10 +1,10 @@
-"""Deploy and start billing (provisioning/deploy.py and the Deploy step)."""
+"""Deploy and start billing (provisioning/webex_setup.py and the Deploy step)."""
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from provisioning import deploy as services
-from provisioning.deploy import ServiceSetupError
+from provisioning import webex_setup
+from provisioning.webex_setup import ServiceSetupError
 from provisioning.models import (BillingPeriod, Event, OutboundEmail, Provisioning, SetupMode,
                                  Status, Subscription)
 from tests.service_helpers import (INSTALLER, PARTNER_CONTACT, configure, member_of, set_up_order,
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_deploy_starts_billing_for_every_purchased_service():
     order = set_up_order(["calling", "meetings", "messaging"], configured=True)
-    result = services.deploy(order)
+    result = webex_setup.deploy(order)
     assert result.started_now
     subscription = Subscription.objects.get(order=order)
     assert subscription.activated_at is not None
@@ -32,8 +32,8 @@ def test_deploy_starts_billing_for_every_purchased_service():
 
 def test_deploying_again_changes_nothing():
     order = set_up_order(["calling"], configured=True)
-    first = services.deploy(order)
-    second = services.deploy(order)
+    first = webex_setup.deploy(order)
+    second = webex_setup.deploy(order)
     assert not second.started_now
     assert second.provisioning.deployed_at == first.provisioning.deployed_at
     assert BillingPeriod.objects.filter(subscription__order=order).count() == 1
@@ -43,7 +43,7 @@ def test_deploying_again_changes_nothing():
 
 def test_the_database_refuses_a_second_billing_start_for_a_service():
     order = set_up_order(["calling"], configured=True)
-    services.deploy(order)
+    webex_setup.deploy(order)
     subscription = Subscription.objects.get(order=order)
     with pytest.raises(IntegrityError), transaction.atomic():
         BillingPeriod.objects.create(subscription=subscription, service="calling",
@@ -52,9 +52,9 @@ def test_the_database_refuses_a_second_billing_start_for_a_service():
 
 def test_deploy_is_refused_until_every_step_is_done():
     order = set_up_order(["calling", "meetings"])
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     with pytest.raises(ServiceSetupError) as error:
-        services.deploy(order)
+        webex_setup.deploy(order)
     assert error.value.code == ServiceSetupError.INCOMPLETE
     assert error.value.missing == ["calling", "meetings", "enterprise"]
     assert not BillingPeriod.objects.exists()
@@ -65,20 +65,20 @@ def test_deploy_is_refused_when_the_setup_window_closed():
     order = set_up_order(["messaging"], configured=True)
     Provisioning.objects.filter(pk=order.pk).update(status=Status.CLOSED)
     with pytest.raises(ServiceSetupError) as error:
-        services.deploy(order)
+        webex_setup.deploy(order)
     assert error.value.code == ServiceSetupError.CLOSED
     assert not BillingPeriod.objects.exists()
 
 
 def test_settings_cannot_change_after_deployment():
     order = set_up_order(["calling"], configured=True)
-    services.deploy(order)
+    webex_setup.deploy(order)
     with pytest.raises(ServiceSetupError) as error:
-        services.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
+        webex_setup.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
                                        location_name="x", main_number="+33478000001")
     assert error.value.code == ServiceSetupError.DEPLOYED
     with pytest.raises(ServiceSetupError):
-        services.reserve_subdomain(order, "another-name")
+        webex_setup.reserve_subdomain(order, "another-name")
 
 
 def test_the_installer_gets_a_confirmation_email(mailoutbox, django_capture_on_commit_callbacks,
@@ -86,7 +86,7 @@ def test_the_installer_gets_a_confirmation_email(mailoutbox, django_capture_on_c
     settings.CELERY_TASK_ALWAYS_EAGER = True
     order = set_up_order(["calling", "meetings"], configured=True)
     with django_capture_on_commit_callbacks(execute=True):
-        services.deploy(order)
+        webex_setup.deploy(order)
     assert [m.to for m in mailoutbox] == [[INSTALLER]]
     message = mailoutbox[0]
     subscription = Subscription.objects.get(order=order)
@@ -104,7 +104,7 @@ def test_on_the_customer_led_path_the_partner_is_told_too(mailoutbox,
     order = set_up_order(["messaging"], mode=SetupMode.CUSTOMER,
                          installer_email="admin@boulangerie.example", configured=True)
     with django_capture_on_commit_callbacks(execute=True):
-        services.deploy(order)
+        webex_setup.deploy(order)
     recipients = sorted(m.to[0] for m in mailoutbox)
     assert recipients == ["admin@boulangerie.example", PARTNER_CONTACT]
     to_partner = next(m for m in mailoutbox if m.to == [PARTNER_CONTACT])
@@ -117,7 +117,7 @@ def test_the_confirmation_is_in_the_order_s_language(mailoutbox, django_capture_
     settings.CELERY_TASK_ALWAYS_EAGER = True
     order = set_up_order(["messaging"], language="fr", configured=True)
     with django_capture_on_commit_callbacks(execute=True):
-        services.deploy(order)
+        webex_setup.deploy(order)
     assert mailoutbox[0].subject.startswith("Webex est déployé pour Boulangerie Martin")
     assert "la facturation a commencé" in mailoutbox[0].body
 
@@ -125,7 +125,7 @@ def test_the_confirmation_is_in_the_order_s_language(mailoutbox, django_capture_
 def test_a_rolled_back_deploy_sends_nothing_and_bills_nothing():
     order = set_up_order(["messaging"], configured=True)
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.deploy(order)
+        webex_setup.deploy(order)
         raise RuntimeError("the request failed after deploy")
     assert not BillingPeriod.objects.exists()
     assert not OutboundEmail.objects.filter(kind=OutboundEmail.Kind.DEPLOYED).exists()
@@ -158,7 +158,7 @@ def test_pressing_deploy_twice_starts_billing_once(client):
 
 def test_after_deployment_every_step_leads_to_the_deployed_page(client):
     order = configure(set_up_order(["calling"]), subdomain="martin")
-    services.deploy(order)
+    webex_setup.deploy(order)
     sign_in_installer(client, order)
     for step in ["subscription", "calling", "enterprise", "deploy"]:
         response = client.get(step_url(order, step))

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from provisioning import deploy as services
+from provisioning import webex_setup
 from provisioning.models import BillingPeriod, Event, OutboundEmail, Provisioning, Status
 from tests.service_helpers import member_of, set_up_order, step_url
 
@@ -82,15 +82,15 @@ def test_without_the_row_lock_concurrent_deploys_would_collide(monkeypatch):
     monkeypatch.setattr(Provisioning, "objects", NoLock(real))
     # Every deploy has read "not deployed yet" before any of them goes on to bill.
     all_checked = threading.Barrier(K)
-    check = services.missing_before_deploy
+    check = webex_setup.missing_before_deploy
 
     def missing_then_wait(order):
         missing = check(order)
         all_checked.wait(timeout=30)
         return missing
 
-    monkeypatch.setattr(services, "missing_before_deploy", missing_then_wait)
-    results, errors = run_together(lambda i: services.deploy(order), K)
+    monkeypatch.setattr(webex_setup, "missing_before_deploy", missing_then_wait)
+    results, errors = run_together(lambda i: webex_setup.deploy(order), K)
     monkeypatch.setattr(Provisioning, "objects", real)
 
     # One billed; the K-1 others tried to bill again and only the unique constraint stopped them.

@@ -388,12 +388,12 @@ def test_a_rep_s_resend_never_talks_to_the_mail_server_in_the_request(
         client, mailoutbox, django_capture_on_commit_callbacks, monkeypatch):
     """The request records the resend and hands the email to a worker after commit; a person's
     page never waits on SMTP (nor fails with it)."""
-    from config.celery import app
     from provisioning import tasks
 
     order, old = emailed_order()
     handed = []
-    monkeypatch.setattr(app, "send_task", lambda name, args, **_options: handed.append((name, args)))
+    monkeypatch.setattr(tasks.send_deployment_email, "apply_async",
+                        lambda args, **_options: handed.append(("provisioning.tasks.send_deployment_email", args)))
     with time_machine.travel(days_after_start(2), tick=False):
         client.force_login(order.account_rep)
         with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from onboarding import countries
-from provisioning import deploy as services
+from provisioning import webex_setup
 from provisioning.models import CallingSettings, Event, MeetingSettings, Subscription
 from tests.service_helpers import (configure, reload, set_up_order, sign_in_installer, step_url,
                                    with_link)
@@ -85,7 +85,7 @@ def test_next_on_subscription_details_records_the_review_and_goes_on(client):
 
 def test_calling_settings_default_to_the_customer_s_country(client):
     order = set_up_order(["calling"], customer_country="BE", customer_city="Gent")
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     sign_in_installer(client, order)
     response = client.get(step_url(order, "calling"))
     form = response.context["form"]
@@ -107,7 +107,7 @@ def calling_post(**changes):
 
 def test_calling_settings_are_saved_with_the_number_in_e164(client):
     order = set_up_order(["calling", "meetings"])
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     sign_in_installer(client, order)
     response = client.post(step_url(order, "calling"), calling_post())
     assert response.status_code == 302 and response.url == step_url(order, "meetings")
@@ -121,7 +121,7 @@ def test_calling_settings_are_saved_with_the_number_in_e164(client):
 @pytest.mark.parametrize("number", ["12345", "+1 212 555 0100", "06 12", "hello", "+33 9"])
 def test_a_main_number_that_is_not_valid_for_the_country_is_refused(client, number):
     order = set_up_order(["calling"])
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     sign_in_installer(client, order)
     response = client.post(step_url(order, "calling"), calling_post(main_number=number))
     assert response.status_code == 200
@@ -131,7 +131,7 @@ def test_a_main_number_that_is_not_valid_for_the_country_is_refused(client, numb
 
 def test_a_us_number_is_accepted_for_the_united_states(client):
     order = set_up_order(["calling"])
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     sign_in_installer(client, order)
     response = client.post(step_url(order, "calling"),
                            calling_post(country="US", time_zone="America/Chicago",
@@ -142,7 +142,7 @@ def test_a_us_number_is_accepted_for_the_united_states(client):
 
 def test_an_unknown_time_zone_or_country_is_refused(client):
     order = set_up_order(["calling"])
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     sign_in_installer(client, order)
     response = client.post(step_url(order, "calling"),
                            calling_post(time_zone="Mars/Olympus", country="ZZ"))
@@ -169,7 +169,7 @@ def test_the_country_list_is_real_and_every_default_time_zone_exists():
                                           ("UA", "Europe/Kyiv")])
 def test_a_country_s_default_time_zone_is_its_main_one(client, country, zone):
     order = set_up_order(["calling"], customer_country=country)
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     sign_in_installer(client, order)
     form = client.get(step_url(order, "calling")).context["form"]
     assert form["time_zone"].value() == zone
@@ -192,8 +192,8 @@ def test_the_time_zone_list_is_iana_s():
 
 def test_meeting_settings_are_saved_and_prefilled_from_calling(client):
     order = set_up_order(["calling", "meetings"])
-    services.mark_subscription_reviewed(order)
-    services.save_calling_settings(order, country="CA", time_zone="America/Toronto",
+    webex_setup.mark_subscription_reviewed(order)
+    webex_setup.save_calling_settings(order, country="CA", time_zone="America/Toronto",
                                    location_name="Montréal", main_number="+15145550100")
     sign_in_installer(client, order)
     form = client.get(step_url(order, "meetings")).context["form"]
@@ -212,7 +212,7 @@ def test_meeting_settings_are_saved_and_prefilled_from_calling(client):
 
 def enterprise_order(client, **kwargs):
     order = set_up_order(["messaging"], **kwargs)
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     sign_in_installer(client, order)
     return order
 
@@ -301,9 +301,9 @@ def test_a_name_taken_between_check_and_save_gets_a_clear_message(client, monkey
 
 def test_an_org_with_a_live_webex_site_keeps_its_subdomain(client):
     first = configure(set_up_order(["messaging"]), subdomain="martin")
-    services.deploy(first)
+    webex_setup.deploy(first)
     second = set_up_order(["messaging"], customer_org=first.customer_org)
-    services.mark_subscription_reviewed(second)
+    webex_setup.mark_subscription_reviewed(second)
     sign_in_installer(client, second)
     html = client.get(step_url(second, "enterprise")).content.decode()
     assert "already has a live Webex site" in html and "martin.webex.com" in html
@@ -326,16 +326,16 @@ def test_an_org_with_a_live_webex_site_keeps_its_subdomain(client):
 def test_the_service_setup_resumes_at_the_first_step_not_done(client, done, expected):
     order = set_up_order(["calling", "meetings"])
     if "subscription" in done:
-        services.mark_subscription_reviewed(order)
+        webex_setup.mark_subscription_reviewed(order)
     if "calling" in done:
-        services.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
+        webex_setup.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
                                        location_name="Lyon", main_number="+33478000000")
     if "meetings" in done:
-        services.save_meeting_settings(order, language="fr", time_zone="Europe/Paris",
+        webex_setup.save_meeting_settings(order, language="fr", time_zone="Europe/Paris",
                                        recording_allowed=False, guests_allowed=True,
                                        join_before_host=False)
     if "enterprise" in done:
-        services.reserve_subdomain(order, "martin")
+        webex_setup.reserve_subdomain(order, "martin")
     sign_in_installer(client, order)
     response = client.get(f"/orders/{order.number}/services/", follow=True)
     assert response.redirect_chain[-1][0] == step_url(order, expected)
@@ -365,7 +365,7 @@ def test_going_back_shows_the_saved_settings(client):
 
 def test_the_progress_marks_done_steps_and_the_current_one(client):
     order = set_up_order(["calling", "meetings"])
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     sign_in_installer(client, order)
     html = client.get(step_url(order, "calling")).content.decode()
     assert '<li class="done">' in html
@@ -428,7 +428,7 @@ def test_check_availability_stays_within_its_query_budget(client, django_assert_
 
 def test_the_deployed_page_stays_within_its_query_budget(client, django_assert_max_num_queries):
     order = configure(set_up_order(["calling", "meetings"]), subdomain="martin")
-    services.deploy(order)
+    webex_setup.deploy(order)
     sign_in_installer(client, order)
     # session, user, membership, order, lines, billing periods, the layout's permissions
     with django_assert_max_num_queries(8):
@@ -440,7 +440,7 @@ def test_the_deployed_page_stays_within_its_query_budget(client, django_assert_m
 # history row, and the savepoints each atomic block costs inside the test's transaction. Deploy:
 # the order again under the lock, the subscription, its activation, one bulk insert of billing
 # periods, the status, the history row and the installer's email. Signed in: user and membership
-# instead of the link. The same whatever the number of services.
+# instead of the link. The same whatever the number of webex_setup.
 STEP_POSTS = {
     "calling": {"country": "FR", "time_zone": "Europe/Paris", "location_name": "Lyon",
                 "main_number": "04 78 00 00 00"},
@@ -457,7 +457,7 @@ def test_saving_each_step_stays_within_its_query_budget(client, django_assert_ma
                                                         step, budget):
     order = set_up_order(["calling", "meetings"])
     sign_in_installer(client, order)
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     steps = list(STEP_POSTS)
     for earlier in steps[:steps.index(step)]:
         assert client.post(step_url(order, earlier), STEP_POSTS[earlier]).status_code == 302

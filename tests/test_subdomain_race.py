@@ -7,8 +7,8 @@ from django.db import connection
 
 from orgs import subdomains
 from orgs.models import Organization
-from provisioning import deploy as services
-from provisioning.deploy import ServiceSetupError
+from provisioning import webex_setup
+from provisioning.webex_setup import ServiceSetupError
 from tests.service_helpers import set_up_order, step_url, sign_in_installer
 
 K = 8
@@ -38,7 +38,7 @@ def test_k_orgs_saving_one_name_in_different_letter_cases_leave_one_winner():
                 # the check alone cannot prevent the clash, the race is real.
                 outcomes.append(("checked", subdomains.is_available(spelling.lower())))
                 checked.wait(timeout=30)
-                services.reserve_subdomain(order, spelling)
+                webex_setup.reserve_subdomain(order, spelling)
                 outcomes.append(("won", order.pk))
             except ServiceSetupError as error:
                 outcomes.append(("lost", error.code))
@@ -65,7 +65,7 @@ def test_k_orgs_saving_one_name_in_different_letter_cases_leave_one_winner():
 def test_k_installers_pressing_save_at_once_get_one_success_and_clear_messages(client_factory):
     orders = [set_up_order(["messaging"]) for _ in range(K)]
     for order in orders:
-        services.mark_subscription_reviewed(order)  # so the enterprise step is open
+        webex_setup.mark_subscription_reviewed(order)  # so the enterprise step is open
     clients = []
     for order in orders:
         client = client_factory()

@@ -497,7 +497,7 @@ def test_another_tab_after_the_hand_over_shows_the_done_page_not_superseded(clie
 
 def test_after_a_hand_over_the_partner_installer_and_the_customer_admin_are_told_of_the_deploy(
         client, order):
-    from provisioning import deploy
+    from provisioning import webex_setup
     from tests.service_helpers import configure
 
     open_link(client, order)
@@ -510,7 +510,7 @@ def test_after_a_hand_over_the_partner_installer_and_the_customer_admin_are_told
     assert (provisioning.installer_name, provisioning.installer_email) == ("Inès Installer",
                                                                            INSTALLER_EMAIL)
 
-    deploy.deploy(configure(deploy.load_order(pk=order.pk)), installer_email=CUSTOMER_ADMIN_EMAIL)
+    webex_setup.deploy(configure(webex_setup.load_order(pk=order.pk)), installer_email=CUSTOMER_ADMIN_EMAIL)
     sent = {e.to: e for e in OutboundEmail.objects.filter(kind=OutboundEmail.Kind.DEPLOYED)}
     assert set(sent) == {INSTALLER_EMAIL, CUSTOMER_ADMIN_EMAIL}
     assert "As the customer did the setup" in sent[INSTALLER_EMAIL].body_text

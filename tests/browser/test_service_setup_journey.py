@@ -60,10 +60,10 @@ def test_a_partner_resumes_sets_up_the_services_and_deploys(journey):
 
 
 def test_check_availability_works_without_javascript(browser, site):
-    from provisioning import deploy as services
+    from provisioning import webex_setup
 
     order = set_up_order(["messaging"])
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     member_of(order.partner_org, "installer@partner.example")
     CustomerOrgFactory(subdomain="taken-name")
     context = browser.new_context(java_script_enabled=False)
@@ -82,10 +82,10 @@ def test_check_availability_works_without_javascript(browser, site):
 
 
 def test_a_refused_main_number_gets_the_focus(journey):
-    from provisioning import deploy as services
+    from provisioning import webex_setup
 
     order = set_up_order(["calling"])
-    services.mark_subscription_reviewed(order)
+    webex_setup.mark_subscription_reviewed(order)
     member_of(order.partner_org, "installer@partner.example")
     j = journey("calling-error", viewport=PHONE)
     j.sign_in("installer@partner.example", PASSWORD)

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from onboarding import memberships
 from orgs.models import Invitation, JoinRequest
-from provisioning import deploy
+from provisioning import webex_setup
 from provisioning.models import Provisioning
 from provisioning.links import issue_link
 from tests.factories import MembershipFactory, OrderFactory, PartnerOrgFactory, UserFactory
@@ -81,7 +81,7 @@ def test_no_page_writes_on_a_get():
     pages += [(member, f"/orders/{fresh.number}/services/"), (member, "/services/"),
               (member, "/my/orders/"), (member, "/")]
     done = configure(set_up_order(["calling"]))
-    deploy.deploy(done)
+    webex_setup.deploy(done)
     deployed = Client()
     sign_in_installer(deployed, done)
     pages.append((deployed, f"/orders/{done.number}/services/deployed/"))

@@ -1,5 +1,5 @@
 """The service setup assistant (spec step 11). Each step saves when submitted (real settings,
-through provisioning/deploy.py); leaving half-way loses nothing, and coming back resumes at the
+through provisioning/webex_setup.py); leaving half-way loses nothing, and coming back resumes at the
 first step not done."""
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -14,12 +14,12 @@ from django.views.decorators.http import require_http_methods
 from onboarding import countries
 from onboarding.access import (authenticated_recently, last_opened, mark_authenticated,
                                user_can_deploy, user_can_manage)
-from onboarding.service_forms import (CallingSettingsForm, MeetingSettingsForm,
+from onboarding.webex_setup_forms import (CallingSettingsForm, MeetingSettingsForm,
                                       ReauthenticateForm, SubdomainForm, meeting_language_choices)
 from orders.models import Order
 from orgs import subdomains
-from provisioning import deploy as services
-from provisioning.deploy import (CALLING, DEPLOY, ENTERPRISE, MEETINGS, SUBSCRIPTION,
+from provisioning import webex_setup
+from provisioning.webex_setup import (CALLING, DEPLOY, ENTERPRISE, MEETINGS, SUBSCRIPTION,
                                  ServiceSetupError)
 from provisioning.models import Status
 
@@ -52,7 +52,7 @@ def _order_for(request, number):
     if not request.user.is_authenticated:
         raise Denied
     try:
-        order = services.load_order(number=number)
+        order = webex_setup.load_order(number=number)
     except Order.DoesNotExist:
         raise Http404 from None
     if not user_can_manage(request.user, order) or order.provisioning.set_up_at is None:
@@ -81,7 +81,7 @@ def step_url(order, step):
 def _resume_url(order):
     if order.provisioning.deployed_at:
         return step_url(order, None)
-    return step_url(order, services.first_step_not_done(order))
+    return step_url(order, webex_setup.first_step_not_done(order))
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -107,18 +107,18 @@ def resume(request, order):
 def deployed(request, order):
     if not order.provisioning.deployed_at:
         return redirect(_resume_url(order))
-    return render(request, "onboarding/services/deployed.html", _summary(order))
+    return render(request, "onboarding/webex_setup/deployed.html", _summary(order))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @_guarded
 def step(request, order, step):
-    steps = services.steps_for(order)
+    steps = webex_setup.steps_for(order)
     if step not in steps:
         raise Http404
     if order.provisioning.deployed_at:
         return redirect(step_url(order, None))
-    first_open = services.first_step_not_done(order)
+    first_open = webex_setup.first_step_not_done(order)
     if steps.index(step) > steps.index(first_open):
         return redirect(step_url(order, first_open))
     context = _step_context(order, steps, step, first_open)
@@ -133,13 +133,13 @@ def step(request, order, step):
         if error.code == ServiceSetupError.NOT_SET_UP:
             raise Http404 from None
         context["error"] = ERROR_MESSAGES.get(error.code, "")
-        return render(request, f"onboarding/services/{step}.html", context, status=409)
+        return render(request, f"onboarding/webex_setup/{step}.html", context, status=409)
 
 
 def _step_context(order, steps, current, first_open):
     index = steps.index(current)
     reachable = steps[:steps.index(first_open) + 1]
-    done = services.done_steps(order)
+    done = webex_setup.done_steps(order)
     closed = order.provisioning.status == Status.CLOSED
     return {
         "error": ERROR_MESSAGES[ServiceSetupError.CLOSED] if closed else "",
@@ -157,7 +157,7 @@ def _step_context(order, steps, current, first_open):
 
 
 def _next(order, step):
-    steps = services.steps_for(order)
+    steps = webex_setup.steps_for(order)
     return redirect(step_url(order, steps[steps.index(step) + 1]))
 
 
@@ -165,16 +165,16 @@ def _next(order, step):
 
 def subscription_step(request, order, context):
     if request.method == "POST":
-        services.mark_subscription_reviewed(order, by=request.user)
+        webex_setup.mark_subscription_reviewed(order, by=request.user)
         return _next(order, SUBSCRIPTION)
     # A GET writes nothing: the subscription is created when the step is submitted.
-    context["subscription"] = services.subscription_of(order)
+    context["subscription"] = webex_setup.subscription_of(order)
     context["lines"] = list(order.lines.all())
-    return render(request, "onboarding/services/subscription.html", context)
+    return render(request, "onboarding/webex_setup/subscription.html", context)
 
 
 def calling_step(request, order, context):
-    saved = services.related_or_none(order, "calling_settings")
+    saved = webex_setup.related_or_none(order, "calling_settings")
     if saved is not None:
         initial = {"country": saved.country, "time_zone": saved.time_zone,
                    "location_name": saved.location_name, "main_number": saved.main_number}
@@ -184,28 +184,28 @@ def calling_step(request, order, context):
                    "location_name": order.customer_city or order.customer_name}
     form = CallingSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.save_calling_settings(order, by=request.user, **form.cleaned_data)
+        webex_setup.save_calling_settings(order, by=request.user, **form.cleaned_data)
         return _next(order, CALLING)
     context["form"] = form
-    return render(request, "onboarding/services/calling.html", context)
+    return render(request, "onboarding/webex_setup/calling.html", context)
 
 
 def meetings_step(request, order, context):
-    saved = services.related_or_none(order, "meeting_settings")
+    saved = webex_setup.related_or_none(order, "meeting_settings")
     if saved is not None:
         initial = {field: getattr(saved, field) for field in MeetingSettingsForm.base_fields}
     else:
-        calling = services.related_or_none(order, "calling_settings")
+        calling = webex_setup.related_or_none(order, "calling_settings")
         country = (order.customer_org.country if order.customer_org_id else "") or order.customer_country
         initial = {"language": order.language, "recording_allowed": True, "guests_allowed": True,
                    "join_before_host": False,
                    "time_zone": calling.time_zone if calling else countries.default_time_zone(country)}
     form = MeetingSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.save_meeting_settings(order, by=request.user, **form.cleaned_data)
+        webex_setup.save_meeting_settings(order, by=request.user, **form.cleaned_data)
         return _next(order, MEETINGS)
     context["form"] = form
-    return render(request, "onboarding/services/meetings.html", context)
+    return render(request, "onboarding/webex_setup/meetings.html", context)
 
 
 def enterprise_step(request, order, context):
@@ -213,12 +213,12 @@ def enterprise_step(request, order, context):
     a suggestion (fills it in and checks it), Save (reserves it and goes on)."""
     org = order.customer_org
     context["org"] = org
-    if services.subdomain_locked(org, order):
+    if webex_setup.subdomain_locked(org, order):
         context["locked"] = True
-        return render(request, "onboarding/services/enterprise.html", context)
+        return render(request, "onboarding/webex_setup/enterprise.html", context)
     if request.method != "POST":
         context["form"] = SubdomainForm(initial={"subdomain": org.subdomain or ""}, org=org)
-        return render(request, "onboarding/services/enterprise.html", context)
+        return render(request, "onboarding/webex_setup/enterprise.html", context)
 
     data = request.POST.copy()
     if "pick" in data:
@@ -228,20 +228,20 @@ def enterprise_step(request, order, context):
     context["form"] = form
     if not form.is_valid():
         context["suggestions"] = form.suggestions()
-        return render(request, "onboarding/services/enterprise.html", context)
+        return render(request, "onboarding/webex_setup/enterprise.html", context)
     value = form.cleaned_data["subdomain"]
     if "save" not in data:  # Check availability, or a suggestion picked
         context["available"] = value
-        return render(request, "onboarding/services/enterprise.html", context)
+        return render(request, "onboarding/webex_setup/enterprise.html", context)
     try:
-        services.reserve_subdomain(order, value, by=request.user)
+        webex_setup.reserve_subdomain(order, value, by=request.user)
     except ServiceSetupError as error:
         if error.code != ServiceSetupError.TAKEN:
             raise
         form.add_error("subdomain", subdomains.MESSAGES["just_taken"])
         form.wants_suggestions = True
         context["suggestions"] = form.suggestions()
-        return render(request, "onboarding/services/enterprise.html", context, status=409)
+        return render(request, "onboarding/webex_setup/enterprise.html", context, status=409)
     messages.success(request, _("%(subdomain)s.webex.com is reserved for %(org)s.")
                      % {"subdomain": value, "org": org.name})
     return _next(order, ENTERPRISE)
@@ -259,13 +259,13 @@ def deploy_step(request, order, context):
         if form is None or form.is_valid():
             if form is not None:
                 mark_authenticated(request)
-            services.deploy(order, by=request.user)
+            webex_setup.deploy(order, by=request.user)
             return redirect(step_url(order, None))
     context.update(_summary(order))
-    context["missing"] = [STEP_LABELS[key] for key in services.missing_before_deploy(order)]
+    context["missing"] = [STEP_LABELS[key] for key in webex_setup.missing_before_deploy(order)]
     context["may_deploy"] = may_deploy
     context["password_form"] = form
-    return render(request, "onboarding/services/deploy.html", context,
+    return render(request, "onboarding/webex_setup/deploy.html", context,
                   status=400 if form is not None and form.is_bound else 200)
 
 
@@ -275,9 +275,9 @@ STEP_VIEWS = {SUBSCRIPTION: subscription_step, CALLING: calling_step, MEETINGS: 
 
 def _summary(order):
     """Everything configured, for the Deploy step and the deployed page."""
-    calling = services.related_or_none(order, "calling_settings")
-    meeting = services.related_or_none(order, "meeting_settings")
-    subscription = services.subscription_of(order)
+    calling = webex_setup.related_or_none(order, "calling_settings")
+    meeting = webex_setup.related_or_none(order, "meeting_settings")
+    subscription = webex_setup.subscription_of(order)
     return {
         "order": order,
         "lines": list(order.lines.all()),

@@ -3,12 +3,12 @@
 # organisation must allow it (onboarding/access.py), else 404 (or the sign-in page when anonymous).
 from django.urls import path
 
-from onboarding import service_views
+from onboarding import webex_setup_views
 
 urlpatterns = [
     # The order whose setup link this browser opened last, at its first step not done.
-    path("services/", service_views.service_setup, name="service_setup"),
-    path("orders/<str:number>/services/", service_views.resume, name="service_resume"),
-    path("orders/<str:number>/services/deployed/", service_views.deployed, name="service_deployed"),
-    path("orders/<str:number>/services/<slug:step>/", service_views.step, name="service_step"),
+    path("services/", webex_setup_views.service_setup, name="service_setup"),
+    path("orders/<str:number>/services/", webex_setup_views.resume, name="service_resume"),
+    path("orders/<str:number>/services/deployed/", webex_setup_views.deployed, name="service_deployed"),
+    path("orders/<str:number>/services/<slug:step>/", webex_setup_views.step, name="service_step"),
 ]
