@@ -60,7 +60,7 @@ UNION ALL SELECT order_id, 'email_sent', %(now)s, '', '{}'::jsonb FROM sent"""
 FLAG_SQL = """
 UPDATE provisioning_provisioning SET stalled_at = %(now)s, rep_notified_at = %(now)s, updated_at = %(now)s
 WHERE stalled_at IS NULL AND set_up_at IS NULL AND stall_due_at <= %(now)s
-  AND status NOT IN ('closed', 'deployed')
+  AND email_sent_at IS NOT NULL AND status IN ('email_sent', 'scheduled')
 RETURNING order_id"""
 
 # The whole stall job's database work in one statement: flag, two history rows per order, and
@@ -260,7 +260,7 @@ def bench_stall(results, jobs):
 
     now = timezone.now()
     where = ("stalled_at IS NULL AND set_up_at IS NULL AND stall_due_at <= %s "
-             "AND status NOT IN ('closed', 'deployed')")
+             "AND email_sent_at IS NOT NULL AND status IN ('email_sent', 'scheduled')")
     with State("stall", where, STALL_COLS, [now]) as state:
         return _bench_stall(results, jobs, state, now)
 

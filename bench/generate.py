@@ -22,7 +22,7 @@ table, not clustered), with these shares of N:
 | done           | 88 %   | start over the past two years, set up (90 % deployed) |
 
 "Today" is the latest site-local date whose DEPLOYMENT_EMAIL_HOUR has passed, so the due/stalling
-split holds at any hour of the day. Timestamps follow provisioning.services.schedule_for.
+split holds at any hour of the day. Timestamps follow provisioning.lifecycle.schedule_for.
 """
 import argparse
 import sys
@@ -311,7 +311,8 @@ def counts():
             (SELECT count(*) FROM provisioning_provisioning
               WHERE email_sent_at IS NULL AND email_next_attempt_at <= %(now)s),
             (SELECT count(*) FROM provisioning_provisioning
-              WHERE stalled_at IS NULL AND set_up_at IS NULL AND stall_due_at <= %(now)s),
+              WHERE stalled_at IS NULL AND set_up_at IS NULL AND stall_due_at <= %(now)s
+                AND email_sent_at IS NOT NULL),
             (SELECT count(*) FROM provisioning_provisioning
               WHERE stalled_at IS NOT NULL AND set_up_at IS NULL)""", {"now": timezone.now()})
         keys = ["orders", "order_lines", "events", "email_due_now", "stall_due_now", "stalled_open"]

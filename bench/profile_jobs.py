@@ -64,7 +64,7 @@ def main():
         show(results, "deployment-job", f"send_due_deployment_emails, {len(run.sent):,} emails "
              "(locmem backend)", profiler)
     with State("profile_stall", "stalled_at IS NULL AND set_up_at IS NULL AND stall_due_at <= %s "
-               "AND status NOT IN ('closed', 'deployed')", STALL_COLS, [now]):
+               "AND email_sent_at IS NOT NULL AND status IN ('email_sent', 'scheduled')", STALL_COLS, [now]):
         profiler = Profiler(interval=0.001)
         profiler.start()
         run = jobs.flag_stalled_provisioning(now=now)
