@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from provisioning import outbox, tokens
-from provisioning.models import Event, SetupLink, Status
+from provisioning import lifecycle, outbox, tokens
+from provisioning.models import Event, SetupLink
 from provisioning.tokens import hash_token
 
 
@@ -87,7 +87,7 @@ def link_problem(link):
         return LinkProblem.SUPERSEDED
     if provisioning.deployed_at is not None:
         return LinkProblem.DEPLOYED
-    if provisioning.status == Status.CLOSED or timezone.now() > provisioning.window_closes_at:
+    if lifecycle.window_closed(provisioning):
         return LinkProblem.EXPIRED
     return None
 

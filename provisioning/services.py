@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine
 from provisioning import deployment_email, lifecycle, links, outbox
-from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, Status
+from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
 
 
 class NotAllowed(Exception):
@@ -38,9 +38,15 @@ def check_email_can_change(provisioning, now):
         raise NotAllowed(_("Order %(number)s is already set up: its deployment email can no longer "
                            "be resent or sent to another contact.")
                          % {"number": provisioning.order.number})
-    if provisioning.status == Status.CLOSED or now > provisioning.window_closes_at:
+    if lifecycle.window_closed(provisioning, now):
         raise NotAllowed(_("The setup window of order %(number)s is closed: re-open it first.")
                          % {"number": provisioning.order.number})
+
+
+def not_closed(order):
+    """The refusal to re-open an order whose setup window is open, worded once for the service,
+    the rep's page and the admin action."""
+    return _("Order %(number)s is not closed: there is nothing to re-open.") % {"number": order.number}
 
 
 def resend_deployment_email(order, actor=None):
@@ -137,8 +143,7 @@ def reopen(order, actor=None):
     with transaction.atomic():
         provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
         if not lifecycle.can_reopen(provisioning, now):
-            raise NotAllowed(_("Order %(number)s is not closed: there is nothing to re-open.")
-                             % {"number": provisioning.order.number})
+            raise NotAllowed(not_closed(provisioning.order))
         new_link = lifecycle.reopen(provisioning, now, actor)
         return Reopened(provisioning,
                         _send_after_commit(provisioning.order) if new_link else None)

@@ -323,6 +323,16 @@ def test_the_admin_reopen_action_reopens_closed_orders(admin_user):
     assert Event.objects.filter(order=order, kind=Event.Kind.REOPENED).count() == 1
 
 
+def test_the_admin_reopen_confirmation_states_the_window_the_orders_will_get(admin_user, settings):
+    settings.SETUP_WINDOW_DAYS, settings.SETUP_WINDOW_DAYS_FLEX = 45, 10
+    order, _ = emailed_order()
+    page = admin_actions.reopen_setup_window(ModelAdmin(Order, site), admin_request(admin_user),
+                                             Order.objects.filter(pk=order.pk))
+    page.render()
+    assert "new setup window (45 days, 10 for A-FLEX) from now" in page.rendered_content
+    assert f"Order {order.number} is not closed: there is nothing to re-open." in page.rendered_content
+
+
 def test_the_admin_reopen_action_emails_a_fresh_link_for_an_emailed_order(admin_user, mailoutbox):
     order, old = closed_emailed_order()
     with time_machine.travel(days_after_start(40), tick=False):
