@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import ApiKey, Order, OrderLine
 from orders.validation import order_label, validate_order
-from orgs.models import User
+from orgs.models import User, normalise_email
 from provisioning import lifecycle
 from provisioning.models import Event, Provisioning, Status
 
@@ -79,7 +79,7 @@ def _differences(order, lines, cleaned):
     """({field: (ours, theirs)}, lines differ?) between a stored order and a validated one."""
     changes = {name: (getattr(order, name), cleaned[name]) for name in ORDER_FIELDS
                if getattr(order, name) != cleaned[name]}
-    if order.account_rep.email.lower() != cleaned["account_rep_email"]:
+    if normalise_email(order.account_rep.email) != cleaned["account_rep_email"]:
         changes["account_rep_email"] = (order.account_rep.email, cleaned["account_rep_email"])
     ours = [{"sku": line.sku, "service": line.service, "quantity": line.quantity,
              "deployment_contact_email": line.deployment_contact_email} for line in lines]
@@ -266,7 +266,7 @@ class OrderImporter:
         missing = [email for email in emails if email not in self._reps]
         if missing:
             for user in User.objects.alias(email_lower=Lower("email")).filter(email_lower__in=missing):
-                self._reps[user.email.lower()] = user
+                self._reps[normalise_email(user.email)] = user
 
     def _rep(self, email, new_reps):
         """The rep with this email; created if missing as an inactive staff user in the reps group

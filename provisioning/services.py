@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine
+from orgs.models import normalise_email
 from provisioning import deployment_email, lifecycle, links, outbox
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
 
@@ -88,7 +89,7 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
     """Like resend, to a new deployment contact; `apply_to_lines` also sets the contact of every
     line of the order. `actor` must be allowed to (may_change_contact): NotYours otherwise. The
     previous contact gets a notice through the outbox."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     now = timezone.now()
     with transaction.atomic():
         provisioning = (Provisioning.objects.select_for_update(of=("self", "order"))
@@ -103,7 +104,7 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
             if apply_to_lines else 0
         lifecycle.take_over_email(provisioning, now, Event.Kind.CONTACT_CHANGED, actor,
                                   {"from": old, "to": email, "lines_changed": lines})
-        if old.lower() != email:
+        if normalise_email(old) != email:
             # The previous contact learns that their link stopped working and whom to ask: a
             # contact changed by mistake, or by someone who should not have, does not go unseen.
             outbox.enqueue(OutboundEmail.Kind.CONTACT_CHANGED_NOTICE, old, "contact-changed-notice",
@@ -126,7 +127,7 @@ def _change_customer_admin(provisioning, email, actor):
     old = provisioning.customer_admin_email
     _send_customer_admin_link(provisioning, email, actor)
     lifecycle.customer_admin_changed(provisioning, email, actor)
-    if old and old.lower() != email:
+    if old and normalise_email(old) != email:
         outbox.enqueue(OutboundEmail.Kind.CONTACT_CHANGED_NOTICE, old, "contact-changed-notice",
                        {"order": provisioning.order,
                         "rep_email": provisioning.order.account_rep.email},
