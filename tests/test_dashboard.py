@@ -151,7 +151,9 @@ def test_all_reps_shows_everyones_stalled_orders(client, world, anne):
     ({"q": "ptn-4411"}, ["CCW-10000009", "CCW-10000005", "CCW-10000002"]),  # partner id, any case
     ({"q": "alpins"}, ["CCW-10000009", "CCW-10000005", "CCW-10000002"]),
     ({"q": "fromagerie dupont"}, ["CCW-10000002"]),
-    ({"q": "IT@FROMAGERIE"}, ["CCW-10000002"]),
+    ({"q": "IT@FROMAGERIE"}, ["CCW-10000002"]),                # a piece of an address
+    ({"q": " It@Fromagerie.example "}, ["CCW-10000002"]),     # a whole one, any case
+    ({"q": "bruno@vendor.example", "reps": "all"}, ["CCW-10000020"]),  # a rep's: their orders
     ({"q": "Hôtel du Lac"}, []),                    # Bruno's, not in "my orders"
     ({"q": "Hôtel du Lac", "reps": "all"}, ["CCW-10000020"]),
     ({"product": "bogus"}, ["CCW-10000009", "CCW-10000005", "CCW-10000002"]),  # ignored
