@@ -1,6 +1,7 @@
-"""Every state change of the setup wizard (steps 3-10). The wizard writes nothing before Confirm
-except `begin_setup` (the "setup begun" mark of the rep dashboard) and the exits that end it: a
-hand-over to a colleague, and "I don't recognise this organisation"."""
+"""The setup wizard's state changes (steps 3-10); those of the order's provisioning are the
+lifecycle's (provisioning/lifecycle.py), which these call. The wizard writes nothing before
+Confirm except `lifecycle.begin_setup` (the "setup begun" mark of the rep dashboard) and the
+exits that end it: a hand-over to a colleague, and "I don't recognise this organisation"."""
 import datetime
 from dataclasses import dataclass
 

@@ -1,7 +1,8 @@
 """Order intake: every write of the import command and of POST /api/orders goes through here.
 
-Each order is validated as a whole (orders.validation) and written in its own transaction: the
-order, its lines, its provisioning row and the 'imported' history event, or nothing.
+Each order is validated as a whole (orders.validation) and written all or nothing: the order,
+its lines, its provisioning row and the 'imported' history event. New orders go in 250 per
+transaction (OrderImporter.import_many), a failed batch one order per transaction.
 
 Re-import policy (a known order number never creates a duplicate):
 - identical to what we have: reported "unchanged", nothing written;
@@ -106,8 +107,9 @@ def _why_frozen(provisioning):
 
 
 class OrderImporter:
-    """Imports orders, each in its own transaction. Keeps account reps and the reps group in
-    memory across orders, and looks up a batch's reps and known numbers in two queries."""
+    """Imports orders, each all or nothing (import_many batches them). Keeps account reps and the
+    reps group in memory across orders, and looks up a batch's reps and known numbers in two
+    queries."""
 
     def __init__(self, *, actor=None, source="import"):
         self.actor = actor

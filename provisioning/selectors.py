@@ -115,8 +115,8 @@ def daily_chart(user, everyone=False, days=30):
 
     Past days cannot change (history is append-only, with the time of the event), so their counts
     are cached until the day ends, for an hour at most (a rep re-assigned to orders by a re-import
-    sees it within the hour); only today's are counted at each view. On a million orders that
-    turns a join of 44,000 events into one of a day's (bench/RESULTS.md)."""
+    sees it within the hour); only today's are counted at each view, so a view joins one day's
+    events rather than the whole period's."""
     today = timezone.localdate()
     first = today - datetime.timedelta(days=days - 1)
     key = f"{CHART_CACHE_KEY}:{'all' if everyone else user.pk}:{first.isoformat()}:{today.isoformat()}"

@@ -1,6 +1,7 @@
 """The account representative's actions on an order's deployment email: resend it, send it to
 another contact, re-open a closed order. Their state changes are the lifecycle's
-(provisioning/lifecycle.py); the email goes through the deployment email's own send path."""
+(provisioning/lifecycle.py); a worker sends the email after commit, through the deployment
+email's own send path (provisioning/deployment_email.py)."""
 from dataclasses import dataclass
 
 from django.db import transaction
