@@ -4,39 +4,20 @@ import datetime
 import html
 import io
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
 
 from provisioning import jobs, links, selectors
 from provisioning.models import Event, Provisioning, Status
 from tests.factories import EmailedOrderFactory, MembershipFactory, OrderFactory, RepFactory, UserFactory
-
-
-@pytest.fixture(autouse=True)
-def _no_language_leak():
-    # A request in French leaves French active in this thread; later tests expect English.
-    yield
-    translation.deactivate()
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The factories give every person a password; the default hasher costs ~0.4 s each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+from tests.helpers import local
 
 
 pytestmark = pytest.mark.django_db
 URL = "/reps/stalled/"
-
-
-def local(day, hour=0, minute=0):
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 TODAY = datetime.date(2026, 12, 10)

@@ -1,32 +1,17 @@
 """Setup links: re-issued, expired (setup window), deployed; resend, change contact, re-open."""
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.contrib.admin import ModelAdmin, site
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import Client, RequestFactory
-from django.utils import translation
 
 from orders.models import Order
 from provisioning import admin_actions, jobs, links, services, tokens
 from provisioning.models import Event, Provisioning, SetupLink, Status
 from tests.factories import OrderFactory, RepFactory
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    # Refusals are read in the language of the request; an earlier test may have left French on.
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The factories give every person a password; the default hasher costs ~0.4 s each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+from tests.helpers import local, token_of
 
 
 pytestmark = pytest.mark.django_db
@@ -34,18 +19,8 @@ pytestmark = pytest.mark.django_db
 START = datetime.date(2026, 12, 1)
 
 
-def local(day, hour=0, minute=0):
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
-
-
 def days_after_start(days, hour=12):
     return local(START + datetime.timedelta(days=days), hour)
-
-
-def token_of(message):
-    marker = f"{settings.SITE_URL}/setup/"
-    start = message.body.index(marker) + len(marker)
-    return message.body[start:message.body.index("/", start)]
 
 
 def emailed_order(**kwargs):

@@ -20,11 +20,6 @@ from tests.wizard_helpers import current_step, open_link, post_step, setup_url
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def order():
     return OrderFactory(requested_start_date=timezone.localdate() + datetime.timedelta(days=3))
