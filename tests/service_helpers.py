@@ -6,10 +6,10 @@ from onboarding.access import SESSION_LINKS_KEY
 from orgs.models import Membership, Organization, User
 from provisioning import deploy as services, links
 from provisioning.models import Event, SetupLink, SetupMode, Status
-from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory,
+from tests.factories import (INSTALLER_EMAIL, CustomerOrgFactory, MembershipFactory, OrderFactory,
                              PartnerOrgFactory, RepFactory, UserFactory)
 
-INSTALLER = "installer@partner.example"
+INSTALLER = INSTALLER_EMAIL  # the installer the wizard recorded
 PARTNER_CONTACT = "webex-deploy@partner.example"
 
 

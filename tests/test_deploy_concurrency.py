@@ -7,8 +7,9 @@ from django.test import Client
 
 from provisioning import deploy as services
 from provisioning.models import BillingPeriod, Event, OutboundEmail, Provisioning, Status
+from tests.factories import InstallerFactory
 from tests.helpers import at_once
-from tests.service_helpers import member_of, set_up_order, step_url
+from tests.service_helpers import set_up_order, step_url
 
 N = 20
 K = 6
@@ -17,7 +18,7 @@ K = 6
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_deploy_posts_start_billing_once_per_service():
     order = set_up_order(["calling", "meetings", "messaging"], configured=True)
-    installer = member_of(order.partner_org, "installer@partner.example")
+    installer = InstallerFactory(organization=order.partner_org)
     clients = []
     for i in range(N):
         client = Client()
