@@ -1,9 +1,10 @@
-"""Small helpers shared by the test modules: the site's clock, the Set up now link of a sent
-email, and running work in threads at the same moment."""
+"""Small helpers shared by the test modules: the site's clock, the deployment-email job at a
+moment, the Set up now link of a sent email, and running work in threads at the same moment."""
 import datetime
 import threading
 from zoneinfo import ZoneInfo
 
+import time_machine
 from django.conf import settings
 from django.db import connection
 
@@ -11,6 +12,14 @@ from django.db import connection
 def local(day, hour=0, minute=0):
     """`day` at hour:minute in the site's time zone (TIME_ZONE)."""
     return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def run_at(moment, **kwargs):
+    """The deployment-email job's run at `moment` (the clock frozen there)."""
+    from provisioning import jobs
+
+    with time_machine.travel(moment, tick=False):
+        return jobs.send_due_deployment_emails(**kwargs)
 
 
 def token_of(message):

@@ -41,18 +41,21 @@ def set_up_order(services_=("calling", "meetings"), *, mode=SetupMode.SELF, part
     return services.load_order(pk=order.pk)
 
 
-def configure(order, subdomain=None):
-    """Every step before Deploy done, through the same services the pages use."""
-    services.mark_subscription_reviewed(order)
+def configure(order, subdomain=None, steps=("subscription", "calling", "meetings", "enterprise")):
+    """The service setup steps before Deploy done (all of them, or those `steps` names), through
+    the same services the pages use."""
     names = set(order.services)
-    if "calling" in names:
+    if "subscription" in steps:
+        services.mark_subscription_reviewed(order)
+    if "calling" in steps and "calling" in names:
         services.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
                                        location_name="Lyon", main_number="+33478000000")
-    if "meetings" in names:
+    if "meetings" in steps and "meetings" in names:
         services.save_meeting_settings(order, language="fr", time_zone="Europe/Paris",
                                        recording_allowed=True, guests_allowed=True,
                                        join_before_host=False)
-    services.reserve_subdomain(order, subdomain or f"site-{order.pk}")
+    if "enterprise" in steps:
+        services.reserve_subdomain(order, subdomain or f"site-{order.pk}")
     return services.load_order(pk=order.pk)
 
 

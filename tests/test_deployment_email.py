@@ -17,15 +17,10 @@ from django.core.management import call_command
 from provisioning import jobs, lifecycle, links, services
 from provisioning.models import Event, Provisioning, SetupLink, Status
 from tests.factories import OrderFactory
-from tests.helpers import at_once, local, token_of
+from tests.helpers import at_once, local, run_at, token_of
 
 
 START = datetime.date(2026, 12, 1)
-
-
-def run_at(moment, **kwargs):
-    with time_machine.travel(moment, tick=False):
-        return jobs.send_due_deployment_emails(**kwargs)
 
 
 class FailingBackend(BaseEmailBackend):
