@@ -1,7 +1,8 @@
 """The deployment email (the source's step 3): built and sent in batches over one SMTP
 connection, by the job (provisioning/jobs.py), and by a worker right after a rep's resend, change
-of contact or re-open commits (provisioning/services.py, provisioning/tasks.py). Its state changes are the lifecycle's
-(provisioning/lifecycle.py); its link is issued only once the mail server accepted it."""
+of contact or re-open commits (provisioning/services.py, provisioning/tasks.py). Its state
+changes are the lifecycle's (provisioning/lifecycle.py); its link is issued only once the mail
+server accepted it."""
 import logging
 from dataclasses import dataclass, field
 

@@ -115,7 +115,8 @@ def issue_links(orders, purpose, raw_tokens=None, now=None):
             for order in orders])
         Event.objects.bulk_create([
             Event(order=order, kind=Event.Kind.LINK_ISSUED, at=now,
-                  data={"recipient": normalise_email(order.deployment_contact_email), "purpose": purpose})
+                  data={"recipient": normalise_email(order.deployment_contact_email),
+                        "purpose": purpose})
             for order in orders])
     return tokens_
 

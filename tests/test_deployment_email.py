@@ -201,7 +201,8 @@ def test_two_concurrent_runs_send_each_email_exactly_once(reps_group, settings, 
     orders = [OrderFactory(requested_start_date=START, deployment_contact_email=f"c{n}@partner.example")
               for n in range(30)]
     with time_machine.travel(local(START, 9), tick=False):
-        runs, errors = at_once(lambda i: jobs.send_due_deployment_emails(local(START, 9), batch_size=4), 2)
+        runs, errors = at_once(
+            lambda i: jobs.send_due_deployment_emails(local(START, 9), batch_size=4), 2)
 
     assert errors == []
     per_contact = Counter(m.to[0] for m in mailoutbox)
