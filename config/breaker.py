@@ -3,11 +3,10 @@
 django-redis (IGNORE_EXCEPTIONS) and the outbox already survive Redis being down: a cache call
 misses, a publish is left to the outbox sweep. What neither does is remember it. A Redis that
 hangs instead of refusing (connections accepted, never answered) costs a socket timeout per
-call, and pages make several: measured with a frozen Redis and no breaker, the rep dashboard
-took 2.0 s on every load (the chart's get and set, 1 s each), the wizard step that emails a code
-6.1 s (two rate limits, an add and an incr each, then the 2 s publish of the email). So after one
-failure this process skips Redis for SECONDS: the cache answers as an empty one at once,
-publishes are left to the outbox sweep (docs/RELIABILITY.md, item 6).
+call, and a page makes several (the rep dashboard's chart, the rate limits and the publish of
+the wizard step that emails a code). So after one failure this process skips Redis for SECONDS:
+the cache answers as an empty one at once, publishes are left to the outbox sweep
+(docs/RELIABILITY.md, item 6, has what it was measured to save).
 """
 import logging
 import threading

@@ -1,7 +1,7 @@
 """Trigram indexes for the admin's search by fragment on large tables: Django's `icontains` runs
 as UPPER(col::text) LIKE UPPER('%…%'), which a btree cannot serve, so each search scanned the
-whole table (1.1–1.5 s on a million orders, bench/RESULTS.md). Django builds them: pg_trgm by
-`TrigramExtension`, each index a `GinIndex` on that same expression with `OpClass`.
+whole table. Django builds them: pg_trgm by `TrigramExtension`, each index a `GinIndex` on that
+same expression with `OpClass`.
 
 PostgreSQL only, and SQLite (`make run`) must still migrate: the migrations add them through the
 schema editor on PostgreSQL and skip them elsewhere. They stay out of the models' Meta.indexes

@@ -115,8 +115,8 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'd
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Celery workers keep their connection between tasks: opening one was 15 % of an outbox email's
-# cost (bench/RESULTS.md). Celery's Django fix-up would close it after every task; with
+# Celery workers keep their connection between tasks: opening one per task is a large part of
+# an outbox email's cost. Celery's Django fix-up would close it after every task; with
 # DB_REUSE_MAX it leaves that to config/celery.py, which checks the connection before each task.
 WORKER_CONN_MAX_AGE = env.int("WORKER_CONN_MAX_AGE", default=60)
 CELERY_DB_REUSE_MAX = 1000

@@ -1,5 +1,5 @@
 """Read queries of the setup wizard."""
-from orgs.models import Organization, User
+from orgs.models import Organization, User, normalise_email
 from provisioning.models import SetupLink
 
 
@@ -17,7 +17,7 @@ def customer_org_for(order):
 def user_with_org(email):
     """(user, organisation or None) for an email, or (None, None) when nobody has it."""
     user = (User.objects.select_related("membership__organization")
-            .filter(email__iexact=email.strip()).first())
+            .filter(email__iexact=normalise_email(email)).first())
     if user is None:
         return None, None
     membership = getattr(user, "membership", None)

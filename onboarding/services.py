@@ -1,6 +1,7 @@
-"""Every state change of the setup wizard (steps 3-10). The wizard writes nothing before Confirm
-except `begin_setup` (the "setup begun" mark of the rep dashboard) and the exits that end it: a
-hand-over to a colleague, and "I don't recognise this organisation"."""
+"""The setup wizard's state changes (steps 3-10); those of the order's provisioning are the
+lifecycle's (provisioning/lifecycle.py), which these call. The wizard writes nothing before
+Confirm except `lifecycle.begin_setup` (the "setup begun" mark of the rep dashboard) and the
+exits that end it: a hand-over to a colleague, and "I don't recognise this organisation"."""
 import datetime
 from dataclasses import dataclass
 
@@ -106,7 +107,7 @@ def customer_admin_problem(email, order, partner_org, customer_org, installer_em
     An existing customer organisation gains no administrator here: the address must already be
     one of its administrators. A new organisation's administrator is invited (partner-led) or
     is the customer's own proven address (customer-led)."""
-    if installer_email and email.strip().lower() == installer_email.strip().lower():
+    if installer_email and normalise_email(email) == normalise_email(installer_email):
         return SAME_PERSON_BOTH_SIDES, None
     user, org = selectors.user_with_org(email)
     if customer_org is not None:
@@ -175,7 +176,7 @@ def hand_to_colleague(link, colleague_email):
     (the current one stops working) and their email, in the order's language."""
     provisioning = _lock(link)
     order = provisioning.order
-    email = colleague_email.strip().lower()
+    email = normalise_email(colleague_email)
     send_link(OutboundEmail.Kind.COLLEAGUE, "colleague", order, email,
                SetupLink.Purpose.COLLEAGUE, link.recipient_email)
     Event.objects.create(order=order, kind=Event.Kind.COLLEAGUE_INVITED,

@@ -1,10 +1,9 @@
 """Wizard storage that writes the session only when the wizard's data changed.
 
 formtools' SessionStorage marks the session modified on every *read* of its data, so each GET of
-a wizard step (a reload, a language switch, Back) rewrote the whole session in Redis: two more
-round trips per page, measured at 0.72x the requests/second of a bare FormView (bench/RESULTS.md).
-This one compares the data at the end of the request with what was loaded, which also catches
-changes made in place (formtools mutates the stored dict for current_step and step data)."""
+a wizard step (a reload, a language switch, Back) rewrote the whole session row. This one
+compares the data at the end of the request with what was loaded, which also catches changes made
+in place (formtools mutates the stored dict for current_step and step data)."""
 import json
 
 from formtools.wizard.storage.session import SessionStorage

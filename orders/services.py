@@ -1,7 +1,8 @@
 """Order intake: every write of the import command and of POST /api/orders goes through here.
 
-Each order is validated as a whole (orders.validation) and written in its own transaction: the
-order, its lines, its provisioning row and the 'imported' history event, or nothing.
+Each order is validated as a whole (orders.validation) and written all or nothing: the order,
+its lines, its provisioning row and the 'imported' history event. New orders go in 250 per
+transaction (OrderImporter.import_many), a failed batch one order per transaction.
 
 Re-import policy (a known order number never creates a duplicate):
 - identical to what we have: reported "unchanged", nothing written;
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import ApiKey, Order, OrderLine
 from orders.validation import order_label, validate_order
-from orgs.models import User
+from orgs.models import User, normalise_email
 from provisioning import lifecycle
 from provisioning.models import Event, Provisioning, Status
 
@@ -79,7 +80,7 @@ def _differences(order, lines, cleaned):
     """({field: (ours, theirs)}, lines differ?) between a stored order and a validated one."""
     changes = {name: (getattr(order, name), cleaned[name]) for name in ORDER_FIELDS
                if getattr(order, name) != cleaned[name]}
-    if order.account_rep.email.lower() != cleaned["account_rep_email"]:
+    if normalise_email(order.account_rep.email) != cleaned["account_rep_email"]:
         changes["account_rep_email"] = (order.account_rep.email, cleaned["account_rep_email"])
     ours = [{"sku": line.sku, "service": line.service, "quantity": line.quantity,
              "deployment_contact_email": line.deployment_contact_email} for line in lines]
@@ -106,8 +107,9 @@ def _why_frozen(provisioning):
 
 
 class OrderImporter:
-    """Imports orders, each in its own transaction. Keeps account reps and the reps group in
-    memory across orders, and looks up a batch's reps and known numbers in two queries."""
+    """Imports orders, each all or nothing (import_many batches them). Keeps account reps and the
+    reps group in memory across orders, and looks up a batch's reps and known numbers in two
+    queries."""
 
     def __init__(self, *, actor=None, source="import"):
         self.actor = actor
@@ -266,7 +268,7 @@ class OrderImporter:
         missing = [email for email in emails if email not in self._reps]
         if missing:
             for user in User.objects.alias(email_lower=Lower("email")).filter(email_lower__in=missing):
-                self._reps[user.email.lower()] = user
+                self._reps[normalise_email(user.email)] = user
 
     def _rep(self, email, new_reps):
         """The rep with this email; created if missing as an inactive staff user in the reps group

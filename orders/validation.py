@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _, gettext_lazy
 
 from orders.models import Language, Order, OrderLine, Product, Service
+from orgs.models import normalise_email
 
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -297,7 +298,7 @@ def validate_order(data):
     return Validated(cleaned={
         "number": number, "product": product, "requested_start_date": start,
         "deployment_contact_email": contact, "language": language,
-        "account_rep_email": rep.lower(),
+        "account_rep_email": normalise_email(rep),
         **partner_fields, **customer_fields,
         "lines": lines,
     })

@@ -2,7 +2,7 @@
 functions are building blocks of onboarding.services.complete_setup and friends."""
 from django.db import IntegrityError, transaction
 
-from orgs.models import Membership, Organization, User
+from orgs.models import Membership, Organization, User, normalise_email
 
 
 class OrgConflict(Exception):
@@ -24,7 +24,7 @@ def ensure_member(email, organization, role, full_name=""):
     """The user with `email` (created without a usable password if new) as a member of
     `organization`. Returns (user, created). Raises OrgConflict when the user belongs to
     another organisation: one user, one organisation."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     user = User.objects.select_related("membership").filter(email__iexact=email).first()
     created = False
     if user is None:

@@ -1,5 +1,6 @@
-"""Provisioning state is changed only by provisioning.services (through the admin actions on the
-order list): these pages show it, with every timestamp and email error, but edit none of it."""
+"""Provisioning state is changed only by the lifecycle (provisioning/lifecycle.py; from the admin,
+through the actions on the order list): these pages show it, with every timestamp and email
+error, but edit none of it."""
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _

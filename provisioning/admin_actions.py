@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
 
+from orders.models import Product
 from provisioning import lifecycle, services
 from provisioning.forms import ChangeContactForm
 
@@ -110,13 +111,16 @@ def reopen_setup_window(modeladmin, request, queryset):
     if not _allowed(request):
         return None
     if request.POST.get("post") != "yes":
-        refused = [_("Order %(number)s is not closed: there is nothing to re-open.") % {"number": o.number}
-                   for o in queryset.select_related("provisioning") if not lifecycle.can_reopen(o.provisioning)]
+        refused = [services.not_closed(o) for o in queryset.select_related("provisioning")
+                   if not lifecycle.can_reopen(o.provisioning)]
         return _confirm(modeladmin, request, queryset, "reopen_setup_window",
                         _("Re-open the setup window"),
-                        _("Each closed order gets a new setup window (30 days, 7 for A-FLEX) from now. "
-                          "If its deployment email had gone out, a new Set up now link is emailed at "
-                          "once and the link sent before stops working."), refused=refused)
+                        _("Each closed order gets a new setup window (%(days)s days, %(flex_days)s for "
+                          "A-FLEX) from now. If its deployment email had gone out, a new Set up now link "
+                          "is emailed at once and the link sent before stops working.")
+                        % {"days": lifecycle.window_length(Product.A_WX).days,
+                           "flex_days": lifecycle.window_length(Product.A_FLEX).days},
+                        refused=refused)
     done, refusals, failures = 0, [], []
     for order in queryset:
         try:

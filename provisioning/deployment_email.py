@@ -1,7 +1,8 @@
 """The deployment email (the source's step 3): built and sent in batches over one SMTP
-connection, by the job (provisioning/jobs.py) and at once for a rep's resend, change of contact
-or re-open (provisioning/services.py). Its state changes are the lifecycle's
-(provisioning/lifecycle.py); its link is issued only once the mail server accepted it."""
+connection, by the job (provisioning/jobs.py), and by a worker right after a rep's resend, change
+of contact or re-open commits (provisioning/services.py, provisioning/tasks.py). Its state
+changes are the lifecycle's (provisioning/lifecycle.py); its link is issued only once the mail
+server accepted it."""
 import logging
 from dataclasses import dataclass, field
 
@@ -30,7 +31,8 @@ class DeploymentRun:
 
 @dataclass(frozen=True)
 class SendOutcome:
-    """What happened to one deployment email sent at once (resend, change contact, demo)."""
+    """What happened to one deployment email outside the job's batches: sent at once (send_now,
+    the demo), or queued for a worker (a rep's resend, change of contact, re-open)."""
     sent: bool
     url: "str | None" = None
     error: str = ""

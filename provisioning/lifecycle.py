@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.db import placeholders, returning_rows, skip_locked, sql_datetime
+from orders.models import Product
 from provisioning.models import Event, Provisioning, SetupMode, Status
 
 S = Status
@@ -70,16 +71,24 @@ def local_time_on(day, hour):
     return datetime.datetime.combine(day, datetime.time(hour), tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
-def window_length(order):
-    days = settings.SETUP_WINDOW_DAYS_FLEX if order.product == "A-FLEX" else settings.SETUP_WINDOW_DAYS
+def window_length(product):
+    """How long a setup window of `product` lasts: SETUP_WINDOW_DAYS, SETUP_WINDOW_DAYS_FLEX for
+    A-FLEX. The one place it is computed; every message that states the number of days reads it."""
+    days = settings.SETUP_WINDOW_DAYS_FLEX if product == Product.A_FLEX else settings.SETUP_WINDOW_DAYS
     return datetime.timedelta(days=days)
+
+
+def window_closed(provisioning, now=None):
+    """The setup window is over: the order was closed, or its last day has passed and the hourly
+    job has not closed it yet. Links then say 'expired' and the email can no longer change."""
+    return provisioning.status == S.CLOSED or (now or timezone.now()) > provisioning.window_closes_at
 
 
 def schedule_for(order):
     """The provisioning timestamps an order's start date implies. The stall clock starts at the
     email hour; the email's actual delivery moves it later (`record_sent`)."""
     email_due = local_time_on(order.requested_start_date, settings.DEPLOYMENT_EMAIL_HOUR)
-    window = local_time_on(order.requested_start_date + window_length(order), 23) \
+    window = local_time_on(order.requested_start_date + window_length(order.product), 23) \
         .replace(minute=59, second=59)
     return {"email_due_at": email_due, "email_next_attempt_at": email_due,
             "stall_due_at": email_due + STALL_AFTER, "window_closes_at": window}
@@ -341,7 +350,7 @@ def close_expired(now):
 def can_reopen(provisioning, now=None):
     now = now or timezone.now()
     return provisioning.status in TRANSITIONS["reopened"][0] and provisioning.deployed_at is None \
-        and (provisioning.status == S.CLOSED or now > provisioning.window_closes_at)
+        and window_closed(provisioning, now)
 
 
 def reopen_sends_new_link(provisioning):
@@ -354,7 +363,7 @@ def reopen(provisioning, now, actor=None):
     was. Returns whether a fresh link must be emailed (the caller sends it: the email is taken
     over here). The caller holds the lock and checked `can_reopen`."""
     check("reopened", provisioning)
-    provisioning.window_closes_at = now + window_length(provisioning.order)
+    provisioning.window_closes_at = now + window_length(provisioning.order.product)
     new_link = reopen_sends_new_link(provisioning)
     if provisioning.set_up_at is not None:
         provisioning.status = S.SET_UP

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from provisioning import outbox, tokens
-from provisioning.models import Event, SetupLink, Status
+from orgs.models import normalise_email
+from provisioning import lifecycle, outbox, tokens
+from provisioning.models import Event, SetupLink
 from provisioning.tokens import hash_token
 
 
@@ -43,7 +44,7 @@ def issue_link(order, recipient_email, purpose, actor=None):
     now = timezone.now()
     SetupLink.objects.filter(order=order, superseded_at__isnull=True).update(superseded_at=now)
     link = SetupLink.objects.create(order=order, token_hash=hash_token(raw), nonce=nonce,
-                                    recipient_email=recipient_email.lower(), purpose=purpose)
+                                    recipient_email=normalise_email(recipient_email), purpose=purpose)
     Event.objects.create(order=order, kind=Event.Kind.LINK_ISSUED, actor=actor, at=now,
                          data={"recipient": link.recipient_email, "purpose": purpose})
     return raw
@@ -87,7 +88,7 @@ def link_problem(link):
         return LinkProblem.SUPERSEDED
     if provisioning.deployed_at is not None:
         return LinkProblem.DEPLOYED
-    if provisioning.status == Status.CLOSED or timezone.now() > provisioning.window_closes_at:
+    if lifecycle.window_closed(provisioning):
         return LinkProblem.EXPIRED
     return None
 
@@ -110,11 +111,12 @@ def issue_links(orders, purpose, raw_tokens=None, now=None):
             .update(superseded_at=now)
         SetupLink.objects.bulk_create([
             SetupLink(order=order, token_hash=hash_token(tokens_[order.pk]), purpose=purpose,
-                      recipient_email=order.deployment_contact_email.lower(), created_at=now)
+                      recipient_email=normalise_email(order.deployment_contact_email), created_at=now)
             for order in orders])
         Event.objects.bulk_create([
             Event(order=order, kind=Event.Kind.LINK_ISSUED, at=now,
-                  data={"recipient": order.deployment_contact_email.lower(), "purpose": purpose})
+                  data={"recipient": normalise_email(order.deployment_contact_email),
+                        "purpose": purpose})
             for order in orders])
     return tokens_
 

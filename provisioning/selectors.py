@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from orders.selectors import email_q, whole_address
 from orgs.models import JoinRequest
 from provisioning.models import Event, OutboundEmail, Provisioning, Status
 from provisioning.lifecycle import local_time_on
@@ -60,11 +61,16 @@ def stalled_orders(user, *, everyone=False, product="", min_days_overdue=None, s
 
 
 def search_q(search, prefix=""):
-    """The dashboard search: a fragment of the order number, a partner or customer name or the
-    contact email, or a partner or customer id. Every branch has an index (trigram GIN for the
-    fragments, orders 0004 and 0005; btree for the ids, matched as typed, upper- or lower-case
-    rather than iexact, which no index serves), so PostgreSQL may read the orders first."""
+    """The dashboard search: a whole email address by the admin's rule (orders.selectors.email_q:
+    the deployment contact's or the rep's), else a fragment of the order number, a partner or
+    customer name or the contact email, or a partner or customer id. Every branch has an index
+    (trigram GIN for the fragments, orders 0004 and 0005; btree for the ids, matched as typed,
+    upper- or lower-case rather than iexact, which no index serves), so PostgreSQL may read the
+    orders first."""
     search = search.strip()
+    email = whole_address(search)
+    if email:
+        return email_q(email, prefix)
     ids = {search, search.upper(), search.lower()}
     p = prefix
     return (Q(**{f"{p}number__icontains": search}) | Q(**{f"{p}partner_name__icontains": search})
@@ -109,8 +115,8 @@ def daily_chart(user, everyone=False, days=30):
 
     Past days cannot change (history is append-only, with the time of the event), so their counts
     are cached until the day ends, for an hour at most (a rep re-assigned to orders by a re-import
-    sees it within the hour); only today's are counted at each view. On a million orders that
-    turns a join of 44,000 events into one of a day's (bench/RESULTS.md)."""
+    sees it within the hour); only today's are counted at each view, so a view joins one day's
+    events rather than the whole period's."""
     today = timezone.localdate()
     first = today - datetime.timedelta(days=days - 1)
     key = f"{CHART_CACHE_KEY}:{'all' if everyone else user.pk}:{first.isoformat()}:{today.isoformat()}"

@@ -1,6 +1,7 @@
 """The account representative's actions on an order's deployment email: resend it, send it to
 another contact, re-open a closed order. Their state changes are the lifecycle's
-(provisioning/lifecycle.py); the email goes through the deployment email's own send path."""
+(provisioning/lifecycle.py); a worker sends the email after commit, through the deployment
+email's own send path (provisioning/deployment_email.py)."""
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -8,8 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine
+from orgs.models import normalise_email
 from provisioning import deployment_email, lifecycle, links, outbox
-from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, Status
+from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
 
 
 class NotAllowed(Exception):
@@ -38,9 +40,15 @@ def check_email_can_change(provisioning, now):
         raise NotAllowed(_("Order %(number)s is already set up: its deployment email can no longer "
                            "be resent or sent to another contact.")
                          % {"number": provisioning.order.number})
-    if provisioning.status == Status.CLOSED or now > provisioning.window_closes_at:
+    if lifecycle.window_closed(provisioning, now):
         raise NotAllowed(_("The setup window of order %(number)s is closed: re-open it first.")
                          % {"number": provisioning.order.number})
+
+
+def not_closed(order):
+    """The refusal to re-open an order whose setup window is open, worded once for the service,
+    the rep's page and the admin action."""
+    return _("Order %(number)s is not closed: there is nothing to re-open.") % {"number": order.number}
 
 
 def resend_deployment_email(order, actor=None):
@@ -82,7 +90,7 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
     """Like resend, to a new deployment contact; `apply_to_lines` also sets the contact of every
     line of the order. `actor` must be allowed to (may_change_contact): NotYours otherwise. The
     previous contact gets a notice through the outbox."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     now = timezone.now()
     with transaction.atomic():
         provisioning = (Provisioning.objects.select_for_update(of=("self", "order"))
@@ -97,7 +105,7 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
             if apply_to_lines else 0
         lifecycle.take_over_email(provisioning, now, Event.Kind.CONTACT_CHANGED, actor,
                                   {"from": old, "to": email, "lines_changed": lines})
-        if old.lower() != email:
+        if normalise_email(old) != email:
             # The previous contact learns that their link stopped working and whom to ask: a
             # contact changed by mistake, or by someone who should not have, does not go unseen.
             outbox.enqueue(OutboundEmail.Kind.CONTACT_CHANGED_NOTICE, old, "contact-changed-notice",
@@ -120,7 +128,7 @@ def _change_customer_admin(provisioning, email, actor):
     old = provisioning.customer_admin_email
     _send_customer_admin_link(provisioning, email, actor)
     lifecycle.customer_admin_changed(provisioning, email, actor)
-    if old and old.lower() != email:
+    if old and normalise_email(old) != email:
         outbox.enqueue(OutboundEmail.Kind.CONTACT_CHANGED_NOTICE, old, "contact-changed-notice",
                        {"order": provisioning.order,
                         "rep_email": provisioning.order.account_rep.email},
@@ -137,8 +145,7 @@ def reopen(order, actor=None):
     with transaction.atomic():
         provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
         if not lifecycle.can_reopen(provisioning, now):
-            raise NotAllowed(_("Order %(number)s is not closed: there is nothing to re-open.")
-                             % {"number": provisioning.order.number})
+            raise NotAllowed(not_closed(provisioning.order))
         new_link = lifecycle.reopen(provisioning, now, actor)
         return Reopened(provisioning,
                         _send_after_commit(provisioning.order) if new_link else None)

@@ -214,8 +214,7 @@ def contacted(request, number):
 @require_http_methods(["GET", "POST"])
 def reopen(request, number):
     order = _order(number)
-    refusal = "" if lifecycle.can_reopen(order.provisioning) else _(
-        "Order %(number)s is not closed: there is nothing to re-open.") % {"number": order.number}
+    refusal = "" if lifecycle.can_reopen(order.provisioning) else services.not_closed(order)
     if request.method == "POST" and not refusal:
         try:
             reopened = services.reopen(order, actor=request.user)
@@ -224,7 +223,7 @@ def reopen(request, number):
         else:
             _reopened_message(request, order, reopened)
             return redirect(_back(request))
-    days = lifecycle.window_length(order).days
+    days = lifecycle.window_length(order.product).days
     if lifecycle.reopen_sends_new_link(order.provisioning):
         explanation = _("The order gets a new setup window of %(days)s days from now and a new Set up "
                         "now link is sent to %(email)s at once; the link sent before stops working.") \

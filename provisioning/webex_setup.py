@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from orders.models import Order, Service
 from orgs import subdomains
-from orgs.models import Organization
+from orgs.models import Organization, normalise_email
 from provisioning import lifecycle, outbox
 from provisioning.models import (BillingPeriod, CallingSettings, Event, MeetingSettings,
                                  OutboundEmail, Provisioning, SetupMode, Status, Subscription)
@@ -251,14 +251,14 @@ def confirmation_recipients(order, provisioning, by=None, installer_email=""):
     """(email, for_partner) pairs: the installer. When the customer did the setup, the customer
     administrator and the partner (who keeps no access, but learns the order is live): the
     partner installer who handed the setup over, else the partner's deployment contact."""
-    installer = (provisioning.installer_email or installer_email
-                 or (by.email if by is not None and by.is_authenticated else "")
-                 or order.deployment_contact_email).lower()
+    installer = normalise_email(provisioning.installer_email or installer_email
+                                or (by.email if by is not None and by.is_authenticated else "")
+                                or order.deployment_contact_email)
     if provisioning.setup_mode != SetupMode.CUSTOMER:
         return [(installer, False)]
     # After a hand-over the installer is the partner's; the customer admin is the one who set up.
-    admin = (provisioning.customer_admin_email or installer).lower()
-    partner = installer if installer != admin else order.deployment_contact_email.lower()
+    admin = normalise_email(provisioning.customer_admin_email or installer)
+    partner = installer if installer != admin else normalise_email(order.deployment_contact_email)
     recipients = [(admin, False)]
     if partner != admin:
         recipients.append((partner, True))

@@ -1,4 +1,9 @@
-"""Factories for the named people and things of the tests (factory_boy)."""
+"""Factories for the named people and things of the tests (factory_boy).
+
+The people a test speaks of, by role: Inès the installer, Colin her colleague, Camille the
+customer's administrator, Rita the account rep, Mallory an outsider to the order. Each has one
+address here and a factory (InstallerFactory(organization=org) makes Inès an administrator of
+org); every factory user's password is PASSWORD."""
 import datetime
 
 import factory
@@ -11,6 +16,14 @@ from orgs.models import Membership, Organization, User
 from provisioning import lifecycle
 
 
+PASSWORD = "correct-horse-battery"
+INSTALLER_EMAIL = "ines.installer@partner.example"       # sets the order up for the partner
+COLLEAGUE_EMAIL = "colin.colleague@partner.example"      # in the installer's company
+CUSTOMER_ADMIN_EMAIL = "camille.admin@customer.example"  # administers the customer's organisation
+REP_EMAIL = "rita.rep@vendor.example"                    # the order's account representative
+OUTSIDER_EMAIL = "mallory@attacker.example"              # has no part in the order
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
@@ -18,10 +31,12 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     full_name = factory.Faker("name")
-    password = factory.django.Password("correct-horse-battery")
+    password = factory.django.Password(PASSWORD)
 
 
 class RepFactory(UserFactory):
+    """An account representative: staff, in the reps group (the order's rep: email=REP_EMAIL)."""
+
     email = factory.Sequence(lambda n: f"rep{n}@vendor.example")
     is_staff = True
 
@@ -30,6 +45,36 @@ class RepFactory(UserFactory):
         if create:
             # get_or_create: the flush ending a transactional test removes the migration-made group.
             self.groups.add(Group.objects.get_or_create(name=settings.REPS_GROUP)[0])
+
+
+class PersonFactory(UserFactory):
+    """A named person; `organization=org` makes them a member of org (an administrator unless
+    `organization__role=` says otherwise)."""
+
+    @factory.post_generation
+    def organization(self, create, extracted, role=Membership.Role.ADMIN, **kwargs):
+        if create and extracted is not None:
+            Membership.objects.create(user=self, organization=extracted, role=role)
+
+
+class InstallerFactory(PersonFactory):
+    email = INSTALLER_EMAIL
+    full_name = "Inès Installer"
+
+
+class ColleagueFactory(PersonFactory):
+    email = COLLEAGUE_EMAIL
+    full_name = "Colin Colleague"
+
+
+class CustomerAdminFactory(PersonFactory):
+    email = CUSTOMER_ADMIN_EMAIL
+    full_name = "Camille Admin"
+
+
+class OutsiderFactory(PersonFactory):
+    email = OUTSIDER_EMAIL
+    full_name = "Mallory Outsider"
 
 
 class PartnerOrgFactory(factory.django.DjangoModelFactory):

@@ -6,10 +6,10 @@ from onboarding.access import SESSION_LINKS_KEY
 from orgs.models import Membership, Organization, User
 from provisioning import links, webex_setup
 from provisioning.models import Event, SetupLink, SetupMode, Status
-from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory,
+from tests.factories import (INSTALLER_EMAIL, CustomerOrgFactory, MembershipFactory, OrderFactory,
                              PartnerOrgFactory, RepFactory, UserFactory)
 
-INSTALLER = "installer@partner.example"
+INSTALLER = INSTALLER_EMAIL  # the installer the wizard recorded
 PARTNER_CONTACT = "webex-deploy@partner.example"
 
 
@@ -41,18 +41,21 @@ def set_up_order(services_=("calling", "meetings"), *, mode=SetupMode.SELF, part
     return webex_setup.load_order(pk=order.pk)
 
 
-def configure(order, subdomain=None):
-    """Every step before Deploy done, through the same services the pages use."""
-    webex_setup.mark_subscription_reviewed(order)
+def configure(order, subdomain=None, steps=("subscription", "calling", "meetings", "enterprise")):
+    """The service setup steps before Deploy done (all of them, or those `steps` names), through
+    the same services the pages use."""
     names = set(order.services)
-    if "calling" in names:
+    if "subscription" in steps:
+        webex_setup.mark_subscription_reviewed(order)
+    if "calling" in steps and "calling" in names:
         webex_setup.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
                                        location_name="Lyon", main_number="+33478000000")
-    if "meetings" in names:
+    if "meetings" in steps and "meetings" in names:
         webex_setup.save_meeting_settings(order, language="fr", time_zone="Europe/Paris",
                                        recording_allowed=True, guests_allowed=True,
                                        join_before_host=False)
-    webex_setup.reserve_subdomain(order, subdomain or f"site-{order.pk}")
+    if "enterprise" in steps:
+        webex_setup.reserve_subdomain(order, subdomain or f"site-{order.pk}")
     return webex_setup.load_order(pk=order.pk)
 
 

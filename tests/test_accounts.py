@@ -7,23 +7,23 @@ import pytest
 from provisioning import webex_setup
 from provisioning.models import SetupMode
 from orgs.models import User
-from tests.factories import CustomerOrgFactory, PartnerOrgFactory, UserFactory
+from tests.factories import (INSTALLER_EMAIL, PASSWORD, REP_EMAIL, CustomerOrgFactory, InstallerFactory,
+                             PartnerOrgFactory, UserFactory)
 from tests.service_helpers import member_of, set_up_order, step_url
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "correct-horse-battery"  # tests/factories.py
 
 
 def test_a_user_signs_in_with_their_email_in_any_letter_case(client):
-    member_of(PartnerOrgFactory(), "installer@partner.example")
-    response = client.post("/accounts/login/", {"username": "Installer@Partner.example",
+    InstallerFactory(organization=PartnerOrgFactory())
+    response = client.post("/accounts/login/", {"username": "Ines.Installer@Partner.example",
                                                 "password": PASSWORD})
     assert response.status_code == 302 and response.url == "/my/orders/"
 
 
 def test_a_wrong_password_is_refused_with_a_message(client):
-    member_of(PartnerOrgFactory(), "installer@partner.example")
-    response = client.post("/accounts/login/", {"username": "installer@partner.example",
+    InstallerFactory(organization=PartnerOrgFactory())
+    response = client.post("/accounts/login/", {"username": INSTALLER_EMAIL,
                                                 "password": "nope"})
     assert response.status_code in (200, 429)
     assert "_auth_user_id" not in client.session
@@ -31,11 +31,11 @@ def test_a_wrong_password_is_refused_with_a_message(client):
 
 def test_signing_in_from_a_service_setup_url_returns_there(client):
     order = set_up_order()
-    member_of(order.partner_org, "installer@partner.example")
+    InstallerFactory(organization=order.partner_org)
     url = step_url(order, "subscription")
     login = client.get(url)
     assert login.url == f"/accounts/login/?next={url}"
-    response = client.post(login.url, {"username": "installer@partner.example",
+    response = client.post(login.url, {"username": INSTALLER_EMAIL,
                                        "password": PASSWORD, "next": url})
     assert response.url == url
     assert client.get(url).status_code == 200
@@ -134,8 +134,8 @@ def test_the_home_page_offers_a_signed_in_member_to_resume_the_order_opened_last
 # --- Password reset --------------------------------------------------------------------------------
 
 def test_password_reset_emails_a_link_built_from_site_url(client, mailoutbox):
-    member_of(PartnerOrgFactory(), "installer@partner.example")
-    response = client.post("/accounts/password_reset/", {"email": "Installer@partner.example"})
+    InstallerFactory(organization=PartnerOrgFactory())
+    response = client.post("/accounts/password_reset/", {"email": "Ines.Installer@partner.example"})
     assert response.status_code == 302 and response.url == "/accounts/password_reset/done/"
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
@@ -150,7 +150,7 @@ def test_password_reset_emails_a_link_built_from_site_url(client, mailoutbox):
                        {"new_password1": "a-brand-new-secret-42", "new_password2": "a-brand-new-secret-42"})
     assert done.url == "/accounts/reset/done/"
     assert "Password changed" in client.get(done.url).content.decode()
-    assert client.login(username="installer@partner.example", password="a-brand-new-secret-42")
+    assert client.login(username=INSTALLER_EMAIL, password="a-brand-new-secret-42")
     # The link works once.
     again = client.get(path, follow=True).content.decode()
     assert "This link no longer works" in again
@@ -164,11 +164,11 @@ def test_password_reset_for_an_unknown_email_says_the_same_and_sends_nothing(cli
 
 
 def test_password_reset_in_french(client, mailoutbox):
-    member_of(PartnerOrgFactory(), "installer@partner.example")
+    InstallerFactory(organization=PartnerOrgFactory())
     client.cookies["django_language"] = "fr"
     page = client.get("/accounts/password_reset/").content.decode()
     assert "Réinitialiser votre mot de passe" in page and "Envoyer le lien" in page
-    client.post("/accounts/password_reset/", {"email": "installer@partner.example"})
+    client.post("/accounts/password_reset/", {"email": INSTALLER_EMAIL})
     assert mailoutbox[0].subject == "Réinitialisez votre mot de passe de mise en service Webex"
     assert "Pour choisir un nouveau mot de passe" in mailoutbox[0].body
 
@@ -204,17 +204,17 @@ def test_an_account_rep_created_by_the_import_chooses_a_password_once_activated(
     from tests.test_import import SPEC_ORDER
 
     path = tmp_path / "order.json"
-    path.write_text(json.dumps(dict(SPEC_ORDER, account_rep_email="rita.rep@vendor.example")))
+    path.write_text(json.dumps(dict(SPEC_ORDER, account_rep_email=REP_EMAIL)))
     call_command("import_orders", str(path), stdout=io.StringIO(), stderr=io.StringIO())
-    rep = User.objects.get(email="rita.rep@vendor.example")
+    rep = User.objects.get(email=REP_EMAIL)
     assert not rep.has_usable_password()
-    client.post("/accounts/password_reset/", {"email": "rita.rep@vendor.example"})
+    client.post("/accounts/password_reset/", {"email": REP_EMAIL})
     assert mailoutbox == []
 
     admin_client.post("/admin/orgs/user/", {"action": "activate", "_selected_action": [rep.pk]})
-    assert choose_password_by_email(client, mailoutbox, "rita.rep@vendor.example") == \
-        ["rita.rep@vendor.example"]
-    assert client.login(username="rita.rep@vendor.example", password="a-brand-new-secret-42")
+    assert choose_password_by_email(client, mailoutbox, REP_EMAIL) == \
+        [REP_EMAIL]
+    assert client.login(username=REP_EMAIL, password="a-brand-new-secret-42")
     assert client.get("/reps/stalled/").status_code == 200
 
 
@@ -242,11 +242,11 @@ def test_beat_clears_expired_sessions_and_keeps_live_ones(client, settings):
 
     entry = settings.CELERY_BEAT_SCHEDULE["clear-expired-sessions"]
     assert entry["task"] in app.tasks and tasks.clear_expired_sessions.name == entry["task"]
-    member_of(PartnerOrgFactory(), "installer@partner.example")
-    assert client.login(username="installer@partner.example", password="correct-horse-battery")
+    InstallerFactory(organization=PartnerOrgFactory())
+    assert client.login(username=INSTALLER_EMAIL, password=PASSWORD)
     live = client.session.session_key
     stale = Client()
-    assert stale.login(username="installer@partner.example", password="correct-horse-battery")
+    assert stale.login(username=INSTALLER_EMAIL, password=PASSWORD)
     Session.objects.filter(pk=stale.session.session_key).update(
         expire_date=timezone.now() - datetime.timedelta(seconds=1))
 

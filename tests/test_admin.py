@@ -25,12 +25,6 @@ ROWS = 4  # several rows per table, so a query per row would blow the budget
 QUERY_BUDGET = 20
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The factories give every user a password; the default PBKDF2 costs ~0.5 s each on CI.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def world():
     return build_world(range(ROWS))

@@ -28,6 +28,12 @@ def test_a_name_fragment_search_uses_the_trigram_indexes():
     assert "Seq Scan on orders_order" not in plan
 
 
+def test_a_whole_address_search_uses_the_contact_index_not_a_scan():
+    OrderFactory(deployment_contact_email="Deploy@Partner.example")
+    plan = plan_of(search_orders(Order.objects.all(), " DEPLOY@partner.example "))
+    assert "order_contact_lower_idx" in plan and "Seq Scan on orders_order" not in plan, plan
+
+
 def test_the_fragment_search_still_finds_orders_whatever_the_case():
     order = OrderFactory(customer_name="Boulangerie Martin")
     OrderFactory(customer_name="Fromagerie Dupont")

@@ -7,7 +7,8 @@ from provisioning import webex_setup
 from provisioning.webex_setup import ServiceSetupError
 from provisioning.models import (BillingPeriod, Event, OutboundEmail, Provisioning, SetupMode,
                                  Status, Subscription)
-from tests.service_helpers import (INSTALLER, PARTNER_CONTACT, configure, member_of, set_up_order,
+from tests.factories import InstallerFactory
+from tests.service_helpers import (INSTALLER, PARTNER_CONTACT, configure, set_up_order,
                                    step_url, sign_in_installer)
 
 pytestmark = pytest.mark.django_db
@@ -169,7 +170,7 @@ def test_after_deployment_every_step_leads_to_the_deployed_page(client):
 
 def test_a_signed_in_installer_is_recorded_as_the_actor(client):
     order = configure(set_up_order(["messaging"]))
-    installer = member_of(order.partner_org, "installer@partner.example")
+    installer = InstallerFactory(organization=order.partner_org)
     client.force_login(installer)
     client.post(step_url(order, "deploy"))
     assert Event.objects.get(order=order, kind=Event.Kind.DEPLOYED).actor == installer

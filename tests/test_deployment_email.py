@@ -5,7 +5,6 @@ import smtplib
 import threading
 import time
 from collections import Counter
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -14,36 +13,14 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
-from django.db import connection
 
 from provisioning import jobs, lifecycle, links, services
 from provisioning.models import Event, Provisioning, SetupLink, Status
 from tests.factories import OrderFactory
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The factories give every person a password; the default hasher costs ~0.4 s each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+from tests.helpers import at_once, local, run_at, token_of
 
 
 START = datetime.date(2026, 12, 1)
-
-
-def local(day, hour=0, minute=0):
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
-
-
-def token_of(message):
-    """The raw token of the Set up now link in an email's plain text."""
-    marker = f"{settings.SITE_URL}/setup/"
-    start = message.body.index(marker) + len(marker)
-    return message.body[start:message.body.index("/", start)]
-
-
-def run_at(moment, **kwargs):
-    with time_machine.travel(moment, tick=False):
-        return jobs.send_due_deployment_emails(**kwargs)
 
 
 class FailingBackend(BaseEmailBackend):
@@ -201,26 +178,6 @@ def naive_send_due(now, barrier):
         Provisioning.objects.filter(pk=provisioning.pk).update(email_sent_at=now)
 
 
-def in_threads(target, count=2):
-    results, errors = [], []
-
-    def run():
-        try:
-            results.append(target())
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors
-    return results
-
-
 @pytest.fixture
 def reps_group():
     # Transactional tests flush the database, data-migration rows included.
@@ -233,7 +190,8 @@ def test_without_a_claim_two_runs_send_the_same_email_twice(reps_group, mailoutb
         OrderFactory(requested_start_date=START, deployment_contact_email=f"c{n}@partner.example")
     barrier = threading.Barrier(2)
     with time_machine.travel(local(START, 9), tick=False):
-        in_threads(lambda: naive_send_due(local(START, 9), barrier))
+        _, errors = at_once(lambda i: naive_send_due(local(START, 9), barrier), 2)
+    assert errors == []
     assert len(mailoutbox) == 6  # the race is real: every email went twice
 
 
@@ -242,15 +200,11 @@ def test_two_concurrent_runs_send_each_email_exactly_once(reps_group, settings, 
     settings.EMAIL_BACKEND = "tests.test_deployment_email.SlowBackend"
     orders = [OrderFactory(requested_start_date=START, deployment_contact_email=f"c{n}@partner.example")
               for n in range(30)]
-    barrier = threading.Barrier(2)
-
-    def one_run():
-        barrier.wait(timeout=10)
-        return jobs.send_due_deployment_emails(local(START, 9), batch_size=4)
-
     with time_machine.travel(local(START, 9), tick=False):
-        runs = in_threads(one_run)
+        runs, errors = at_once(
+            lambda i: jobs.send_due_deployment_emails(local(START, 9), batch_size=4), 2)
 
+    assert errors == []
     per_contact = Counter(m.to[0] for m in mailoutbox)
     assert len(mailoutbox) == 30 and set(per_contact.values()) == {1}
     assert sorted(runs[0].sent + runs[1].sent) == sorted(o.number for o in orders)

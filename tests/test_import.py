@@ -3,13 +3,12 @@ import copy
 import datetime
 import io
 import json
-import threading
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.utils import timezone, translation
@@ -20,6 +19,7 @@ from orders.services import OrderImporter
 from orgs.models import User
 from provisioning.models import Event, Provisioning
 from tests.factories import UserFactory
+from tests.helpers import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -363,18 +363,6 @@ def test_concurrent_imports_of_the_same_orders_create_each_once(monkeypatch):
     unique order number makes all but one batch fail; those fall back order by order and find
     the orders already there."""
     orders = [order(f"CCW-{n}") for n in range(5)]
-    barrier = threading.Barrier(4)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append([o.status for o in OrderImporter().import_many(orders)])
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
     fallbacks = []
     bulk_create = OrderImporter._bulk_create
 
@@ -384,11 +372,7 @@ def test_concurrent_imports_of_the_same_orders_create_each_once(monkeypatch):
         return created
 
     monkeypatch.setattr(OrderImporter, "_bulk_create", spy)
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = at_once(lambda i: [o.status for o in OrderImporter().import_many(orders)], 4)
 
     assert errors == []
     assert any(fallbacks), "the importers did not overlap: no race was exercised"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from provisioning import lifecycle
 from provisioning.lifecycle import TRANSITIONS, InvalidTransition
 from provisioning.models import Event, Provisioning, SetupLink, SetupMode, Status
-from tests.factories import OrderFactory, UserFactory
+from tests.factories import CUSTOMER_ADMIN_EMAIL, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,11 +31,11 @@ def attempt(name, provisioning):
         "email_taken_over": lambda: lifecycle.take_over_email(provisioning, now, Event.Kind.RESENT),
         "handed_over": lambda: lifecycle.hand_over(
             provisioning, link=None, installer=user, installer_name="Inès",
-            installer_email=user.email, customer_admin_email="camille@customer.example",
+            installer_email=user.email, customer_admin_email=CUSTOMER_ADMIN_EMAIL,
             partner_org_created=False, new_admin=None, browser="b"),
         "set_up": lambda: lifecycle.set_up(
             provisioning, mode=SetupMode.SELF, actor=user, installer_name="Inès",
-            installer_email=user.email, customer_admin_email="camille@customer.example",
+            installer_email=user.email, customer_admin_email=CUSTOMER_ADMIN_EMAIL,
             new_admin=None, browser="b", data={}),
         "reopened": lambda: lifecycle.reopen(provisioning, now),
         "deployed": lambda: lifecycle.deployed(provisioning, now, user, {}),
@@ -118,10 +118,10 @@ def test_the_wizard_s_hand_over_facts_are_columns():
                                     purpose=SetupLink.Purpose.DEPLOYMENT)
     lifecycle.hand_over(provisioning, link=link, installer=None, installer_name="Inès",
                         installer_email="ines@partner.example",
-                        customer_admin_email="camille@customer.example", partner_org_created=True,
+                        customer_admin_email=CUSTOMER_ADMIN_EMAIL, partner_org_created=True,
                         new_admin=None, browser="abc")
     provisioning.refresh_from_db()
     assert (provisioning.handover_link_id, provisioning.customer_admin_email,
             provisioning.confirmed_in_browser, provisioning.setup_mode) == (
-        link.pk, "camille@customer.example", "abc", SetupMode.CUSTOMER)
+        link.pk, CUSTOMER_ADMIN_EMAIL, "abc", SetupMode.CUSTOMER)
     assert provisioning.handed_over_at is not None

@@ -1,32 +1,17 @@
 """Setup links: re-issued, expired (setup window), deployed; resend, change contact, re-open."""
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.contrib.admin import ModelAdmin, site
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import Client, RequestFactory
-from django.utils import translation
 
 from orders.models import Order
 from provisioning import admin_actions, jobs, links, services, tokens
 from provisioning.models import Event, Provisioning, SetupLink, Status
 from tests.factories import OrderFactory, RepFactory
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    # Refusals are read in the language of the request; an earlier test may have left French on.
-    with translation.override("en"):
-        yield
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The factories give every person a password; the default hasher costs ~0.4 s each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+from tests.helpers import local, token_of
 
 
 pytestmark = pytest.mark.django_db
@@ -34,18 +19,8 @@ pytestmark = pytest.mark.django_db
 START = datetime.date(2026, 12, 1)
 
 
-def local(day, hour=0, minute=0):
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
-
-
 def days_after_start(days, hour=12):
     return local(START + datetime.timedelta(days=days), hour)
-
-
-def token_of(message):
-    marker = f"{settings.SITE_URL}/setup/"
-    start = message.body.index(marker) + len(marker)
-    return message.body[start:message.body.index("/", start)]
 
 
 def emailed_order(**kwargs):
@@ -321,6 +296,16 @@ def test_the_admin_reopen_action_reopens_closed_orders(admin_user):
                                           Order.objects.filter(pk=order.pk))
     assert Provisioning.objects.get(pk=order.pk).status == Status.SCHEDULED
     assert Event.objects.filter(order=order, kind=Event.Kind.REOPENED).count() == 1
+
+
+def test_the_admin_reopen_confirmation_states_the_window_the_orders_will_get(admin_user, settings):
+    settings.SETUP_WINDOW_DAYS, settings.SETUP_WINDOW_DAYS_FLEX = 45, 10
+    order, _ = emailed_order()
+    page = admin_actions.reopen_setup_window(ModelAdmin(Order, site), admin_request(admin_user),
+                                             Order.objects.filter(pk=order.pk))
+    page.render()
+    assert "new setup window (45 days, 10 for A-FLEX) from now" in page.rendered_content
+    assert f"Order {order.number} is not closed: there is nothing to re-open." in page.rendered_content
 
 
 def test_the_admin_reopen_action_emails_a_fresh_link_for_an_emailed_order(admin_user, mailoutbox):

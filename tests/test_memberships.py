@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orgs.models import Invitation, JoinRequest, Membership, User
 from provisioning.models import Event, OutboundEmail, Provisioning
-from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory,
+from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory, OutsiderFactory,
                              PartnerOrgFactory, UserFactory)
 from tests.wizard_helpers import (ADMIN_PASSWORD, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
                                   INSTALLER_EMAIL, as_sent, current_step, done_url,
@@ -151,8 +151,7 @@ def test_a_decision_is_taken_once(client, order, partner):
 def test_a_forged_or_foreign_approval_link_decides_nothing(client, order, partner, tamper):
     ask_to_join(client, order)
     request_id, admin_id, digest = approval_link().split("/")[-2].split("-", 2)
-    outsider = UserFactory(email="mallory@elsewhere.example")
-    MembershipFactory(user=outsider, organization=PartnerOrgFactory(), role="admin")
+    outsider = OutsiderFactory(organization=PartnerOrgFactory())  # an administrator elsewhere
     forged = {"another admin id": f"{request_id}-{outsider.pk}-{digest}",
               "another request": f"{int(request_id) + 1}-{admin_id}-{digest}",
               "garbage": "not-a-token"}[tamper]
@@ -174,8 +173,7 @@ def test_the_requests_page_lets_a_signed_in_admin_answer_and_nobody_else(client,
     request = JoinRequest.objects.get()
     member = UserFactory(email="carl.member@partner.example")
     MembershipFactory(user=member, organization=partner, role="member")
-    other_admin = UserFactory(email="olga@other-partner.example")
-    MembershipFactory(user=other_admin, organization=PartnerOrgFactory(), role="admin")
+    other_admin = OutsiderFactory(organization=PartnerOrgFactory())
     for outsider in (member, other_admin):
         browser = Client()
         browser.force_login(outsider)

@@ -13,16 +13,11 @@ from django.utils import timezone
 from orders import services as order_services
 from provisioning import jobs
 from provisioning.models import OutboundEmail, Provisioning, Status
-from tests.factories import OrderFactory, RepFactory
+from tests.factories import REP_EMAIL, OrderFactory, RepFactory
 from tests.test_import import SPEC_ORDER
 from tests.wizard_helpers import current_step, open_link, post_step, setup_url
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -135,7 +130,7 @@ API_BUDGET = 12
 
 def test_an_admin_search_by_email_finds_the_contacts_and_the_reps_orders(
         admin_client, django_assert_max_num_queries):
-    rep = RepFactory(email="rita.rep@vendor.example")
+    rep = RepFactory(email=REP_EMAIL)
     by_contact = OrderFactory(deployment_contact_email="Deploy@Partner.example")
     by_rep = OrderFactory(account_rep=rep)
     OrderFactory(deployment_contact_email="someone.else@partner.example")
@@ -144,7 +139,7 @@ def test_an_admin_search_by_email_finds_the_contacts_and_the_reps_orders(
     # indexed WHERE.
     with django_assert_max_num_queries(5):
         contact = admin_client.get("/admin/orders/order/", {"q": "deploy@partner.example"})
-    found_by_rep = admin_client.get("/admin/orders/order/", {"q": "rita.rep@vendor.example"})
+    found_by_rep = admin_client.get("/admin/orders/order/", {"q": REP_EMAIL})
 
     assert [o.pk for o in contact.context["cl"].result_list] == [by_contact.pk]
     assert [o.pk for o in found_by_rep.context["cl"].result_list] == [by_rep.pk]

@@ -324,18 +324,7 @@ def test_an_org_with_a_live_webex_site_keeps_its_subdomain(client):
     (["subscription", "calling", "meetings", "enterprise"], "deploy"),
 ])
 def test_the_service_setup_resumes_at_the_first_step_not_done(client, done, expected):
-    order = set_up_order(["calling", "meetings"])
-    if "subscription" in done:
-        webex_setup.mark_subscription_reviewed(order)
-    if "calling" in done:
-        webex_setup.save_calling_settings(order, country="FR", time_zone="Europe/Paris",
-                                       location_name="Lyon", main_number="+33478000000")
-    if "meetings" in done:
-        webex_setup.save_meeting_settings(order, language="fr", time_zone="Europe/Paris",
-                                       recording_allowed=False, guests_allowed=True,
-                                       join_before_host=False)
-    if "enterprise" in done:
-        webex_setup.reserve_subdomain(order, "martin")
+    order = configure(set_up_order(["calling", "meetings"]), subdomain="martin", steps=done)
     sign_in_installer(client, order)
     response = client.get(f"/orders/{order.number}/services/", follow=True)
     assert response.redirect_chain[-1][0] == step_url(order, expected)

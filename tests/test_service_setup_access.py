@@ -3,7 +3,7 @@ organisation manages the order. A partner never reaches a customer-led order, ev
 import pytest
 
 from provisioning.models import SetupMode
-from tests.factories import CustomerOrgFactory, PartnerOrgFactory
+from tests.factories import CustomerAdminFactory, CustomerOrgFactory, InstallerFactory, PartnerOrgFactory
 from tests.service_helpers import member_of, set_up_order, step_url, with_link
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ def urls(order):
 
 def test_the_partner_installer_signed_in_resumes_their_order(client):
     order = set_up_order()
-    installer = member_of(order.partner_org, "installer@partner.example")
+    installer = InstallerFactory(organization=order.partner_org)
     client.force_login(installer)
     response = client.get(f"/orders/{order.number}/services/")
     assert response.status_code == 302 and response.url == step_url(order, "subscription")
@@ -33,7 +33,7 @@ def test_a_colleague_in_the_partner_org_may_set_it_up_too(client):
 
 def test_the_customer_admin_signed_in_may_set_up_their_org_s_order(client):
     order = set_up_order(mode=SetupMode.CUSTOMER)
-    client.force_login(member_of(order.customer_org, "admin@boulangerie.example"))
+    client.force_login(CustomerAdminFactory(organization=order.customer_org))
     assert client.get(step_url(order, "subscription")).status_code == 200
 
 

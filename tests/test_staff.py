@@ -14,13 +14,12 @@ from orders.models import Order
 from orders.services import create_api_key
 from orgs.models import User
 from provisioning.models import OutboundEmail
-from tests.factories import OrderFactory, PartnerOrgFactory, RepFactory, UserFactory
-from tests.service_helpers import member_of
+from tests.factories import (OUTSIDER_EMAIL, PASSWORD, InstallerFactory, OrderFactory, PartnerOrgFactory,
+                             RepFactory, UserFactory)
 from tests.test_import import SPEC_ORDER
 from tests.test_settings import ROOT, clean_environ
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "correct-horse-battery"  # tests/factories.py
 
 
 def signed_in(email):
@@ -75,7 +74,7 @@ def test_the_admin_times_out_too_and_a_post_is_not_carried_out(clock):
 
 
 def test_a_partner_keeps_the_normal_session_length(clock):
-    partner = member_of(PartnerOrgFactory(), "installer@partner.example")
+    partner = InstallerFactory(organization=PartnerOrgFactory())
     browser = signed_in(partner.email)
     clock.shift(datetime.timedelta(hours=8))
     assert browser.get("/my/orders/").status_code == 200
@@ -94,10 +93,10 @@ def test_the_timeout_comes_from_the_environment():
 def test_a_rep_named_by_an_api_caller_cannot_sign_in_until_an_admin_activates_them(admin_client,
                                                                                   mailoutbox):
     _key, raw = create_api_key("Ordering system")
-    body = dict(SPEC_ORDER, account_rep_email="mallory@attacker.example")
+    body = dict(SPEC_ORDER, account_rep_email=OUTSIDER_EMAIL)
     assert Client().post("/api/orders", json.dumps(body), content_type="application/json",
                          HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 201
-    rep = User.objects.get(email="mallory@attacker.example")
+    rep = User.objects.get(email=OUTSIDER_EMAIL)
     rep.set_password(PASSWORD)  # even with a password (given by mistake), no sign-in
     rep.save()
 
@@ -107,7 +106,7 @@ def test_a_rep_named_by_an_api_caller_cannot_sign_in_until_an_admin_activates_th
     assert mailoutbox == []  # nor a way to choose a password
 
     listing = admin_client.get("/admin/orgs/user/", {"is_active__exact": "0"}).content.decode()
-    assert "mallory@attacker.example" in listing
+    assert OUTSIDER_EMAIL in listing
     assert "Inactive: cannot sign in until activated" in listing
 
     done = admin_client.post("/admin/orgs/user/", {"action": "activate",
@@ -135,7 +134,7 @@ def test_a_rep_of_another_order_is_refused_with_403_and_nothing_changes():
     browser = signed_in(other_rep.email)
     url = f"/reps/orders/{order.number}/contact/"
 
-    response = browser.post(url, {"email": "mallory@attacker.example"})
+    response = browser.post(url, {"email": OUTSIDER_EMAIL})
 
     assert response.status_code == 403
     assert (f"Only the account representative of order {order.number}, or an administrator, may "

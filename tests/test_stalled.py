@@ -1,31 +1,19 @@
 """Stalled provisioning: flagged once one day after the start date; the rep is told once."""
 import datetime
-import threading
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import connection
 
 from provisioning import jobs, selectors
 from provisioning.models import Event, OutboundEmail, Provisioning, Status
 from tests.factories import EmailedOrderFactory, RepFactory
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The factories give every person a password; the default hasher costs ~0.4 s each.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+from tests.helpers import at_once, local
 
 
 START = datetime.date(2026, 12, 1)
-
-
-def local(day, hour=0, minute=0):
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 DAY_AFTER = local(START + datetime.timedelta(days=1), settings.DEPLOYMENT_EMAIL_HOUR)
@@ -137,23 +125,8 @@ def test_two_concurrent_flag_runs_flag_and_notify_once():
     Group.objects.get_or_create(name=settings.REPS_GROUP)  # transactional tests flush it
     rep = RepFactory()
     orders = [EmailedOrderFactory(requested_start_date=START, account_rep=rep) for _ in range(20)]
-    barrier, runs, errors = threading.Barrier(2), [], []
-
-    def one_run():
-        try:
-            barrier.wait(timeout=10)
-            runs.append(jobs.flag_stalled_provisioning(DAY_AFTER))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
     with time_machine.travel(DAY_AFTER, tick=False):
-        threads = [threading.Thread(target=one_run) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        runs, errors = at_once(lambda i: jobs.flag_stalled_provisioning(DAY_AFTER), 2)
 
     assert not errors
     assert sorted(runs[0].flagged + runs[1].flagged) == sorted(o.number for o in orders)

@@ -3,12 +3,12 @@ the others get a clear message. Real PostgreSQL, real concurrent transactions.""
 import threading
 
 import pytest
-from django.db import connection
 
 from orgs import subdomains
 from orgs.models import Organization
 from provisioning import webex_setup
 from provisioning.webex_setup import ServiceSetupError
+from tests.helpers import at_once
 from tests.service_helpers import set_up_order, step_url, sign_in_installer
 
 K = 8
@@ -16,39 +16,25 @@ SPELLINGS = ["acme-shop", "ACME-shop", "Acme-Shop", "acme-SHOP", "aCmE-sHoP", "A
              "Acme-shop", "acme-Shop"]
 
 
-def run_in_threads(targets):
-    threads = [threading.Thread(target=target) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_k_orgs_saving_one_name_in_different_letter_cases_leave_one_winner():
     orders = [set_up_order(["messaging"]) for _ in range(K)]
     checked = threading.Barrier(K)
-    outcomes, errors = [], []
+    outcomes = []
 
-    def save(order, spelling):
-        def work():
-            try:
-                # Every one of them checked availability first and was told "available":
-                # the check alone cannot prevent the clash, the race is real.
-                outcomes.append(("checked", subdomains.is_available(spelling.lower())))
-                checked.wait(timeout=30)
-                webex_setup.reserve_subdomain(order, spelling)
-                outcomes.append(("won", order.pk))
-            except ServiceSetupError as error:
-                outcomes.append(("lost", error.code))
-            except Exception as error:  # pragma: no cover - shown in the assertion
-                errors.append(repr(error))
-            finally:
-                connection.close()
-        return work
+    def save(i):
+        order, spelling = orders[i], SPELLINGS[i]
+        # Every one of them checked availability first and was told "available": the check
+        # alone cannot prevent the clash, the race is real.
+        outcomes.append(("checked", subdomains.is_available(spelling.lower())))
+        checked.wait(timeout=30)
+        try:
+            webex_setup.reserve_subdomain(order, spelling)
+            outcomes.append(("won", order.pk))
+        except ServiceSetupError as error:
+            outcomes.append(("lost", error.code))
 
-    run_in_threads([save(order, spelling) for order, spelling in zip(orders, SPELLINGS)])
+    _, errors = at_once(save, K)
 
     assert errors == []
     assert [v for k, v in outcomes if k == "checked"] == [True] * K
@@ -71,20 +57,12 @@ def test_k_installers_pressing_save_at_once_get_one_success_and_clear_messages(c
         client = client_factory()
         sign_in_installer(client, order)
         clients.append((client, order))
-    responses, errors = [], []
 
-    def post(client, order, spelling):
-        def work():
-            try:
-                responses.append(client.post(step_url(order, "enterprise"),
-                                             {"subdomain": spelling, "save": "1"}))
-            except Exception as error:  # pragma: no cover
-                errors.append(repr(error))
-            finally:
-                connection.close()
-        return work
+    def post(i):
+        (client, order), spelling = clients[i], SPELLINGS[i]
+        return client.post(step_url(order, "enterprise"), {"subdomain": spelling, "save": "1"})
 
-    run_in_threads([post(c, o, s) for (c, o), s in zip(clients, SPELLINGS)])
+    responses, errors = at_once(post, K)
 
     assert errors == []
     assert sorted(r.status_code for r in responses).count(302) == 1

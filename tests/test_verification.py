@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from orgs.models import Membership, Organization, User
 from provisioning.models import OutboundEmail
-from tests.factories import OrderFactory
+from tests.factories import CUSTOMER_ADMIN_EMAIL, OrderFactory
 from tests.wizard_helpers import (DEFAULT_ANSWERS, INSTALLER_EMAIL, answer, as_sent, code_sent_to,
                                   current_step, done_url, open_link, post_step, walk)
 
@@ -148,15 +148,15 @@ def test_an_unproven_address_is_granted_nothing(client, order):
 def test_i_am_the_customer_proves_the_customer_s_own_address(client, order):
     open_link(client, order)
     post_step(client, order, "role", {"role": "customer"})
-    response = post_step(client, order, "customer_admin", {"email": "camille@customer.example"})
+    response = post_step(client, order, "customer_admin", {"email": CUSTOMER_ADMIN_EMAIL})
     assert current_step(response) == "customer_admin"
-    assert codes_sent("camille@customer.example").count() == 1
-    response = answer(client, order, "customer_admin", {"email": "camille@customer.example"})
+    assert codes_sent(CUSTOMER_ADMIN_EMAIL).count() == 1
+    response = answer(client, order, "customer_admin", {"email": CUSTOMER_ADMIN_EMAIL})
     assert current_step(response) == "customer_org"
     assert walk(client, order, {"role": {"role": "customer"},
-                                "customer_admin": {"email": "camille@customer.example"}}
+                                "customer_admin": {"email": CUSTOMER_ADMIN_EMAIL}}
                 )["Location"] == done_url(order)
-    admin = User.objects.get(email="camille@customer.example")
+    admin = User.objects.get(email=CUSTOMER_ADMIN_EMAIL)
     assert admin.membership.role == "admin" and admin.membership.organization.managed_by is None
 
 

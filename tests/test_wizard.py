@@ -9,15 +9,14 @@ from orgs.models import Invitation, Membership, Organization
 from provisioning.models import (CallingSettings, Event, MeetingSettings, OutboundEmail,
                                  Provisioning, SetupLink, SetupMode, Status)
 from provisioning.links import issue_link
-from tests.factories import (CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory,
-                             RepFactory)
+from tests.factories import (COLLEAGUE_EMAIL, CustomerOrgFactory, MembershipFactory, OrderFactory,
+                             PartnerOrgFactory, RepFactory)
 from tests.wizard_helpers import (ADMIN_PASSWORD, answer, existing_customer, existing_partner, CUSTOMER_ADMIN_EMAIL, DEFAULT_ANSWERS,
                                   INSTALLER_EMAIL, current_step, done_url, open_link, post_step,
                                   set_password, setup_url, token_in, walk)
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
-COLLEAGUE_EMAIL = "colin.colleague@partner.example"
 
 
 def steps_seen(client, order, answers=None):

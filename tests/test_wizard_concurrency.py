@@ -3,7 +3,6 @@ click, a second tab or several people with the same link create exactly one set 
 import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from onboarding import services
@@ -11,6 +10,7 @@ from orgs.models import Invitation, Membership, Organization, User
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
 from provisioning.links import issue_link
 from tests.factories import CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory
+from tests.helpers import at_once
 from tests.wizard_helpers import (CUSTOMER_ADMIN_EMAIL, INSTALLER_EMAIL, current_step, done_url,
                                   open_link, post_step, token_in, walk)
 
@@ -20,25 +20,9 @@ THREADS = 20
 
 def confirm_at_once(clients_and_orders):
     """Every client has walked to Confirm; they all press it at the same moment."""
-    barrier = threading.Barrier(len(clients_and_orders))
-    results, errors = [None] * len(clients_and_orders), []
-
-    def press(i, client, order):
-        try:
-            barrier.wait(timeout=60)
-            results[i] = post_step(client, order, "confirm")
-        except Exception as exc:  # a 500 surfaces here: the test client re-raises view errors
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=press, args=(i, client, order))
-               for i, (client, order) in enumerate(clients_and_orders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
+    results, errors = at_once(lambda i: post_step(*clients_and_orders[i], "confirm"),
+                              len(clients_and_orders))
+    assert not errors, errors  # a 500 surfaces here: the test client re-raises view errors
     return results
 
 

@@ -11,9 +11,7 @@ import re
 from provisioning import outbox
 from provisioning.models import SetupLink
 from provisioning.links import issue_link
-
-INSTALLER_EMAIL = "ines.installer@partner.example"
-CUSTOMER_ADMIN_EMAIL = "camille.admin@customer.example"
+from tests.factories import CUSTOMER_ADMIN_EMAIL, INSTALLER_EMAIL
 ADMIN_PASSWORD = "Correct-Horse-Battery-42"
 
 DEFAULT_ANSWERS = {
@@ -126,12 +124,11 @@ def existing_partner(client, email=INSTALLER_EMAIL, **org_fields):
     """The order's partner organisation (PTN-4411) exists, and `client` is signed in as one of
     its administrators, Inès. Returns (organisation, user)."""
     from orgs.models import Organization
-    from tests.factories import MembershipFactory, PartnerOrgFactory, UserFactory
+    from tests.factories import InstallerFactory, PartnerOrgFactory
 
     partner = (Organization.objects.filter(kind="partner", external_id="PTN-4411").first()
                or PartnerOrgFactory(external_id="PTN-4411", **org_fields))
-    user = UserFactory(email=email, full_name="Inès Installer")
-    MembershipFactory(user=user, organization=partner, role="admin")
+    user = InstallerFactory(email=email, organization=partner)
     client.force_login(user)
     return partner, user
 
@@ -139,10 +136,10 @@ def existing_partner(client, email=INSTALLER_EMAIL, **org_fields):
 def existing_customer(order, partner, admin_email=CUSTOMER_ADMIN_EMAIL, **fields):
     """The order's customer organisation exists, managed by `partner` (None: by the customer),
     with `admin_email` as its administrator."""
-    from tests.factories import CustomerOrgFactory, MembershipFactory
+    from tests.factories import CustomerAdminFactory, CustomerOrgFactory
 
     fields.setdefault("external_id", order.customer_external_id)
     customer = CustomerOrgFactory(managed_by=partner, **fields)
     if admin_email:
-        MembershipFactory(user__email=admin_email, organization=customer, role="admin")
+        CustomerAdminFactory(email=admin_email, organization=customer)
     return customer

@@ -1,7 +1,6 @@
 """Items 1 and 5, the variants the wizard's and the constraints' tests leave out: 20 Confirm
 POSTs from one browser session at once (a double click, tabs of one browser), and a user put
 into two organisations by ORM writes that bypass every form, at once from many threads too."""
-import threading
 from collections import Counter
 
 import pytest
@@ -11,32 +10,12 @@ from django.test import Client
 from orgs.models import Invitation, Membership, Organization, User
 from provisioning.models import Event, Provisioning
 from tests.factories import CustomerOrgFactory, OrderFactory, PartnerOrgFactory, UserFactory
+from tests.helpers import at_once
 from tests.reliability import figures
 from tests.wizard_helpers import (CUSTOMER_ADMIN_EMAIL, INSTALLER_EMAIL, done_url, open_link,
                                   post_step, walk)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def at_once(work, n):
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def run(i):
-        try:
-            barrier.wait(timeout=60)
-            results[i] = work(i)
-        except Exception as exc:  # a 500 surfaces here: the test client re-raises view errors
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return results, errors
 
 
 def test_twenty_confirms_from_one_browser_session_set_the_order_up_once():

@@ -21,6 +21,7 @@ from django.utils import timezone
 from provisioning import deployment_email, jobs, lifecycle, tasks
 from provisioning.models import Provisioning, SetupLink
 from tests.factories import RepFactory
+from tests.helpers import at_once
 from tests.reliability import figures
 from tests.reliability.bulk import due_orders
 
@@ -44,27 +45,6 @@ def rep():
     return RepFactory()
 
 
-def in_threads(*targets):
-    results, errors = [None] * len(targets), []
-    barrier = threading.Barrier(len(targets))
-
-    def run(i, target):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = target()
-        except Exception as exc:  # reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(300)
-    return results, errors
-
-
 def per_order(outbox_messages):
     return Counter(m.to[0] for m in outbox_messages)
 
@@ -76,8 +56,9 @@ def test_two_runs_and_a_redelivered_task_over_1000_orders_send_each_email_once(r
     started = time.monotonic()
     # Two beat-triggered runs, plus the same task handed out again by the broker (a worker
     # that missed its ack: Redis redelivers after the visibility timeout) — run as a worker runs it.
-    results, errors = in_threads(jobs.send_due_deployment_emails, jobs.send_due_deployment_emails,
-                                 lambda: tasks.send_due_deployment_emails.apply().get())
+    runs = [jobs.send_due_deployment_emails, jobs.send_due_deployment_emails,
+            lambda: tasks.send_due_deployment_emails.apply().get()]
+    results, errors = at_once(lambda i: runs[i](), len(runs), timeout=300)
     seconds = time.monotonic() - started
     assert errors == []
     counts = per_order(mailoutbox)

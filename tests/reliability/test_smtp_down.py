@@ -4,7 +4,6 @@ outbox emails are retried with backoff, marked sent only once the server accepte
 failure shows on the rep dashboard, and a person's page is the same whether mail works or not."""
 import datetime
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -15,18 +14,12 @@ from provisioning import jobs, outbox
 from provisioning.models import OutboundEmail, Provisioning
 from provisioning.tasks import deliver_email
 from tests.factories import OrderFactory, RepFactory
+from tests.helpers import local, run_at
 from tests.reliability import figures
 from tests.reliability.servers import SmtpSink
 from tests.wizard_helpers import open_link, post_step, walk
 
 START = datetime.date(2026, 12, 1)
-PARIS = ZoneInfo("Europe/Paris")
-
-
-def at(day, hour, minute=0):
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=PARIS)
-
-
 @pytest.fixture
 def smtp(settings):
     sink = SmtpSink()
@@ -41,17 +34,12 @@ def smtp(settings):
     sink.refuse()
 
 
-def run_at(moment):
-    with time_machine.travel(moment, tick=False):
-        return jobs.send_due_deployment_emails()
-
-
 @pytest.mark.django_db
 def test_the_deployment_email_waits_for_the_mail_server_and_goes_once(smtp):
     rep = RepFactory()
     order = OrderFactory(requested_start_date=START, account_rep=rep)
     # 1. Nothing listens: connection refused.
-    run = run_at(at(START, 9))
+    run = run_at(local(START, 9))
     assert run.sent == [] and len(run.failed) == 1
     row = Provisioning.objects.get(pk=order.pk)
     assert row.email_sent_at is None and row.email_attempts == 1
@@ -64,17 +52,17 @@ def test_the_deployment_email_waits_for_the_mail_server_and_goes_once(smtp):
     run_at(first_retry)
     row.refresh_from_db()
     assert row.email_sent_at is None and row.email_attempts == 2 and "451" in row.email_last_error
-    assert row.email_next_attempt_at - first_retry > first_retry - at(START, 9)  # backing off
+    assert row.email_next_attempt_at - first_retry > first_retry - local(START, 9)  # backing off
     assert smtp.messages == []
     # 3. Reps see it: on the start date in the failing-emails panel, with the server's answer;
     # the next day the order is stalled and listed under "Email failed".
     reps = Client()
     reps.force_login(rep)
-    with time_machine.travel(at(START, 9, 5), tick=False):
+    with time_machine.travel(local(START, 9, 5), tick=False):
         page = reps.get("/reps/stalled/").content.decode()
     panel = page[page.index('id="failing-title"'):]
     assert order.number in panel and "451" in panel
-    with time_machine.travel(at(START, 9) + datetime.timedelta(days=1, minutes=1), tick=False):
+    with time_machine.travel(local(START, 9) + datetime.timedelta(days=1, minutes=1), tick=False):
         jobs.flag_stalled_provisioning()
         reps.force_login(rep)  # a new day's sign-in: a staff session idle a day has ended
         page = reps.get("/reps/stalled/", {"setup": "email_failed"}).content.decode()
@@ -97,12 +85,12 @@ def test_the_deployment_email_waits_for_the_mail_server_and_goes_once(smtp):
 def test_an_outbox_email_is_retried_with_backoff_and_marked_sent_only_when_accepted(smtp):
     email = OutboundEmail.objects.create(kind=OutboundEmail.Kind.REP_STALLED, to="rep@vendor.example",
                                          subject="Stalled orders", body_text="…",
-                                         next_attempt_at=at(START, 9))
-    with time_machine.travel(at(START, 9), tick=False):
+                                         next_attempt_at=local(START, 9))
+    with time_machine.travel(local(START, 9), tick=False):
         assert outbox.deliver(email.pk) is False  # refused
     email.refresh_from_db()
     assert email.sent_at is None and email.attempts == 1 and email.last_error
-    assert email.next_attempt_at == at(START, 9) + outbox.backoff(1)
+    assert email.next_attempt_at == local(START, 9) + outbox.backoff(1)
     smtp.start()
     smtp.reject()
     with time_machine.travel(email.next_attempt_at, tick=False):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from orders.models import Order, OrderLine
 from orgs.models import Membership, Organization, User
 from provisioning import deployment_email, jobs, lifecycle
-from provisioning.models import Event, Provisioning, Status
+from provisioning.models import Event, Provisioning
 
 PARTNER_ID = "PTN-DEMO"
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         provisioning = Provisioning.objects.get(pk=order.pk)
         if provisioning.set_up_at is not None:
             return "already set up"
-        if provisioning.status == Status.CLOSED or timezone.now() > provisioning.window_closes_at:
+        if lifecycle.window_closed(provisioning):
             return "closed"
         if provisioning.handed_over_at is not None:
             return "handed to the customer"

@@ -1,8 +1,8 @@
 """python manage.py import_orders FILE
 
 FILE holds one order object or a list of them (the spec's JSON format); `-` reads standard input.
-Each order is imported in its own transaction; invalid ones are reported on stderr as
-`order CCW-…: field: reason` and the others are still imported.
+Each order is imported all or nothing (new ones 250 per transaction); invalid ones are reported
+on stderr as `order CCW-…: field: reason` and the others are still imported.
 
 Exit status: 0 when every order was imported, updated or found unchanged; 1 when at least one
 order was rejected; 2 when the file itself could not be read (nothing imported).
