@@ -1,4 +1,4 @@
-"""Forms of the service setup assistant. They validate; provisioning/deploy.py saves."""
+"""Forms of the service setup assistant. They validate; provisioning/webex_setup.py saves."""
 import phonenumbers
 from django import forms
 from django.utils.translation import get_language_info
