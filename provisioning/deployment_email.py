@@ -6,8 +6,7 @@ server accepted it."""
 import logging
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -53,22 +52,7 @@ def deployment_message(order, url, connection=None):
     context = {"order": order, "lines": list(order.lines.all()), "url": url,
                "window_closes_at": order.provisioning.window_closes_at}
     subject, text, html = outbox.render_email("deployment", context, order.language)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL,
-                                     [order.deployment_contact_email], connection=connection)
-    message.attach_alternative(html, "text/html")
-    return message
-
-
-def reset(connection):
-    """After a failed send the SMTP session may be broken: drop it, the next send reopens it."""
-    try:
-        connection.close()
-    except Exception:  # closing a dead socket may itself fail
-        pass
-
-
-def _error_text(exc):
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    return outbox.message(order.deployment_contact_email, subject, text, html, connection)
 
 
 def send_batch(rows, connection, run):
@@ -90,7 +74,7 @@ def send_batch(rows, connection, run):
         connection.open()
     except Exception as exc:  # mail server unreachable: the whole batch waits for its backoff
         _record_failures([(p, exc) for p in rows])
-        run.failed += [(p.order.number, _error_text(exc)) for p in rows]
+        run.failed += [(p.order.number, outbox.error_text(exc)) for p in rows]
         return {}
     try:
         tokens = links.new_tokens([p.order for p in rows])
@@ -102,7 +86,7 @@ def send_batch(rows, connection, run):
             except Exception as exc:
                 log.warning("deployment email for %s failed: %s", provisioning.order.number, exc)
                 failed.append((provisioning, exc))
-                reset(connection)
+                outbox.close_quietly(connection)
             else:
                 sent.append(provisioning)
                 urls[provisioning.pk] = url
@@ -111,9 +95,9 @@ def send_batch(rows, connection, run):
         retry_on_disconnect(_record_sent, sent, tokens)
         retry_on_disconnect(_record_failures, failed)
     finally:
-        reset(connection)
+        outbox.close_quietly(connection)
     run.sent += [p.order.number for p in sent]
-    run.failed += [(p.order.number, _error_text(exc)) for p, exc in failed]
+    run.failed += [(p.order.number, outbox.error_text(exc)) for p, exc in failed]
     return urls
 
 
@@ -133,7 +117,7 @@ def _record_failures(failures):
     if not failures:
         return
     with transaction.atomic():
-        lifecycle.record_failures(failures, timezone.now(), outbox.backoff, _error_text)
+        lifecycle.record_failures(failures, timezone.now(), outbox.backoff, outbox.error_text)
 
 
 def send_now(order_id):

@@ -121,8 +121,8 @@ def send_pending_emails(now=None, batch_size=100):
                 sent += 1
             else:
                 failed += 1
-                deployment_email.reset(connection)
-        deployment_email.reset(connection)
+                outbox.close_quietly(connection)
+        outbox.close_quietly(connection)
         if len(ids) < batch_size:
             break
     return {"sent": sent, "failed": failed}

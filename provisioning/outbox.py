@@ -94,13 +94,17 @@ def with_secrets(email):
     return parts
 
 
-def build_message(email, connection=None):
-    subject, text, html = with_secrets(email)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL,
-                                     [email.to], connection=connection)
+def message(to, subject, text, html, connection=None):
+    """The two-part email every kind is sent as (the outbox's and the deployment email)."""
+    built = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to],
+                                   connection=connection)
     if html:
-        message.attach_alternative(html, "text/html")
-    return message
+        built.attach_alternative(html, "text/html")
+    return built
+
+
+def build_message(email, connection=None):
+    return message(email.to, *with_secrets(email), connection=connection)
 
 
 def deliver(email_id, connection=None):
@@ -115,7 +119,7 @@ def deliver(email_id, connection=None):
             build_message(email, connection or get_connection()).send()
         except Exception as exc:
             email.attempts += 1
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            email.last_error = error_text(exc)
             email.next_attempt_at = timezone.now() + backoff(email.attempts)
             email.save(update_fields=["attempts", "last_error", "next_attempt_at"])
             return False
@@ -136,6 +140,19 @@ def claim_pending(now, limit, lease):
         UPDATE {table} SET next_attempt_at = %s
         WHERE id IN (SELECT id FROM claimed)
         RETURNING id""", [sql_datetime(now), limit, sql_datetime(timezone.now() + lease)])]
+
+
+def error_text(exc):
+    """A mail server's refusal as admin and the dashboard show it."""
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def close_quietly(connection):
+    """After a failed send the SMTP session may be broken: drop it, the next send reopens it."""
+    try:
+        connection.close()
+    except Exception:  # closing a dead socket may itself fail
+        pass
 
 
 def backoff(attempts):
