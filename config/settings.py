@@ -276,6 +276,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.flag_stalled_provisioning", "schedule": 300.0},
     # Outbox sweep: emails written in a transaction whose task never reached the broker.
     "send-pending-emails": {"task": "provisioning.tasks.send_pending_emails", "schedule": 60.0},
+    # Nudges: the contact a day after an email nobody acted on; installer and rep before a
+    # window closes. Each claims its rows in one update: two beats never send one twice.
+    "send-setup-reminders": {"task": "provisioning.tasks.send_setup_reminders", "schedule": 900.0},
+    "send-window-reminders": {"task": "provisioning.tasks.send_window_reminders", "schedule": 900.0},
     # Closes orders whose setup window has ended.
     "close-expired-setup-windows": {
         "task": "provisioning.tasks.close_expired_setup_windows", "schedule": crontab(minute=7)},
@@ -289,6 +293,9 @@ CELERY_BEAT_SCHEDULE = {
 DEPLOYMENT_EMAIL_HOUR = env.int("DEPLOYMENT_EMAIL_HOUR", default=9)  # local time on the start date
 SETUP_WINDOW_DAYS = 30
 SETUP_WINDOW_DAYS_FLEX = 7
+# The installer (or contact) and the rep are reminded this many days before the window closes.
+WINDOW_REMINDER_DAYS = 3
+WINDOW_REMINDER_DAYS_FLEX = 1
 REPS_GROUP = "Account representatives"
 # Deploy starts billing: a session that last entered its password longer ago than this (seconds)
 # is asked for it again.

@@ -23,4 +23,5 @@ def daily_bars(days):
             "left": LEFT, "top": TOP, "label_y": HEIGHT - 8,
             "labels": [{"x": d["label_x"], "text": long_date(d["day"])}
                        for d in labels],
-            "stalled": sum(d["stalled"] for d in days), "set_up": sum(d["set_up"] for d in days)}
+            "stalled": sum(d["stalled"] for d in days), "set_up": sum(d["set_up"] for d in days),
+            "reminded": sum(d.get("reminded", 0) for d in days)}

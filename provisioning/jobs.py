@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Order
-from provisioning import deployment_email, lifecycle, outbox
+from provisioning import deployment_email, lifecycle, links, outbox
 from provisioning.deployment_email import DeploymentRun
-from provisioning.models import OutboundEmail
+from provisioning.models import Event, OutboundEmail, SetupLink
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,71 @@ def flag_stalled_provisioning(now=None):
     run.flagged = [order.number for order in orders]
     run.reps_emailed = len(by_rep)
     return run
+
+
+# --- Nudges before the rep has to call ----------------------------------------------------------
+
+def send_setup_reminders(now=None):
+    """The deployment contact who has not begun about a day after their email: a short reminder
+    with a fresh link (the old one then says a newer one was sent), saying a representative will
+    call otherwise. 1. claim (lifecycle.claim_setup_reminders); 2. one email each, in the order's
+    language; 3. history. One transaction: claimed means emailed. Returns the order numbers."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        orders = _orders(lifecycle.claim_setup_reminders(now))
+        for order in orders:
+            links.send_link(OutboundEmail.Kind.SETUP_REMINDER, "setup-reminder", order,
+                            order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT, "")
+        lifecycle.record_reminders(Event.Kind.REMINDED,
+                                   [(order, order.deployment_contact_email) for order in orders], now)
+    return [order.number for order in orders]
+
+
+def send_window_reminders(now=None):
+    """A few days before an order's setup window closes (lifecycle.window_reminder_before): its
+    installer is reminded (the customer administrator after a hand-over, the deployment contact
+    before anyone began), with a working link, and each rep gets one email listing their orders.
+    Claimed in one update, emailed in the same transaction. Returns the order numbers."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        orders = _orders(lifecycle.claim_window_reminders(now))
+        reminded, by_rep = [], defaultdict(list)
+        for order in orders:
+            reminded.append((order, _remind_before_the_window_closes(order)))
+            by_rep[order.account_rep].append(order)
+        for rep, rep_orders in by_rep.items():
+            outbox.enqueue(OutboundEmail.Kind.REP_WINDOW_CLOSING, rep.email, "rep-window-closing",
+                           {"rep": rep, "orders": rep_orders,
+                            "dashboard_url": settings.SITE_URL + reverse("provisioning:stalled")},
+                           language=rep.language)
+        lifecycle.record_reminders(Event.Kind.WINDOW_REMINDED, reminded, now)
+    return [order.number for order in orders]
+
+
+def _orders(ids):
+    return list(Order.objects.filter(pk__in=ids).select_related("account_rep", "provisioning")
+                .order_by("number"))
+
+
+def _remind_before_the_window_closes(order):
+    """Emails whoever holds the order's setup now; returns their address."""
+    provisioning = order.provisioning
+    context = {"order": order, "window_closes_at": provisioning.window_closes_at}
+    if provisioning.set_up_at is not None:
+        to = provisioning.installer_email or order.deployment_contact_email
+        url = settings.SITE_URL + reverse("onboarding:service_resume", args=[order.number])
+        outbox.enqueue(OutboundEmail.Kind.WINDOW_REMINDER, to, "window-reminder",
+                       {**context, "url": url, "set_up": True}, order.language, order)
+        return to
+    if provisioning.handed_over_at is not None:
+        to, purpose = provisioning.customer_admin_email, SetupLink.Purpose.CUSTOMER_ADMIN
+    else:
+        to, purpose = order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT
+    links.issue_link(order, to, purpose)
+    outbox.enqueue(OutboundEmail.Kind.WINDOW_REMINDER, to, "window-reminder",
+                   {**context, "set_up": False}, order.language, order,
+                   secrets={"url": links.link_secret(links.live_link_id(order))})
+    return to
 
 
 # --- Setup windows -------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ TRANSITIONS = {
     "set_up": (OPEN, frozenset({S.SET_UP})),
     "password_set": (OPEN | {S.SET_UP, S.DEPLOYED, S.CLOSED}, OPEN | {S.SET_UP, S.DEPLOYED, S.CLOSED}),
     "stalled": (OPEN, OPEN),
+    "reminded": (frozenset({S.EMAIL_SENT}), frozenset({S.EMAIL_SENT})),
+    "window_reminded": (frozenset({S.EMAIL_SENT, S.SET_UP}), frozenset({S.EMAIL_SENT, S.SET_UP})),
     "contacted": (frozenset(S), frozenset(S)),
     "closed": (OPEN | {S.SET_UP}, frozenset({S.CLOSED})),
     "reopened": (frozenset({S.CLOSED}) | OPEN | {S.SET_UP}, OPEN | {S.SET_UP}),
@@ -48,6 +50,9 @@ TRANSITIONS = {
 # EMAIL_TIMEOUT), after which a crashed run's orders are claimed again by the next run.
 EMAIL_LEASE = datetime.timedelta(minutes=15)
 STALL_AFTER = datetime.timedelta(days=1)
+# The contact is reminded this long after their email if they have not begun (before the day after
+# which the rep would have to call).
+REMIND_AFTER = datetime.timedelta(hours=20)
 
 
 class InvalidTransition(Exception):
@@ -84,6 +89,12 @@ def window_closed(provisioning, now=None):
     return provisioning.status == S.CLOSED or (now or timezone.now()) > provisioning.window_closes_at
 
 
+def window_reminder_before(product):
+    """How long before its window closes an order's installer (and rep) is reminded."""
+    days = settings.WINDOW_REMINDER_DAYS_FLEX if product == "A-FLEX" else settings.WINDOW_REMINDER_DAYS
+    return datetime.timedelta(days=days)
+
+
 def schedule_for(order):
     """The provisioning timestamps an order's start date implies. The stall clock starts at the
     email hour; the email's actual delivery moves it later (`record_sent`)."""
@@ -91,7 +102,8 @@ def schedule_for(order):
     window = local_time_on(order.requested_start_date + window_length(order.product), 23) \
         .replace(minute=59, second=59)
     return {"email_due_at": email_due, "email_next_attempt_at": email_due,
-            "stall_due_at": email_due + STALL_AFTER, "window_closes_at": window}
+            "stall_due_at": email_due + STALL_AFTER, "window_closes_at": window,
+            "window_reminder_due_at": window - window_reminder_before(order.product)}
 
 
 TABLE = Provisioning._meta.db_table
@@ -364,6 +376,10 @@ def reopen(provisioning, now, actor=None):
     over here). The caller holds the lock and checked `can_reopen`."""
     check("reopened", provisioning)
     provisioning.window_closes_at = now + window_length(provisioning.order.product)
+    # A new window, a new reminder before it ends.
+    provisioning.window_reminder_due_at = (provisioning.window_closes_at
+                                           - window_reminder_before(provisioning.order.product))
+    provisioning.window_reminded_at = None
     new_link = reopen_sends_new_link(provisioning)
     if provisioning.set_up_at is not None:
         provisioning.status = S.SET_UP
@@ -373,13 +389,48 @@ def reopen(provisioning, now, actor=None):
         provisioning.status = S.SCHEDULED
         provisioning.email_next_attempt_at = now
     provisioning.save(update_fields=["window_closes_at", "status", "email_next_attempt_at",
-                                     "updated_at"])
+                                     "window_reminder_due_at", "window_reminded_at", "updated_at"])
     Event.objects.create(order_id=provisioning.pk, kind=Event.Kind.REOPENED, actor=actor, at=now,
                          data={"window_closes_at": provisioning.window_closes_at.isoformat(),
                                "new_link": new_link})
     if new_link:
         take_over_email(provisioning, now, None)
     return new_link
+
+
+# --- Nudges before the rep has to call -----------------------------------------------------------
+
+def claim_setup_reminders(now):
+    """Orders whose deployment email went out REMIND_AFTER ago and whose setup has not begun:
+    marked reminded with ONE update (a second beat finds none of them) and returned. The caller
+    emails each contact a fresh link in this transaction."""
+    return [row[0] for row in returning_rows(f"""
+        UPDATE {TABLE} SET reminded_at = %s, updated_at = %s
+        WHERE reminded_at IS NULL AND setup_begun_at IS NULL AND set_up_at IS NULL
+          AND email_sent_at IS NOT NULL AND email_sent_at <= %s AND stalled_at IS NULL
+          AND window_closes_at > %s AND status IN ({placeholders(statuses("reminded"))})
+        RETURNING order_id""",
+        [sql_datetime(now), sql_datetime(now), sql_datetime(now - REMIND_AFTER),
+         sql_datetime(now), *statuses("reminded")])]
+
+
+def claim_window_reminders(now):
+    """Orders not deployed whose window closes within their reminder's lead time: marked
+    reminded with ONE update and returned (the caller emails the installer and the rep)."""
+    return [row[0] for row in returning_rows(f"""
+        UPDATE {TABLE} SET window_reminded_at = %s, updated_at = %s
+        WHERE window_reminded_at IS NULL AND deployed_at IS NULL
+          AND window_reminder_due_at <= %s AND window_closes_at > %s
+          AND status IN ({placeholders(statuses("window_reminded"))})
+        RETURNING order_id""",
+        [sql_datetime(now), sql_datetime(now), sql_datetime(now), sql_datetime(now),
+         *statuses("window_reminded")])]
+
+
+def record_reminders(kind, reminded, now):
+    """The history of the reminders sent: `reminded` is [(order, the address reminded)]."""
+    Event.objects.bulk_create([Event(order=order, kind=kind, at=now, data={"to": to})
+                               for order, to in reminded])
 
 
 # --- Deployed ------------------------------------------------------------------------------------

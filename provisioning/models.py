@@ -58,6 +58,11 @@ class Provisioning(models.Model):
     stall_due_at = models.DateTimeField(_("stalled from"))
     stalled_at = models.DateTimeField(_("stalled"), null=True, blank=True)
     rep_notified_at = models.DateTimeField(_("rep notified"), null=True, blank=True)
+    # send_setup_reminders: the contact's reminder, about a day after their email, once.
+    reminded_at = models.DateTimeField(_("setup reminder sent"), null=True, blank=True)
+    # send_window_reminders: a few days before the window closes (lifecycle.WINDOW_REMINDER).
+    window_reminder_due_at = models.DateTimeField(_("window reminder due"), null=True, blank=True)
+    window_reminded_at = models.DateTimeField(_("window reminder sent"), null=True, blank=True)
     last_contacted_at = models.DateTimeField(_("rep last contacted partner"), null=True, blank=True)
     # Setup window: links stop working after this; an admin or rep may extend it (re-open).
     window_closes_at = models.DateTimeField(_("setup window closes"))
@@ -81,6 +86,13 @@ class Provisioning(models.Model):
             models.Index(fields=["email_failed_at"], name="prov_email_failed_idx",
                          condition=Q(email_failed_at__isnull=False, email_sent_at__isnull=True)),
             models.Index(fields=["status"], name="prov_status_idx"),
+            # send_setup_reminders: emailed, never reminded, setup not begun.
+            models.Index(fields=["email_sent_at"], name="prov_reminder_due_idx",
+                         condition=Q(reminded_at__isnull=True, setup_begun_at__isnull=True,
+                                     email_sent_at__isnull=False)),
+            # send_window_reminders: not reminded yet, not deployed.
+            models.Index(fields=["window_reminder_due_at"], name="prov_window_reminder_idx",
+                         condition=Q(window_reminded_at__isnull=True, deployed_at__isnull=True)),
             # close_expired_setup_windows: only orders whose window can still close.
             models.Index(fields=["window_closes_at"], name="prov_window_open_idx",
                          condition=Q(deployed_at__isnull=True) & ~Q(status__in=["closed", "deployed"])),
@@ -114,6 +126,8 @@ class Event(models.Model):
         STALLED = "stalled", _("Stalled")
         REP_NOTIFIED = "rep_notified", _("Account rep notified")
         CONTACTED = "contacted", _("Rep contacted the partner")
+        REMINDED = "reminded", _("Setup reminder sent")
+        WINDOW_REMINDED = "window_reminded", _("Reminder sent: the setup window closes soon")
         SETTINGS_SAVED = "settings_saved", _("Service settings saved")
         SUBDOMAIN_RESERVED = "subdomain_reserved", _("Subdomain reserved")
         DEPLOYED = "deployed", _("Deployed, billing started")
@@ -197,6 +211,9 @@ class OutboundEmail(models.Model):
         JOIN_DECIDED = "join_decided", _("Answer to a request to join")
         REP_ORG_REFUSED = "rep_org_refused", _("Organisation managed elsewhere (to rep)")
         CONTACT_CHANGED_NOTICE = "contact_changed", _("Contact changed (to the previous contact)")
+        SETUP_REMINDER = "setup_reminder", _("Setup reminder")
+        WINDOW_REMINDER = "window_reminder", _("The setup window closes soon")
+        REP_WINDOW_CLOSING = "rep_window_closing", _("Setup windows closing soon (to rep)")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     order = models.ForeignKey("orders.Order", models.CASCADE, null=True, blank=True,

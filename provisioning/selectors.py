@@ -110,6 +110,9 @@ CHART_CACHE_SECONDS = 3600
 CHART_CACHE_KEY = "chart"  # tests give each test its own (tests/conftest.py)
 
 
+REMINDERS = (Event.Kind.REMINDED, Event.Kind.WINDOW_REMINDED)  # nudges, counted together
+
+
 def daily_chart(user, everyone=False, days=30):
     """Orders stalled and set up per day (site time) over the last `days` days, from history.
 
@@ -129,13 +132,15 @@ def daily_chart(user, everyone=False, days=30):
         counts = {**past, **_events_per_day(user, everyone, today, tomorrow)}
     return [{"day": first + datetime.timedelta(days=i),
              "stalled": counts.get((first + datetime.timedelta(days=i), Event.Kind.STALLED), 0),
-             "set_up": counts.get((first + datetime.timedelta(days=i), Event.Kind.SET_UP), 0)}
+             "set_up": counts.get((first + datetime.timedelta(days=i), Event.Kind.SET_UP), 0),
+             "reminded": sum(counts.get((first + datetime.timedelta(days=i), kind), 0)
+                             for kind in REMINDERS)}
             for i in range(days)]
 
 
 def _events_per_day(user, everyone, first, end):
-    """{(day, kind): count} of stalled and set-up events from `first` to before `end`."""
-    events = Event.objects.filter(kind__in=[Event.Kind.STALLED, Event.Kind.SET_UP],
+    """{(day, kind): count} of stalled, set-up and reminder events from `first` to before `end`."""
+    events = Event.objects.filter(kind__in=[Event.Kind.STALLED, Event.Kind.SET_UP, *REMINDERS],
                                   at__gte=local_time_on(first, 0), at__lt=local_time_on(end, 0))
     if not everyone:
         events = events.filter(order__account_rep=user)

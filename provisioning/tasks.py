@@ -37,6 +37,20 @@ def send_pending_emails():
 
 
 @shared_task
+def send_setup_reminders():
+    from provisioning import jobs
+
+    return len(jobs.send_setup_reminders())
+
+
+@shared_task
+def send_window_reminders():
+    from provisioning import jobs
+
+    return len(jobs.send_window_reminders())
+
+
+@shared_task
 def close_expired_setup_windows():
     from provisioning import jobs
 

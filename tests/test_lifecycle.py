@@ -72,6 +72,14 @@ def test_the_jobs_statements_follow_the_table(status):
     beginning = in_status(status)
     assert lifecycle.begin_setup(beginning.order) == (status in TRANSITIONS["setup_begun"][0])
 
+    reminding = in_status(status, email_sent_at=now - lifecycle.REMIND_AFTER)
+    assert (reminding.pk in lifecycle.claim_setup_reminders(now)) == (
+        status in TRANSITIONS["reminded"][0])
+    closing_soon = in_status(status, window_reminder_due_at=now,
+                             window_closes_at=now + timezone.timedelta(days=1))
+    assert (closing_soon.pk in lifecycle.claim_window_reminders(now)) == (
+        status in TRANSITIONS["window_reminded"][0])
+
     emailed = in_status(status)
     lifecycle.record_sent([emailed], now)
     sent = Provisioning.objects.get(pk=emailed.pk).email_sent_at is not None
@@ -91,7 +99,8 @@ def test_every_declared_status_is_a_status_and_every_status_can_be_reached():
 LIFECYCLE_COLUMNS = ["status", "email_sent_at", "email_next_attempt_at", "email_failed_at",
                      "email_attempts", "setup_begun_at", "set_up_at", "stalled_at", "stall_due_at",
                      "rep_notified_at", "last_contacted_at", "window_closes_at", "deployed_at",
-                     "password_set_at", "handed_over_at", "setup_mode", "email_due_at"]
+                     "password_set_at", "handed_over_at", "setup_mode", "email_due_at",
+                     "reminded_at", "window_reminder_due_at", "window_reminded_at"]
 WRITE = re.compile(r"provisioning\.(%s)\s*=[^=]|\bSET\b[^;\"]*\b(%s)\s*=" % (
     "|".join(LIFECYCLE_COLUMNS), "|".join(LIFECYCLE_COLUMNS)))
 
