@@ -1,5 +1,6 @@
 """Logs never carry a live token: the paths of emailed links are written with their secret part
 replaced (Django logs the path of every 4xx/5xx answer, and runserver of every request)."""
+import contextvars
 import logging
 import re
 
@@ -20,3 +21,8 @@ class RedactTokens(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True
+
+
+# The beat job running in this context (a Celery task runs in one thread, start to end), set by
+# provisioning.metrics.job_run.
+current_job = contextvars.ContextVar("current_job", default=None)

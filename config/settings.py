@@ -316,3 +316,11 @@ LOGGING = {
     "loggers": {name: {"filters": ["redact_tokens"]}
                 for name in ("django.request", "django.server", "django.security.csrf")},
 }
+
+# Operators' metrics (provisioning/metrics.py): GET /metrics with "Authorization: Bearer
+# <METRICS_TOKEN>". Unset, the endpoint does not exist (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is shorter than 32 characters. Use a long random value, e.g. "
+        "METRICS_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))').")
