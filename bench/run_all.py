@@ -30,6 +30,7 @@ BENCHES = [
     ("wizard", "bench/bench_wizard.py", 600),
     ("email", "bench/bench_email.py", 900),
     ("import", "bench/bench_import.py", 600),
+    ("metrics", "bench/bench_metrics.py", 600),
 ]
 RESULTS = common.ROOT / "bench" / "RESULTS.md"
 NOTES = common.ROOT / "bench" / "NOTES.md"

@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_prerun, worker_init
+from celery.signals import after_setup_logger, after_setup_task_logger, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -28,3 +28,19 @@ def drop_unusable_connection(task=None, **_):
     if getattr(getattr(task, "request", None), "is_eager", False) or connection.in_atomic_block:
         return
     close_old_connections()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def json_logs_in_workers(logger=None, **_):
+    """Celery's worker and beat replace the root logger's handlers with their own: with
+    LOG_FORMAT=json those write JSON lines too (config/logging.py), at Celery's --loglevel."""
+    from django.conf import settings
+
+    if settings.LOG_FORMAT != "json" or logger is None:
+        return
+    from config.logging import JsonFormatter, RedactTokens
+
+    for handler in logger.handlers:
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(RedactTokens())

@@ -312,14 +312,29 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Logs: plain lines, or LOG_FORMAT=json for one JSON object a line (time, level, logger, message,
+# and the order number and beat job where they apply: config/logging.py). Either way the paths of
+# emailed links lose their token; the JSON formatter also redacts each whole line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "config.logging.JsonFormatter"}},
     "filters": {"redact_tokens": {"()": "config.logging.RedactTokens"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     # The loggers that write request paths: an emailed link's path holds its token.
     "loggers": {name: {"filters": ["redact_tokens"]}
                 for name in ("django.request", "django.server", "django.security.csrf")},
 }
+
+# Operators' metrics (provisioning/metrics.py): GET /metrics with "Authorization: Bearer
+# <METRICS_TOKEN>". Unset, the endpoint does not exist (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is shorter than 32 characters. Use a long random value, e.g. "
+        "METRICS_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))').")

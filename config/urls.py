@@ -6,9 +6,11 @@ from django.urls import include, path
 
 from config import views
 from config.accounts import RateLimitedPasswordResetView
+from provisioning import metrics_views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_views.metrics, name="metrics"),  # Prometheus, METRICS_TOKEN
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(), name="login"),

@@ -84,7 +84,8 @@ def send_batch(rows, connection, run):
             try:
                 deployment_message(provisioning.order, url, connection).send()
             except Exception as exc:
-                log.warning("deployment email for %s failed: %s", provisioning.order.number, exc)
+                log.warning("deployment email for %s failed: %s", provisioning.order.number, exc,
+                            extra={"order": provisioning.order.number})  # LOG_FORMAT=json
                 failed.append((provisioning, exc))
                 outbox.close_quietly(connection)
             else:

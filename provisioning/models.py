@@ -236,6 +236,9 @@ class OutboundEmail(models.Model):
         indexes = [
             models.Index(fields=["next_attempt_at"], name="outbox_pending_idx",
                          condition=Q(sent_at__isnull=True)),
+            # /metrics: emails sent today per kind, read from the index alone (kind in it).
+            models.Index(fields=["sent_at", "kind"], name="outbox_sent_idx",
+                         condition=Q(sent_at__isnull=False)),
         ]
 
     def __str__(self):
@@ -305,3 +308,37 @@ class MeetingSettings(models.Model):
     class Meta:
         verbose_name = _("meeting settings")
         verbose_name_plural = _("meeting settings")
+
+
+# --- Operators' metrics (provisioning/metrics.py) ------------------------------------------------
+# Counts that no other row holds, kept in PostgreSQL so that every process (web, workers, beat,
+# on any machine) adds to the same figures and /metrics reads them wherever it is answered.
+# Read by Prometheus only (no admin page), so their names are not translated.
+
+class JobStats(models.Model):
+    """One row per beat job: its runs so far, added to by its Celery task at the end of each run
+    (metrics.job_run)."""
+
+    job = models.CharField(max_length=40, primary_key=True)
+    runs = models.BigIntegerField(default=0)
+    failures = models.BigIntegerField(default=0)            # runs that raised
+    seconds_total = models.FloatField(default=0)
+    rows_total = models.BigIntegerField(default=0)          # rows claimed, all runs
+    last_run_at = models.DateTimeField(null=True)           # when the last run ended
+    last_success_at = models.DateTimeField(null=True)       # ... the last run that did not raise
+    last_seconds = models.FloatField(default=0)
+    last_rows = models.IntegerField(default=0)
+
+    def __str__(self):
+        return self.job
+
+
+class WebhookEventCount(models.Model):
+    """Email delivery webhook events received, per event kind (metrics.webhook_event)."""
+
+    kind = models.CharField(max_length=32, primary_key=True)
+    received = models.BigIntegerField(default=0)
+    last_received_at = models.DateTimeField(null=True)
+
+    def __str__(self):
+        return self.kind

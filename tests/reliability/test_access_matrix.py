@@ -87,6 +87,9 @@ MATRIX = {
     "/accounts/password_reset/": row(200),
     "/": row(200),
     "/healthz": row(200),
+    # Prometheus' endpoint takes a bearer token (METRICS_TOKEN), never a session: unset, as here,
+    # it does not exist for anyone (tests/test_metrics.py: with it set, 401 without the token).
+    "/metrics": row(404),
     # Setup pages: the link in this browser's session decides, never who is signed in.
     "/setup/": link_only(Answer(302, to="/setup/orders/{P}/"),
                          Answer(302, to="/setup/orders/{W}/"), Answer(302, to="/setup/orders/{W}/"),
