@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.conf import settings
 
 from config.celery import json_logs_in_workers
 from config.logging import JsonFormatter, RedactTokens

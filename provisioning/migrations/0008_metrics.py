@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orders', '0005_number_trigram_index'),
-        ('provisioning', '0006_handover_facts_as_columns'),
+        ('provisioning', '0007_reminders'),
     ]
 
     operations = [
