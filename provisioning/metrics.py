@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 # The beat jobs (provisioning/tasks.py), always exposed, with zeros until their first run.
 JOBS = ("send_due_deployment_emails", "flag_stalled_provisioning", "close_expired_setup_windows",
+        "send_setup_reminders", "send_window_reminders",
         "send_pending_emails")
 # Email kinds: the outbox's, "deployment" included (the deployment email is sent by its job,
 # its state kept on the order's provisioning row).

@@ -50,14 +50,18 @@ def send_pending_emails():
 def send_setup_reminders():
     from provisioning import jobs
 
-    return len(jobs.send_setup_reminders())
+    with job_run("send_setup_reminders") as metered:
+        metered.rows = len(jobs.send_setup_reminders())
+    return metered.rows
 
 
 @shared_task
 def send_window_reminders():
     from provisioning import jobs
 
-    return len(jobs.send_window_reminders())
+    with job_run("send_window_reminders") as metered:
+        metered.rows = len(jobs.send_window_reminders())
+    return metered.rows
 
 
 @shared_task
