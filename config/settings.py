@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "axes",
     "django_ratelimit",
     "django_countries",
+    "anymail",
     "orgs",
     "orders",
     "provisioning",
@@ -232,6 +233,21 @@ if _parts.scheme == "filemail" and (_parts.netloc or _parts.path):
                                  else str(BASE_DIR / _folder))
 vars().update(_email)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# EMAIL_ESP=mailgun sends through Mailgun's API (django-anymail) instead of EMAIL_URL, and its
+# signed tracking webhook, /webhooks/mailgun/tracking/, reports each email's delivery, bounce or
+# complaint (provisioning/delivery.py). Each key is required then; the webhook answers 404
+# without a signing key. WEBHOOK_SECRET ("user:password") adds basic auth to the webhook's URL.
+EMAIL_ESP = env.str("EMAIL_ESP", default="").strip().lower()
+ANYMAIL = {}
+if env.str("ANYMAIL_WEBHOOK_SECRET", default=""):
+    ANYMAIL["WEBHOOK_SECRET"] = env.str("ANYMAIL_WEBHOOK_SECRET")
+if EMAIL_ESP == "mailgun":
+    EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    ANYMAIL.update({f"MAILGUN_{name}": env.str(f"MAILGUN_{name}")
+                    for name in ("API_KEY", "SENDER_DOMAIN", "WEBHOOK_SIGNING_KEY")})
+    ANYMAIL["MAILGUN_API_URL"] = env.str("MAILGUN_API_URL", default="https://api.mailgun.net/v3")
+elif EMAIL_ESP:
+    raise ImproperlyConfigured(f"EMAIL_ESP={EMAIL_ESP!r}: use mailgun, or leave it unset for EMAIL_URL.")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Webex onboarding <no-reply@onboarding.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

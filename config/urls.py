@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from config import views
 from config.accounts import RateLimitedPasswordResetView
-from provisioning import metrics_views
+from provisioning import metrics_views, webhooks
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -18,6 +18,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("orders.urls")),
     path("reps/", include("provisioning.urls")),
+    # The email provider's signed delivery webhook: its signature decides, not a person.
+    path("webhooks/mailgun/tracking/", webhooks.mailgun_tracking, name="mailgun_tracking_webhook"),
     path("", include("onboarding.urls")),
 ]
 

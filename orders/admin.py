@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
@@ -7,12 +8,18 @@ from orders import services
 from orders.admin_tools import LargeTableAdmin, ReadOnlyAdminMixin
 from orders.models import ApiKey, Order, OrderLine
 from orders.selectors import search_orders
-from provisioning.admin import provisioning_filters
+from provisioning.admin import DELIVERY_FIELDS, provisioning_filters
 from provisioning.admin_actions import ORDER_ACTIONS
-from provisioning.models import Event, Provisioning, SetupLink
+from provisioning.models import UNDELIVERED, Event, Provisioning, SetupLink
 
 
-StalledFilter, EmailFailedFilter = provisioning_filters("provisioning__")
+StalledFilter, EmailFailedFilter, EmailBouncedFilter = provisioning_filters("provisioning__")
+
+
+def change_contact_link(order):
+    """The rep's change-contact page for `order`, one click from admin."""
+    return format_html('<a href="{}">{}</a>', reverse("provisioning:change_contact", args=[order.number]),
+                       gettext("Change contact"))
 
 
 SEARCH_HELP = _("An order number (or its beginning), a partner or customer id, an email address "
@@ -34,12 +41,19 @@ class ProvisioningInline(ReadOnlyAdminMixin, admin.StackedInline):
         (None, {"fields": ["status", "setup_mode", "installer_name", "installer_email"]}),
         (_("Deployment email"), {"fields": ["email_due_at", "email_sent_at", "email_attempts",
                                             "email_next_attempt_at", "email_failed_at",
-                                            "email_last_error"]}),
+                                            "email_last_error", "bounce", *DELIVERY_FIELDS]}),
         (_("Setup"), {"fields": ["setup_begun_at", "set_up_at", "password_set_at",
                                  "window_closes_at", "deployed_at"]}),
         (_("Stall"), {"fields": ["stall_due_at", "stalled_at", "rep_notified_at",
                                  "last_contacted_at"]}),
     ]
+
+    @admin.display(description=_("bounce"))
+    def bounce(self, provisioning):
+        if provisioning.email_delivery not in UNDELIVERED:
+            return "—"
+        return format_html("{} — {}", provisioning.get_email_delivery_display(),
+                           change_contact_link(provisioning.order))
 
 
 class EventInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -69,7 +83,7 @@ class OrderAdmin(LargeTableAdmin):
                     "email_problem"]
     list_select_related = ["account_rep", "provisioning"]
     list_filter = ["product", "provisioning__status", "requested_start_date", StalledFilter,
-                   EmailFailedFilter, "language"]
+                   EmailFailedFilter, EmailBouncedFilter, "language"]
     search_fields = ["number", "deployment_contact_email", "partner_name", "customer_name"]
     search_help_text = SEARCH_HELP
     ordering = ["-id"]
@@ -114,6 +128,9 @@ class OrderAdmin(LargeTableAdmin):
     @admin.display(description=_("email problem"))
     def email_problem(self, order):
         provisioning = getattr(order, "provisioning", None)
+        if provisioning and provisioning.email_delivery in UNDELIVERED and not provisioning.set_up_at:
+            return format_html('<span title="{}">{}</span> {}', provisioning.email_delivery_reason,
+                               provisioning.get_email_delivery_display(), change_contact_link(order))
         if provisioning and provisioning.email_failed_at and not provisioning.email_sent_at:
             return format_html('<span title="{}">{}</span>', provisioning.email_last_error,
                                gettext("failing since %(when)s") % {

@@ -7,8 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.admin_tools import LargeTableAdmin, NullFilter, ReadOnlyAdminMixin
 from orders.selectors import search_orders
-from provisioning.models import (BillingPeriod, CallingSettings, Event, MeetingSettings,
-                                 OutboundEmail, Provisioning, SetupLink, Subscription)
+from provisioning.models import (UNDELIVERED, BillingPeriod, BouncedAddress, CallingSettings,
+                                 DeliveryEvent, Event, MeetingSettings, OutboundEmail, Provisioning,
+                                 SetupLink, Subscription)
 
 ORDER_SEARCH_HELP = _("An order number (or its beginning), a partner or customer id, an email "
                       "address (exact), or part of a partner or customer name.")
@@ -25,8 +26,8 @@ class OrderSearchMixin:
 
 
 def provisioning_filters(path=""):
-    """The stalled and email-failed filters, for Provisioning (path "") or a model that reaches it
-    through `path` (e.g. "provisioning__" from Order)."""
+    """The stalled, email-failed and email-bounced filters, for Provisioning (path "") or a model
+    that reaches it through `path` (e.g. "provisioning__" from Order)."""
 
     class StalledFilter(NullFilter):
         title = _("stalled")
@@ -39,10 +40,19 @@ def provisioning_filters(path=""):
         parameter_name = "email_failed"
         yes_q = Q(**{f"{path}email_failed_at__isnull": False, f"{path}email_sent_at__isnull": True})
 
-    return StalledFilter, EmailFailedFilter
+    class EmailBouncedFilter(NullFilter):
+        title = _("deployment email bounced")
+        parameter_name = "email_bounced"
+        # Matches prov_email_undelivered_idx; a rep's resend or change of contact clears it.
+        yes_q = Q(**{f"{path}email_delivery__in": UNDELIVERED})
+
+    return StalledFilter, EmailFailedFilter, EmailBouncedFilter
 
 
-StalledFilter, EmailFailedFilter = provisioning_filters()
+StalledFilter, EmailFailedFilter, EmailBouncedFilter = provisioning_filters()
+
+# The deployment email's delivery as the provider's webhook reported it (provisioning/delivery.py).
+DELIVERY_FIELDS = ["email_message_id", "email_delivery", "email_delivery_reason", "email_delivery_at"]
 
 
 @admin.register(Provisioning)
@@ -50,13 +60,14 @@ class ProvisioningAdmin(OrderSearchMixin, LargeTableAdmin):
     list_display = ["order", "status", "email_due_at", "email_sent_at", "email_attempts",
                     "email_failed_at", "set_up_at", "stalled_at", "deployed_at"]
     list_select_related = ["order"]
-    list_filter = ["status", StalledFilter, EmailFailedFilter, "setup_mode", "email_due_at"]
+    list_filter = ["status", StalledFilter, EmailFailedFilter, EmailBouncedFilter, "setup_mode",
+                   "email_due_at"]
     ordering = ["-pk"]  # newest orders first, read backwards on the primary key
     fieldsets = [
         (None, {"fields": ["order", "status", "setup_mode", "installer_name", "installer_email"]}),
         (_("Deployment email"), {"fields": ["email_due_at", "email_sent_at", "email_attempts",
                                             "email_next_attempt_at", "email_failed_at",
-                                            "email_last_error"]}),
+                                            "email_last_error", *DELIVERY_FIELDS]}),
         (_("Setup"), {"fields": ["setup_begun_at", "set_up_at", "password_set_at",
                                  "window_closes_at", "deployed_at"]}),
         (_("Stall"), {"fields": ["stall_due_at", "stalled_at", "rep_notified_at",
@@ -105,9 +116,12 @@ class DeliveryFilter(admin.SimpleListFilter):
     parameter_name = "delivery"
 
     def lookups(self, request, model_admin):
-        return [("sent", _("Sent")), ("pending", _("Pending")), ("failed", _("Failed, retrying"))]
+        return [("sent", _("Sent")), ("pending", _("Pending")), ("failed", _("Failed, retrying")),
+                ("bounced", _("Bounced or rejected"))]
 
     def queryset(self, request, queryset):
+        if self.value() == "bounced":
+            return queryset.filter(delivery__in=UNDELIVERED)
         if self.value() == "sent":
             return queryset.filter(sent_at__isnull=False)
         if self.value() == "pending":
@@ -120,14 +134,15 @@ class DeliveryFilter(admin.SimpleListFilter):
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     list_display = ["created_at", "kind", "to", "subject", "order", "attempts", "sent_at",
-                    "short_error"]
+                    "delivery", "short_error"]
     list_select_related = ["order"]
     list_filter = [DeliveryFilter, "kind", "created_at"]
     search_fields = ["to", "order__number", "subject"]
     search_help_text = _("A recipient's email address (exact) or an order number.")
     ordering = ["-id"]
     fields = ["kind", "order", "to", "subject", "created_at", "attempts", "next_attempt_at",
-              "sent_at", "last_error", "body_text", "body_html"]
+              "sent_at", "last_error", "message_id", "delivery", "delivery_reason", "delivery_at",
+              "body_text", "body_html"]
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -140,6 +155,31 @@ class OutboundEmailAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
     @admin.display(description=_("last error"))
     def short_error(self, email):
         return (email.last_error[:80] + "…") if len(email.last_error) > 80 else email.last_error
+
+
+@admin.register(BouncedAddress)
+class BouncedAddressAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Addresses nothing is sent to until a rep resends to them or makes them an order's contact
+    (provisioning/delivery.py): from the dashboard, or the order list's actions."""
+
+    list_display = ["email", "delivery", "bounced_at", "reason"]
+    list_filter = ["delivery", "bounced_at"]
+    search_fields = ["=email"]
+    ordering = ["-bounced_at"]
+    fields = ["email", "delivery", "reason", "bounced_at", "message_id"]
+
+
+@admin.register(DeliveryEvent)
+class DeliveryEventAdmin(ReadOnlyAdminMixin, LargeTableAdmin):
+    """The provider's webhook events about our emails, once per event id."""
+
+    list_display = ["received_at", "kind", "recipient", "order", "email", "reason"]
+    list_select_related = ["order", "email"]
+    list_filter = ["kind", "esp", "received_at"]
+    search_fields = ["=message_id", "=recipient"]
+    ordering = ["-id"]
+    fields = ["esp", "event_id", "kind", "message_id", "recipient", "reason", "occurred_at",
+              "received_at", "email", "order"]
 
 
 class BillingPeriodInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -7,5 +7,10 @@ class ProvisioningConfig(AppConfig):
     verbose_name = _("Provisioning")
 
     def ready(self):
+        from anymail.signals import tracking
+
         # Registers the secrets emails ask for (outbox.register_secret), also in workers.
-        from provisioning import links  # noqa: F401
+        from provisioning import delivery, links  # noqa: F401
+
+        # The email provider's delivery webhook (provisioning/webhooks.py) reaches us here.
+        tracking.connect(delivery.tracking_received, dispatch_uid="provisioning.delivery")

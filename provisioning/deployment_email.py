@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 
 from django.core.mail import get_connection
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.db import retry_on_disconnect
 from provisioning import lifecycle, links, outbox
-from provisioning.models import Provisioning, SetupLink, Status
+from provisioning.models import BouncedAddress, Provisioning, SetupLink, Status
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,12 @@ class SendOutcome:
 
 
 def claimed_rows(ids):
+    """The claimed orders, each knowing whether its contact's address is held (an earlier email
+    to it bounced: provisioning/delivery.py)."""
+    held = BouncedAddress.objects.filter(email=Lower(OuterRef("order__deployment_contact_email")))
     return list(Provisioning.objects.filter(pk__in=ids).select_related("order")
-                .prefetch_related("order__lines").order_by("email_next_attempt_at", "pk"))
+                .prefetch_related("order__lines").annotate(contact_held=Exists(held))
+                .order_by("email_next_attempt_at", "pk"))
 
 
 def deployment_message(order, url, connection=None):
@@ -60,6 +66,8 @@ def send_batch(rows, connection, run):
     1. skip rows set up or closed since; 2. send each email with a fresh token, one bad row never
     stopping the others; 3. record the accepted ones sent, issuing their links, and the failed
     ones for a retry with backoff. Returns {order_id: url} of the emails the mail server accepted.
+    A contact whose address bounced before is not emailed: the order fails (shown as failing,
+    retried, checking again each time) until a rep resends or changes the contact.
 
     The new link is issued (and the order's previous one superseded) only in the transaction that
     records the accepted email, never before the send: if the mail server refuses, the partner's
@@ -68,6 +76,7 @@ def send_batch(rows, connection, run):
     sent. Until then the token exists only in this email; should the process die between the
     server's acceptance and that commit, the order is emailed again after its lease."""
     rows = [p for p in rows if p.set_up_at is None and p.status not in NOT_EMAILED]
+    rows = _hold_bounced_contacts(rows, run)
     if not rows:
         return {}
     try:
@@ -78,11 +87,12 @@ def send_batch(rows, connection, run):
         return {}
     try:
         tokens = links.new_tokens([p.order for p in rows])
-        sent, failed, urls = [], [], {}
+        sent, failed, urls, message_ids = [], [], {}, {}
         for provisioning in rows:
             url = links.setup_url(tokens[provisioning.pk])
             try:
-                deployment_message(provisioning.order, url, connection).send()
+                message = deployment_message(provisioning.order, url, connection)
+                message.send()
             except Exception as exc:
                 log.warning("deployment email for %s failed: %s", provisioning.order.number, exc,
                             extra={"order": provisioning.order.number})  # LOG_FORMAT=json
@@ -91,9 +101,10 @@ def send_batch(rows, connection, run):
             else:
                 sent.append(provisioning)
                 urls[provisioning.pk] = url
+                message_ids[provisioning.pk] = outbox.message_id_of(message)
         # The mail server accepted these: record it even across a database restart, or the next
         # run would send them again (config/db.py).
-        retry_on_disconnect(_record_sent, sent, tokens)
+        retry_on_disconnect(_record_sent, sent, tokens, message_ids)
         retry_on_disconnect(_record_failures, failed)
     finally:
         outbox.close_quietly(connection)
@@ -102,14 +113,29 @@ def send_batch(rows, connection, run):
     return urls
 
 
-def _record_sent(rows, tokens):
-    """Mark the accepted emails sent and make their tokens the orders' live links. An order set up
-    while its email was on the wire keeps its installer's link (the email's link stays unknown)."""
+def _hold_bounced_contacts(rows, run):
+    """Rows whose contact's address is held are recorded failing, not sent; returns the others."""
+    held = [p for p in rows if getattr(p, "contact_held", False)]
+    if not held:
+        return rows
+    bounces = {b.email: b for b in BouncedAddress.objects.filter(
+        email__in=[p.order.deployment_contact_email.lower() for p in held])}
+    failures = [(p, outbox.HeldAddress(bounces.get(p.order.deployment_contact_email.lower())))
+                for p in held]
+    retry_on_disconnect(_record_failures, failures)
+    run.failed += [(p.order.number, outbox.error_text(exc)) for p, exc in failures]
+    return [p for p in rows if p not in held]
+
+
+def _record_sent(rows, tokens, message_ids=None):
+    """Mark the accepted emails sent, with the provider's message ids, and make their tokens the
+    orders' live links. An order set up while its email was on the wire keeps its installer's
+    link (the email's link stays unknown)."""
     if not rows:
         return
     now = timezone.now()
     with transaction.atomic():
-        not_set_up = lifecycle.record_sent(rows, now)
+        not_set_up = lifecycle.record_sent(rows, now, message_ids)
         links.issue_links([p.order for p in rows if p.pk in not_set_up],
                           SetupLink.Purpose.DEPLOYMENT, raw_tokens=tokens, now=now)
 

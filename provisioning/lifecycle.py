@@ -8,8 +8,8 @@ per-order ones; emails and other side effects stay with the callers, in the same
         └──────────┬──────────────┴───────────────────────┘
                 closed ◀── the setup window ends (re-open goes back to where it was)
 
-Setup begun, handed over to the customer, stalled and contacted are facts (timestamps and
-columns) on the way, not statuses. TRANSITIONS declares which statuses each change may start
+Setup begun, handed over to the customer, stalled, contacted and the deployment email's delivery
+(delivered, bounced…) are facts (timestamps and columns) on the way, not statuses. TRANSITIONS declares which statuses each change may start
 from and end in; tests/test_lifecycle.py walks it.
 """
 import datetime
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from config.db import placeholders, returning_rows, skip_locked, sql_datetime
 from orders.models import Product
-from provisioning.models import Event, Provisioning, SetupMode, Status
+from provisioning.models import UNDELIVERED, Delivery, Event, Provisioning, SetupMode, Status
 
 S = Status
 OPEN = frozenset({S.SCHEDULED, S.EMAIL_SENT})          # not set up yet, window open
@@ -33,6 +33,10 @@ TRANSITIONS = {
     "rescheduled": (frozenset({S.SCHEDULED}), frozenset({S.SCHEDULED})),
     "email_sent": (OPEN | {S.SET_UP}, OPEN | {S.SET_UP}),  # set up while the email was on the wire
     "email_failed": (OPEN, OPEN),
+    # The provider's webhook: a bounce (or rejection) is acted on while the order waits for its
+    # setup; delivered and complaints are recorded whatever the status.
+    "email_bounced": (OPEN, OPEN),
+    "email_delivered": (frozenset(S), frozenset(S)),
     "email_taken_over": (OPEN, OPEN),                    # resend, change of contact, re-open
     "setup_begun": (OPEN, OPEN),
     "handed_over": (OPEN, OPEN),
@@ -170,26 +174,37 @@ def email_due_now(order, now):
                                 email_next_attempt_at__gt=now).update(email_next_attempt_at=now)
 
 
-def record_sent(rows, now):
+def record_sent(rows, now, message_ids=None):
     """The mail server accepted these orders' deployment emails: sent (a scheduled order becomes
     email_sent), the stall clock restarted from now if that is later than the email hour (a
-    late import, an email that failed for days), and the history. Returns the ids of the orders
-    still not set up, whose email's link becomes their live one (the caller issues it)."""
+    late import, an email that failed for days), the provider's message id kept for its
+    delivery webhook (`message_ids`: {order id: id}; none over SMTP), and the history. Returns
+    the ids of the orders still not set up, whose email's link becomes their live one (the
+    caller issues it)."""
     ids = [p.pk for p in rows]
+    message_ids = message_ids or {}
+    known = [pk for pk in ids if message_ids.get(pk)]
+    message_id = (f"CASE order_id {' '.join(['WHEN %s THEN %s'] * len(known))} ELSE '' END"
+                  if known else "''")
     updated = returning_rows(f"""
         UPDATE {TABLE} SET email_sent_at = COALESCE(email_sent_at, %s),
             email_next_attempt_at = NULL, email_failed_at = NULL, email_last_error = '',
+            email_message_id = {message_id}, email_delivery = '', email_delivery_reason = '',
+            email_delivery_at = NULL,
             email_attempts = email_attempts + 1, updated_at = %s,
             stall_due_at = CASE WHEN stalled_at IS NULL AND stall_due_at < %s THEN %s
                                 ELSE stall_due_at END,
             status = CASE WHEN status = %s THEN %s ELSE status END
         WHERE order_id IN ({placeholders(ids)}) AND status IN ({placeholders(statuses("email_sent"))})
         RETURNING order_id, set_up_at""",
-        [sql_datetime(now), sql_datetime(now), sql_datetime(now + STALL_AFTER), sql_datetime(now + STALL_AFTER),
+        [sql_datetime(now), *[value for pk in known for value in (pk, message_ids[pk])],
+         sql_datetime(now), sql_datetime(now + STALL_AFTER), sql_datetime(now + STALL_AFTER),
          S.SCHEDULED.value, S.EMAIL_SENT.value, *ids, *statuses("email_sent")])
     Event.objects.bulk_create([
         Event(order_id=p.pk, kind=Event.Kind.EMAIL_SENT, at=now,
-              data={"to": p.order.deployment_contact_email}) for p in rows])
+              data={"to": p.order.deployment_contact_email,
+                    **({"message_id": message_ids[p.pk]} if message_ids.get(p.pk) else {})})
+        for p in rows])
     # set_up_at itself, not `set_up_at IS NULL`: SQLite 3.40 (make run) returns 0 for the latter
     # in a RETURNING clause even when the column is NULL.
     return {order_id for order_id, set_up_at in updated if set_up_at is None}
@@ -222,11 +237,59 @@ def take_over_email(provisioning, now, event_kind, actor=None, data=None):
     provisioning.email_attempts = 0
     provisioning.email_failed_at = None
     provisioning.email_last_error = ""
+    # A new email, a new delivery: what the provider says later of the previous one (a bounce
+    # arriving late, a replay) no longer finds this order.
+    provisioning.email_message_id = ""
+    provisioning.email_delivery = ""
+    provisioning.email_delivery_reason = ""
+    provisioning.email_delivery_at = None
     provisioning.save(update_fields=["email_sent_at", "email_next_attempt_at", "email_attempts",
-                                     "email_failed_at", "email_last_error", "updated_at"])
+                                     "email_failed_at", "email_last_error", "email_message_id",
+                                     "email_delivery", "email_delivery_reason",
+                                     "email_delivery_at", "updated_at"])
     if event_kind is not None:
         Event.objects.create(order_id=provisioning.pk, kind=event_kind, actor=actor, at=now,
                              data=data or {})
+
+
+# Heavier words replace lighter ones, never the reverse: "delivered" after a complaint (events
+# may arrive out of order) or a second bounce changes nothing.
+DELIVERY_WEIGHT = {"": 0, Delivery.DELIVERED: 1, Delivery.COMPLAINED: 2, Delivery.BOUNCED: 3,
+                   Delivery.REJECTED: 3}
+
+
+def record_delivery(message_id, delivery, reason, at):
+    """The email provider's tracking webhook about the deployment email `message_id`: delivered,
+    reported as spam, bounced or rejected, with its reason. A bounce or rejection of an order
+    still waiting for its setup is also in its history. Returns (provisioning, changed); the
+    provisioning is None when no order's current deployment email has this id (an older email
+    of a contact since changed, another system's), and `changed` is True only when this event
+    made the deployment email bounced (the caller then tells the rep: once per email)."""
+    provisioning = (Provisioning.objects.select_for_update(of=("self",))
+                    .select_related("order", "order__account_rep")
+                    .filter(email_message_id=message_id).first()) if message_id else None
+    if provisioning is None:
+        return None, False
+    bounce = delivery in UNDELIVERED
+    if provisioning.status not in TRANSITIONS["email_bounced" if bounce else "email_delivered"][0] \
+            or DELIVERY_WEIGHT[delivery] <= DELIVERY_WEIGHT[provisioning.email_delivery]:
+        return provisioning, False
+    provisioning.email_delivery = delivery
+    provisioning.email_delivery_reason = reason
+    provisioning.email_delivery_at = at
+    provisioning.save(update_fields=["email_delivery", "email_delivery_reason",
+                                     "email_delivery_at", "updated_at"])
+    if bounce:
+        Event.objects.create(order_id=provisioning.pk, kind=Event.Kind.EMAIL_BOUNCED, at=at,
+                             data={"to": provisioning.order.deployment_contact_email,
+                                   "delivery": delivery, "reason": reason,
+                                   "message_id": message_id})
+    return provisioning, bounce
+
+
+def is_undelivered(provisioning):
+    """The deployment email bounced or was rejected, and no rep has acted on it yet."""
+    return provisioning.email_delivery in UNDELIVERED
 
 
 # --- The wizard ----------------------------------------------------------------------------------
@@ -401,7 +464,8 @@ def reopen(provisioning, now, actor=None):
 # --- Nudges before the rep has to call -----------------------------------------------------------
 
 def claim_setup_reminders(now):
-    """Orders whose deployment email went out REMIND_AFTER ago and whose setup has not begun:
+    """Orders whose deployment email went out REMIND_AFTER ago and whose setup has not begun
+    (not those whose email bounced: nothing goes to that address until the rep acts):
     marked reminded with ONE update (a second beat finds none of them) and returned. The caller
     emails each contact a fresh link in this transaction."""
     return [row[0] for row in returning_rows(f"""
@@ -409,9 +473,10 @@ def claim_setup_reminders(now):
         WHERE reminded_at IS NULL AND setup_begun_at IS NULL AND set_up_at IS NULL
           AND email_sent_at IS NOT NULL AND email_sent_at <= %s AND stalled_at IS NULL
           AND window_closes_at > %s AND status IN ({placeholders(statuses("reminded"))})
+          AND email_delivery NOT IN ({placeholders(UNDELIVERED)})
         RETURNING order_id""",
         [sql_datetime(now), sql_datetime(now), sql_datetime(now - REMIND_AFTER),
-         sql_datetime(now), *statuses("reminded")])]
+         sql_datetime(now), *statuses("reminded"), *UNDELIVERED])]
 
 
 def claim_window_reminders(now):

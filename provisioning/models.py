@@ -14,6 +14,19 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class Delivery(models.TextChoices):
+    """What the email provider's tracking webhook said of a sent email (provisioning/delivery.py),
+    in rising order of weight: a later, lighter word never replaces a heavier one."""
+    DELIVERED = "delivered", _("Delivered")
+    COMPLAINED = "complained", _("Reported as spam")
+    BOUNCED = "bounced", _("Bounced")
+    REJECTED = "rejected", _("Rejected by the provider")
+
+
+# Hard failures: the address is not emailed again until a rep acts (provisioning/delivery.py).
+UNDELIVERED = (Delivery.BOUNCED.value, Delivery.REJECTED.value)
+
+
 class SetupMode(models.TextChoices):
     SELF = "self", _("The installer did the setup")
     COLLEAGUE = "colleague", _("Handed to a colleague")
@@ -35,6 +48,13 @@ class Provisioning(models.Model):
     email_last_error = models.TextField(_("last email error"), blank=True)
     email_failed_at = models.DateTimeField(_("email failing since"), null=True, blank=True)
     email_sent_at = models.DateTimeField(_("email sent"), null=True, blank=True)
+    # The email provider's id of the deployment email last accepted (empty over SMTP), and what
+    # its tracking webhook said of it since: delivered, reported as spam, bounced or rejected.
+    email_message_id = models.CharField(_("provider's message id"), max_length=255, blank=True)
+    email_delivery = models.CharField(_("delivery"), max_length=12, choices=Delivery.choices,
+                                      blank=True)
+    email_delivery_reason = models.TextField(_("delivery details"), blank=True)
+    email_delivery_at = models.DateTimeField(_("delivery reported"), null=True, blank=True)
     # First POST in the wizard (never a GET: mail scanners fetch links).
     setup_begun_at = models.DateTimeField(_("setup begun"), null=True, blank=True)
     set_up_at = models.DateTimeField(_("set up"), null=True, blank=True)
@@ -86,6 +106,12 @@ class Provisioning(models.Model):
             models.Index(fields=["email_failed_at"], name="prov_email_failed_idx",
                          condition=Q(email_failed_at__isnull=False, email_sent_at__isnull=True)),
             models.Index(fields=["status"], name="prov_status_idx"),
+            # The delivery webhook finds the deployment email by the provider's id.
+            models.Index(fields=["email_message_id"], name="prov_email_message_idx",
+                         condition=~Q(email_message_id="")),
+            # Dashboard and admin: deployment emails that bounced or were rejected.
+            models.Index(fields=["email_delivery_at"], name="prov_email_undelivered_idx",
+                         condition=Q(email_delivery__in=UNDELIVERED)),
             # send_setup_reminders: emailed, never reminded, setup not begun.
             models.Index(fields=["email_sent_at"], name="prov_reminder_due_idx",
                          condition=Q(reminded_at__isnull=True, setup_begun_at__isnull=True,
@@ -110,6 +136,7 @@ class Event(models.Model):
         UPDATED = "updated", _("Updated by import")
         EMAIL_SENT = "email_sent", _("Deployment email sent")
         EMAIL_FAILED = "email_failed", _("Deployment email failed")
+        EMAIL_BOUNCED = "email_bounced", _("Deployment email bounced")
         LINK_ISSUED = "link_issued", _("Setup link issued")
         RESENT = "resent", _("Email resent")
         CONTACT_CHANGED = "contact_changed", _("Deployment contact changed")
@@ -214,6 +241,7 @@ class OutboundEmail(models.Model):
         SETUP_REMINDER = "setup_reminder", _("Setup reminder")
         WINDOW_REMINDER = "window_reminder", _("The setup window closes soon")
         REP_WINDOW_CLOSING = "rep_window_closing", _("Setup windows closing soon (to rep)")
+        REP_EMAIL_BOUNCED = "rep_email_bounced", _("Deployment email bounced (to rep)")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     order = models.ForeignKey("orders.Order", models.CASCADE, null=True, blank=True,
@@ -229,6 +257,11 @@ class OutboundEmail(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     # {context name: [resolver, reference]}: secrets derived when the email is sent (outbox.py).
     secrets = models.JSONField(_("secrets added when sent"), default=dict, blank=True)
+    # The email provider's id (empty over SMTP) and what its tracking webhook said since.
+    message_id = models.CharField(_("provider's message id"), max_length=255, blank=True)
+    delivery = models.CharField(_("delivery"), max_length=12, choices=Delivery.choices, blank=True)
+    delivery_reason = models.TextField(_("delivery details"), blank=True)
+    delivery_at = models.DateTimeField(_("delivery reported"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("outbound email")
@@ -239,6 +272,8 @@ class OutboundEmail(models.Model):
             # /metrics: emails sent today per kind, read from the index alone (kind in it).
             models.Index(fields=["sent_at", "kind"], name="outbox_sent_idx",
                          condition=Q(sent_at__isnull=False)),
+            models.Index(fields=["message_id"], name="outbox_message_idx",
+                         condition=~Q(message_id="")),
         ]
 
     def __str__(self):
@@ -342,3 +377,50 @@ class WebhookEventCount(models.Model):
 
     def __str__(self):
         return self.kind
+
+
+class BouncedAddress(models.Model):
+    """An address an email to which bounced or was rejected by the provider: the outbox and the
+    deployment-email job send it nothing more until a rep resends to it or makes it an order's
+    deployment contact (provisioning/delivery.py says the rule)."""
+
+    email = models.EmailField(_("address"), unique=True)  # normalised (orgs.normalise_email)
+    delivery = models.CharField(_("delivery"), max_length=12, choices=Delivery.choices)
+    reason = models.TextField(_("delivery details"), blank=True)
+    bounced_at = models.DateTimeField(_("bounced"))
+    message_id = models.CharField(_("provider's message id"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("bounced address")
+        verbose_name_plural = _("bounced addresses")
+
+    def __str__(self):
+        return self.email
+
+
+class DeliveryEvent(models.Model):
+    """One tracking webhook event about one of our emails, kept once per the provider's event id:
+    the same event posted again (a provider's retry, a replay) finds its row and changes nothing."""
+
+    esp = models.CharField(_("provider"), max_length=20)
+    event_id = models.CharField(_("event id"), max_length=255)
+    kind = models.CharField(_("event"), max_length=20)
+    message_id = models.CharField(_("provider's message id"), max_length=255)
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    reason = models.TextField(_("details"), blank=True)
+    occurred_at = models.DateTimeField(_("at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    email = models.ForeignKey(OutboundEmail, models.SET_NULL, null=True, blank=True,
+                              related_name="+", verbose_name=_("outbound email"))
+    order = models.ForeignKey("orders.Order", models.SET_NULL, null=True, blank=True,
+                              related_name="+", verbose_name=_("order (deployment email)"))
+
+    class Meta:
+        verbose_name = _("delivery event")
+        verbose_name_plural = _("delivery events")
+        constraints = [
+            models.UniqueConstraint(fields=["esp", "event_id"], name="delivery_event_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.message_id}"

@@ -11,11 +11,13 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from config.db import returning_rows, skip_locked, sql_datetime
-from provisioning.models import OutboundEmail
+from provisioning.models import BouncedAddress, OutboundEmail
 
 log = logging.getLogger(__name__)
 
@@ -108,15 +110,22 @@ def build_message(email, connection=None):
 
 
 def deliver(email_id, connection=None):
-    """Send one pending outbox email. Marked sent only after the mail server accepted it.
-    Returns True when sent (or already sent)."""
+    """Send one pending outbox email. Marked sent only after the mail server accepted it, with
+    the provider's message id (for its delivery webhook, provisioning/delivery.py). An email to
+    an address whose last email bounced is not sent: it waits as a failing one, checked again
+    at each retry, until a rep clears the address. Returns True when sent (or already sent)."""
     with transaction.atomic():
         email = (OutboundEmail.objects.select_for_update(skip_locked=True)
-                 .filter(pk=email_id, sent_at__isnull=True).first())
+                 .filter(pk=email_id, sent_at__isnull=True)
+                 .annotate(held=Exists(BouncedAddress.objects.filter(email=Lower(OuterRef("to")))))
+                 .first())
         if email is None:
             return True  # already sent, or another worker holds it right now
         try:
-            build_message(email, connection or get_connection()).send()
+            if email.held:
+                raise HeldAddress(BouncedAddress.objects.filter(email=email.to.lower()).first())
+            built = build_message(email, connection or get_connection())
+            built.send()
         except Exception as exc:
             email.attempts += 1
             email.last_error = error_text(exc)
@@ -125,8 +134,31 @@ def deliver(email_id, connection=None):
             return False
         email.sent_at = timezone.now()
         email.attempts += 1
-        email.save(update_fields=["sent_at", "attempts"])
+        email.message_id = message_id_of(built)
+        email.save(update_fields=["sent_at", "attempts", "message_id"])
         return True
+
+
+def message_id_of(message):
+    """The provider's id of a sent message (django-anymail's `anymail_status.message_id`); ""
+    over SMTP, the console or a file (no provider, no delivery webhook)."""
+    message_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
+    return str(message_id) if isinstance(message_id, (str, int)) else ""
+
+
+class HeldAddress(Exception):
+    """Not sent: the address's last email bounced or was rejected, and no rep has acted since
+    (the rule: provisioning/delivery.py)."""
+
+    def __init__(self, bounce):
+        if bounce is None:  # cleared a moment ago: the next attempt sends it
+            super().__init__("Not sent: the address had bounced; retried now that it is cleared")
+            return
+        super().__init__(
+            f"Not sent: an email to {bounce.email} {bounce.get_delivery_display().lower()} on "
+            f"{timezone.localtime(bounce.bounced_at):%Y-%m-%d %H:%M}"
+            f"{f' ({bounce.reason})' if bounce.reason else ''}; it goes once a rep resends to "
+            "this address or changes the contact")
 
 
 def claim_pending(now, limit, lease):
@@ -144,6 +176,8 @@ def claim_pending(now, limit, lease):
 
 def error_text(exc):
     """A mail server's refusal as admin and the dashboard show it."""
+    if isinstance(exc, HeldAddress):
+        return str(exc)[:2000]
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 

@@ -5,12 +5,12 @@ import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from orders.selectors import email_q, whole_address
 from orgs.models import JoinRequest
-from provisioning.models import Event, OutboundEmail, Provisioning, Status
+from provisioning.models import UNDELIVERED, Event, OutboundEmail, Provisioning, Status
 from provisioning.lifecycle import local_time_on
 
 SETUP_BEGUN, NEVER_BEGUN, EMAIL_FAILED = "begun", "never", "email_failed"
@@ -93,17 +93,22 @@ def failing_emails(user, everyone=False):
 
 
 def failing_deployment_emails(user, everyone=False, limit=10):
-    """Orders whose deployment email the mail server refused and the job still retries, stalled
-    or not: from the first failure on the start date, not only once the order stalls the next
-    day. Longest failing first, at most `limit`, each row carrying the total (a window count):
-    one query, on the partial index prov_email_failed_idx."""
-    rows = (Provisioning.objects.filter(email_failed_at__isnull=False, email_sent_at__isnull=True,
-                                        set_up_at__isnull=True)
+    """Orders whose deployment email the mail server refused and the job still retries, or that
+    bounced (or the provider rejected) once sent, stalled or not: from the first failure on the
+    start date, or the moment the provider's webhook said so, not only once the order stalls the
+    next day. Longest failing first, at most `limit`, each row carrying the total (a window
+    count) and `failing_since`: one query, on the partial indexes prov_email_failed_idx and
+    prov_email_undelivered_idx."""
+    rows = (Provisioning.objects
+            .filter(Q(email_failed_at__isnull=False, email_sent_at__isnull=True)
+                    | Q(email_delivery__in=UNDELIVERED), set_up_at__isnull=True)
             .exclude(status__in=[Status.CLOSED, Status.DEPLOYED]))
     if not everyone:
         rows = rows.filter(order__account_rep=user)
-    return list(rows.select_related("order").annotate(total=Window(Count("pk")))
-                .order_by("email_failed_at", "order_id")[:limit])
+    return list(rows.select_related("order")
+                .annotate(total=Window(Count("pk")),
+                          failing_since=Coalesce("email_failed_at", "email_delivery_at"))
+                .order_by("failing_since", "order_id")[:limit])
 
 
 CHART_CACHE_SECONDS = 3600

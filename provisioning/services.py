@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine
 from orgs.models import normalise_email
-from provisioning import deployment_email, lifecycle, links, outbox
+from provisioning import delivery, deployment_email, lifecycle, links, outbox
 from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink
 
 
@@ -55,16 +55,19 @@ def resend_deployment_email(order, actor=None):
     """1. refuse once the order is set up (or closed); 2. record RESENT and take the email over;
     3. issue a fresh link (the old one stops working) and send at once through the job's path.
     An order handed to the customer gets its customer administrator's link again instead: the
-    partner never gets back a wizard they handed over."""
+    partner never gets back a wizard they handed over. A rep resending to an address that
+    bounced vouches for it: emails go to it again (provisioning/delivery.py)."""
     now = timezone.now()
     with transaction.atomic():
         provisioning = Provisioning.objects.select_for_update().select_related("order").get(pk=order.pk)
         check_email_can_change(provisioning, now)
         if provisioning.handed_over_at is not None:
+            delivery.forget_bounce(provisioning.customer_admin_email)
             _send_customer_admin_link(provisioning, provisioning.customer_admin_email, actor)
             lifecycle.customer_admin_link_resent(provisioning, actor)
             return deployment_email.SendOutcome(sent=False, queued_to=provisioning.customer_admin_email,
                                                 to_customer_admin=True)
+        delivery.forget_bounce(provisioning.order.deployment_contact_email)
         lifecycle.take_over_email(provisioning, now, Event.Kind.RESENT, actor,
                                   {"to": provisioning.order.deployment_contact_email})
         return _send_after_commit(provisioning.order)
@@ -97,6 +100,7 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
                         .select_related("order", "order__account_rep").get(pk=order.pk))
         check_may_change_contact(actor, provisioning.order)
         check_email_can_change(provisioning, now)
+        delivery.forget_bounce(email)  # the rep chose this address: emails go to it
         if provisioning.handed_over_at is not None:
             return _change_customer_admin(provisioning, email, actor)
         old = provisioning.order.deployment_contact_email
@@ -147,5 +151,7 @@ def reopen(order, actor=None):
         if not lifecycle.can_reopen(provisioning, now):
             raise NotAllowed(not_closed(provisioning.order))
         new_link = lifecycle.reopen(provisioning, now, actor)
+        if new_link:
+            delivery.forget_bounce(provisioning.order.deployment_contact_email)
         return Reopened(provisioning,
                         _send_after_commit(provisioning.order) if new_link else None)

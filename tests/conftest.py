@@ -34,6 +34,11 @@ def _site_settings(settings):
     # Rate-limit counters live in Redis, which outlives each test's database: each test counts
     # in its own buckets (most requests of the suite come from 127.0.0.1).
     settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
+    # The email provider's webhook is configured (its signature checked); sending stays on
+    # Django's locmem backend unless a test picks tests.esp's (provider message ids).
+    from tests import esp
+
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": esp.SIGNING_KEY}
 
 
 @pytest.fixture(autouse=True)

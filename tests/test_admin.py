@@ -14,8 +14,9 @@ from orders.models import ApiKey, Order
 from orgs.models import Invitation, JoinRequest, Membership, User
 from provisioning import links
 from provisioning.admin_actions import ORDER_ACTIONS
-from provisioning.models import (BillingPeriod, CallingSettings, Event, MeetingSettings,
-                                 OutboundEmail, Provisioning, SetupLink, Subscription)
+from provisioning.models import (BillingPeriod, BouncedAddress, CallingSettings, DeliveryEvent,
+                                 Event, MeetingSettings, OutboundEmail, Provisioning, SetupLink,
+                                 Subscription)
 from tests.factories import CustomerOrgFactory, MembershipFactory, OrderFactory, PartnerOrgFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,9 +46,15 @@ def build_world(numbers):
         Invitation.objects.create(organization=customer, email=f"admin{n}@customer{n}.example",
                                   order=order, nonce=f"i{n}", expires_at=timezone.now())
         links.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
-        OutboundEmail.objects.create(kind="deployment", order=order, to=order.deployment_contact_email,
-                                     subject="Set up your Webex order", body_text="…",
-                                     last_error="SMTP 451" if n % 2 else "")
+        email = OutboundEmail.objects.create(
+            kind="deployment", order=order, to=order.deployment_contact_email,
+            subject="Set up your Webex order", body_text="…", last_error="SMTP 451" if n % 2 else "",
+            message_id=f"<{n}@mg.example>")
+        DeliveryEvent.objects.create(esp="Mailgun", event_id=f"token{n}", kind="bounced",
+                                     message_id=email.message_id, recipient=email.to,
+                                     reason="550 5.1.1 unknown user", email=email, order=order)
+        BouncedAddress.objects.create(email=f"gone{n}@partner{n}.example", delivery="bounced",
+                                      reason="550 5.1.1 unknown user", bounced_at=timezone.now())
         subscription = Subscription.objects.create(order=order, subscription_id=f"SUB-{n}")
         BillingPeriod.objects.create(subscription=subscription, service="calling",
                                      started_at=timezone.now())
@@ -71,7 +78,8 @@ def admin_url(model, view, *args):
 def test_every_model_of_the_product_is_in_admin():
     registered = {model for model, _admin in our_model_admins()}
     expected = {Order, ApiKey, User, Membership, Provisioning, Event, SetupLink, OutboundEmail,
-                Subscription, BillingPeriod, CallingSettings, MeetingSettings}
+                Subscription, BillingPeriod, CallingSettings, MeetingSettings, BouncedAddress,
+                DeliveryEvent}
     assert expected <= registered
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from provisioning import lifecycle
 from provisioning.lifecycle import TRANSITIONS, InvalidTransition
-from provisioning.models import Event, Provisioning, SetupLink, SetupMode, Status
+from provisioning.models import Delivery, Event, Provisioning, SetupLink, SetupMode, Status
 from tests.factories import CUSTOMER_ADMIN_EMAIL, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +86,42 @@ def test_the_jobs_statements_follow_the_table(status):
     assert sent == (status in TRANSITIONS["email_sent"][0])
 
 
+@pytest.mark.parametrize("status", list(Status))
+def test_the_provider_s_word_on_the_deployment_email_follows_the_table(status):
+    """A bounce is acted on (recorded, in the history, its rep told) only while the order waits
+    for its setup; delivered and complaints are recorded whatever the status."""
+    now = timezone.now()
+    bouncing = in_status(status, email_message_id="<b@mg.example>", email_sent_at=now)
+    provisioning, bounced = lifecycle.record_delivery("<b@mg.example>", Delivery.BOUNCED, "550", now)
+    acted = status in TRANSITIONS["email_bounced"][0]
+    assert bounced == acted and provisioning.pk == bouncing.pk
+    assert (Provisioning.objects.get(pk=bouncing.pk).email_delivery == Delivery.BOUNCED) == acted
+    assert Event.objects.filter(order_id=bouncing.pk, kind=Event.Kind.EMAIL_BOUNCED).exists() == acted
+
+    delivering = in_status(status, email_message_id="<d@mg.example>", email_sent_at=now)
+    assert lifecycle.record_delivery("<d@mg.example>", Delivery.DELIVERED, "", now)[1] is False
+    assert (Provisioning.objects.get(pk=delivering.pk).email_delivery == Delivery.DELIVERED) == (
+        status in TRANSITIONS["email_delivered"][0])
+    assert Provisioning.objects.get(pk=delivering.pk).status == status
+
+
+def test_a_lighter_word_never_replaces_a_heavier_one_and_a_new_email_forgets_the_old_one():
+    now = timezone.now()
+    provisioning = in_status(Status.EMAIL_SENT, email_message_id="<m@mg.example>", email_sent_at=now)
+    assert lifecycle.record_delivery("<m@mg.example>", Delivery.BOUNCED, "550 no such user", now)[1]
+    for word in (Delivery.DELIVERED, Delivery.COMPLAINED, Delivery.REJECTED, Delivery.BOUNCED):
+        assert lifecycle.record_delivery("<m@mg.example>", word, "later", now)[1] is False
+    provisioning.refresh_from_db()
+    assert (provisioning.email_delivery, provisioning.email_delivery_reason) == (
+        Delivery.BOUNCED, "550 no such user")
+    lifecycle.take_over_email(provisioning, now, Event.Kind.RESENT)  # a rep's resend
+    provisioning.refresh_from_db()
+    assert (provisioning.email_message_id, provisioning.email_delivery) == ("", "")
+    assert lifecycle.record_delivery("<m@mg.example>", Delivery.BOUNCED, "late", now) == (None, False)
+    lifecycle.record_sent([provisioning], now, {provisioning.pk: "<new@mg.example>"})
+    assert Provisioning.objects.get(pk=provisioning.pk).email_message_id == "<new@mg.example>"
+
+
 def test_every_declared_status_is_a_status_and_every_status_can_be_reached():
     reached = set()
     for starts, ends in TRANSITIONS.values():
@@ -100,7 +136,9 @@ LIFECYCLE_COLUMNS = ["status", "email_sent_at", "email_next_attempt_at", "email_
                      "email_attempts", "setup_begun_at", "set_up_at", "stalled_at", "stall_due_at",
                      "rep_notified_at", "last_contacted_at", "window_closes_at", "deployed_at",
                      "password_set_at", "handed_over_at", "setup_mode", "email_due_at",
-                     "reminded_at", "window_reminder_due_at", "window_reminded_at"]
+                     "reminded_at", "window_reminder_due_at", "window_reminded_at",
+                     "email_message_id", "email_delivery", "email_delivery_reason",
+                     "email_delivery_at"]
 WRITE = re.compile(r"provisioning\.(%s)\s*=[^=]|\bSET\b[^;\"]*\b(%s)\s*=" % (
     "|".join(LIFECYCLE_COLUMNS), "|".join(LIFECYCLE_COLUMNS)))
 

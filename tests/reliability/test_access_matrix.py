@@ -159,6 +159,9 @@ MATRIX = {
     "/invitations/1-not-a-token/": row(404),
     # The API takes a bearer key, never a session: a signed-in superuser is still refused.
     "POST /api/orders": row(401),
+    # The email provider's delivery webhook: Mailgun's signature decides, never who is signed in
+    # (an unsigned post is refused whoever sends it; signed ones: tests/test_delivery_feedback.py).
+    "POST /webhooks/mailgun/tracking/": row(400),
 }
 
 
@@ -527,6 +530,8 @@ NO_ADD_PAGE = {
     "provisioning.event": "history, written by the product only",
     "provisioning.setuplink": "issued by the product only",
     "provisioning.outboundemail": "the outbox, written by the product only",
+    "provisioning.bouncedaddress": "held by the provider's webhook, cleared by a rep's resend",
+    "provisioning.deliveryevent": "the provider's webhook events, written by the product only",
     "provisioning.billingperiod": "started by Deploy only",
     "orgs.joinrequest": "asked from the wizard by a proven address only",
     "orgs.invitation": "sent by the product to the administrator a Confirm named",

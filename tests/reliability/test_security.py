@@ -19,8 +19,9 @@ from tests.reliability import figures
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 
-# Bearer-authenticated machine endpoints: no cookie, so no CSRF. Anything else exempt is a bug.
-CSRF_EXEMPT = {"/api/orders"}
+# Machine endpoints that a bearer key or a signature authenticates, never a cookie, so no CSRF:
+# the order API and the email provider's signed delivery webhook. Anything else exempt is a bug.
+CSRF_EXEMPT = {"/api/orders", "/webhooks/mailgun/tracking/"}
 SAMPLES = ["1", "x", "00000000-0000-0000-0000-000000000001", "orgs", "orgs/user", "abc-def"]
 
 
