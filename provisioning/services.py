@@ -104,12 +104,14 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
         if provisioning.handed_over_at is not None:
             return _change_customer_admin(provisioning, email, actor)
         old = provisioning.order.deployment_contact_email
+        # Nobody to tell at an address whose deployment email bounced (nothing goes there).
+        old_bounced = lifecycle.is_undelivered(provisioning)
         Order.objects.filter(pk=order.pk).update(deployment_contact_email=email, updated_at=now)
         lines = OrderLine.objects.filter(order_id=order.pk).update(deployment_contact_email=email) \
             if apply_to_lines else 0
         lifecycle.take_over_email(provisioning, now, Event.Kind.CONTACT_CHANGED, actor,
                                   {"from": old, "to": email, "lines_changed": lines})
-        if normalise_email(old) != email:
+        if normalise_email(old) != email and not old_bounced:
             # The previous contact learns that their link stopped working and whom to ask: a
             # contact changed by mistake, or by someone who should not have, does not go unseen.
             outbox.enqueue(OutboundEmail.Kind.CONTACT_CHANGED_NOTICE, old, "contact-changed-notice",
