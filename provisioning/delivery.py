@@ -26,7 +26,7 @@ import logging
 
 from anymail.signals import EventType
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -73,7 +73,6 @@ def tracking_received(sender, event, esp_name, **kwargs):
     record(esp_name, event, kind)
 
 
-@transaction.atomic
 def record(esp_name, event, kind):
     """One delivery event about one of our emails. Raises NotYetKnown for a recent event whose
     message id is unknown (see NOT_YET_KNOWN_FOR); any older one changes nothing."""
@@ -82,6 +81,11 @@ def record(esp_name, event, kind):
     event_id = str(event.event_id or f"{message_id}:{kind}:{at.isoformat()}")
     if DeliveryEvent.objects.filter(esp=esp_name, event_id=event_id).exists():
         return  # posted again (a retry, a replay): recorded the first time
+    with transaction.atomic():
+        _record(esp_name, event, kind, message_id, event_id, at)
+
+
+def _record(esp_name, event, kind, message_id, event_id, at):
     email = OutboundEmail.objects.select_for_update().filter(message_id=message_id).first()
     provisioning, bounced_now = lifecycle.record_delivery(message_id, kind, reason_of(event), at) \
         if email is None else (None, False)
@@ -90,11 +94,13 @@ def record(esp_name, event, kind):
             raise NotYetKnown(message_id)
         log.info("delivery event %s about an unknown message %s: ignored", event.event_id, message_id)
         return
-    _, created = DeliveryEvent.objects.get_or_create(
-        esp=esp_name, event_id=event_id, defaults={"kind": kind, "message_id": message_id, "recipient": event.recipient or "",
-                  "reason": reason_of(event), "occurred_at": at, "email": email,
-                  "order_id": provisioning.pk if provisioning else None})
-    if not created:
+    try:
+        with transaction.atomic():
+            DeliveryEvent.objects.create(
+                esp=esp_name, event_id=event_id, kind=kind, message_id=message_id,
+                recipient=event.recipient or "", reason=reason_of(event), occurred_at=at,
+                email=email, order_id=provisioning.pk if provisioning else None)
+    except IntegrityError:
         # The same event posted twice at once: the other request recorded it (and
         # lifecycle.record_delivery changed nothing here: the same word twice never does).
         return
@@ -117,9 +123,11 @@ def _record_on_outbox_email(email, kind, reason, at):
 
 def _hold(address, kind, reason, at, message_id):
     """Nothing more to `address` until a rep acts (the rule in this module's docstring)."""
-    BouncedAddress.objects.update_or_create(
-        email=address, defaults={"delivery": kind, "reason": reason, "bounced_at": at,
-                                 "message_id": message_id})
+    BouncedAddress.objects.bulk_create(  # one INSERT … ON CONFLICT (email) DO UPDATE
+        [BouncedAddress(email=address, delivery=kind, reason=reason, bounced_at=at,
+                        message_id=message_id)],
+        update_conflicts=True, unique_fields=["email"],
+        update_fields=["delivery", "reason", "bounced_at", "message_id"])
 
 
 def _tell_the_rep(provisioning):

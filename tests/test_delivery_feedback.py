@@ -9,13 +9,14 @@ import re
 
 import pytest
 import time_machine
+from django.test import Client
 
 from provisioning import delivery, jobs, outbox
 from provisioning.models import (BouncedAddress, Delivery, DeliveryEvent, Event, OutboundEmail,
                                  Provisioning)
 from tests import esp
 from tests.factories import OrderFactory, RepFactory, UserFactory
-from tests.helpers import local, token_of
+from tests.helpers import at_once, local, token_of
 
 pytestmark = pytest.mark.django_db
 
@@ -227,6 +228,18 @@ def test_a_replayed_event_changes_nothing_and_the_rep_is_told_once(client, order
     assert rep_emails(order).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_same_bounce_posted_five_times_at_once_tells_the_rep_once(settings, mailoutbox):
+    settings.EMAIL_BACKEND = esp.BACKEND
+    with time_machine.travel(NOW, tick=False):
+        order = sent_order(RepFactory())
+        event = esp.signed(esp.bounced(message_id(order), CONTACT))
+        results, errors = at_once(lambda i: esp.post(Client(), event).status_code, 5)
+    assert errors == [] and results == [200] * 5
+    assert rep_emails(order).count() == 1 and DeliveryEvent.objects.count() == 1
+    assert Event.objects.filter(order=order, kind=Event.Kind.EMAIL_BOUNCED).count() == 1
+
+
 def test_an_old_event_about_an_unknown_message_changes_nothing(client, order):
     old = esp.signed(esp.bounced("<20180812214658.1.0DF563D0B3597700@example.org>", CONTACT,
                                  at=1534110422.389832))
@@ -393,3 +406,36 @@ def test_a_staff_user_who_is_not_a_rep_cannot_use_the_link_admin_shows(client, o
     """Change contact from admin leads to the rep's page, which only reps (and superusers) open."""
     client.force_login(UserFactory(is_staff=True))
     assert client.get(f"/reps/orders/{order.number}/contact/").status_code == 403
+
+
+# --- Cost and configuration ---------------------------------------------------------------------
+
+def test_a_webhook_event_costs_a_fixed_few_queries(client, order, django_assert_max_num_queries):
+    event = esp.signed(esp.bounced(message_id(order), CONTACT))
+    # Seen before?, then in a transaction: the outbox row, the order's row (locked) and its
+    # update, the bounce's history, the event row (in a savepoint), the held address (one
+    # upsert), the rep's email.
+    with django_assert_max_num_queries(12):
+        assert esp.post(client, event).status_code == 200
+    with django_assert_max_num_queries(1):  # posted again: one look-up, nothing else
+        assert esp.post(client, event).status_code == 200
+
+
+def test_email_esp_mailgun_sends_through_anymail_and_needs_its_keys():
+    from tests.test_settings import run_manage
+
+    show = ["shell", "-v", "0", "-c", "from django.conf import settings as s; "
+            "print(s.EMAIL_BACKEND, sorted(s.ANYMAIL))"]
+    keys = {"MAILGUN_API_KEY": "key-1", "MAILGUN_SENDER_DOMAIN": "mg.onboarding.example",
+            "MAILGUN_WEBHOOK_SIGNING_KEY": "whsec"}
+    configured = run_manage(*show, EMAIL_ESP="mailgun", ANYMAIL_WEBHOOK_SECRET="mailgun:pw", **keys)
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stdout.split("\n")[0] == (
+        "anymail.backends.mailgun.EmailBackend ['MAILGUN_API_KEY', 'MAILGUN_API_URL', "
+        "'MAILGUN_SENDER_DOMAIN', 'MAILGUN_WEBHOOK_SIGNING_KEY', 'WEBHOOK_SECRET']")
+    default = run_manage(*show)
+    assert default.stdout.startswith("django.core.mail.backends") and "[]" in default.stdout
+    missing = run_manage(*show, EMAIL_ESP="mailgun", MAILGUN_API_KEY="key-1")
+    assert missing.returncode != 0 and "MAILGUN_SENDER_DOMAIN" in missing.stderr
+    unknown = run_manage(*show, EMAIL_ESP="sendgrid")
+    assert unknown.returncode != 0 and "EMAIL_ESP='sendgrid'" in unknown.stderr
