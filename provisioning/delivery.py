@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orgs.models import normalise_email
-from provisioning import lifecycle, outbox
+from provisioning import lifecycle, metrics, outbox
 from provisioning.models import UNDELIVERED, BouncedAddress, Delivery, DeliveryEvent, OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,6 @@ class NotYetKnown(Exception):
     """A recent event about a message id that is not (yet) ours: the provider should retry."""
 
 
-def count_webhook_event(kind):
-    """TODO(metrics): call provisioning.metrics.webhook_event(kind) here once branch `metrics` is
-    merged (README "Metrics for operators"); it counts every event received, outside the
-    transaction that acts on it."""
-
-
 def reason_of(event):
     """The provider's words on a failure: its description and the receiving server's answer."""
     parts = [part.strip() for part in (event.description, event.mta_response) if part and part.strip()]
@@ -65,8 +59,9 @@ def reason_of(event):
 
 
 def tracking_received(sender, event, esp_name, **kwargs):
-    """anymail.signals.tracking receiver (connected in apps.py)."""
-    count_webhook_event(event.event_type)
+    """anymail.signals.tracking receiver (connected in apps.py). Every event is counted for
+    /metrics first, outside the transaction that acts on it."""
+    metrics.webhook_event(event.event_type)
     kind = KINDS.get(event.event_type)
     if kind is None or not event.message_id:
         return

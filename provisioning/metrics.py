@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from config.db import sql_datetime
 from config.logging import current_job
 from provisioning.lifecycle import local_time_on
-from provisioning.models import (Event, JobStats, OutboundEmail, Provisioning, Status,
+from provisioning.models import (UNDELIVERED, Event, JobStats, OutboundEmail, Provisioning, Status,
                                  WebhookEventCount)
 
 log = logging.getLogger(__name__)
@@ -158,9 +158,9 @@ def provisioning_figures(now):
 
 
 def events_today(today):
-    """{event kind: count} of today's SET_UP, DEPLOYED, STALLED and EMAIL_SENT (the deployment
-    email, each send: resends count) history events (event_kind_at_idx)."""
-    kinds = [*ORDER_EVENTS, Event.Kind.EMAIL_SENT.value]
+    """{event kind: count} of today's SET_UP, DEPLOYED, STALLED, EMAIL_SENT (the deployment
+    email, each send: resends count) and EMAIL_BOUNCED history events (event_kind_at_idx)."""
+    kinds = [*ORDER_EVENTS, Event.Kind.EMAIL_SENT.value, Event.Kind.EMAIL_BOUNCED.value]
     return {row["kind"]: row["n"] for row in
             Event.objects.filter(kind__in=kinds, at__gte=today).values("kind")
             .annotate(n=Count("*")).order_by()}
@@ -182,11 +182,16 @@ def outbox_sent_today(today):
             .annotate(n=Count("*")).order_by()}
 
 
-def bounced_today(today):
-    """{kind: count} of emails that bounced today. Nothing records a bounce yet: delivery
-    feedback (issue 16, the email provider's tracking webhooks) will, and this is where its
-    column is counted; until then every kind reads 0."""
-    return {}
+def bounced_today(today, events):
+    """{kind: count} of emails the provider's webhook reported bounced or rejected today
+    (provisioning/delivery.py): outbox emails by their kind (outbox_undelivered_idx), the
+    deployment email from its history (EMAIL_BOUNCED in `events`, so a bounce the rep has since
+    cleared by changing the contact still counts)."""
+    counts = {row["kind"]: row["n"] for row in
+              OutboundEmail.objects.filter(delivery__in=UNDELIVERED, delivery_at__gte=today)
+              .values("kind").annotate(n=Count("*")).order_by()}
+    counts[DEPLOYMENT] = counts.get(DEPLOYMENT, 0) + events.get(Event.Kind.EMAIL_BOUNCED.value, 0)
+    return counts
 
 
 class BusinessCollector(Collector):
@@ -199,7 +204,7 @@ class BusinessCollector(Collector):
         events = events_today(today)
         backlog = outbox_backlog()
         sent = outbox_sent_today(today)
-        bounced = bounced_today(today)
+        bounced = bounced_today(today, events)
         jobs = {row.job: row for row in JobStats.objects.all()}
         webhooks = {row.kind: row.received for row in WebhookEventCount.objects.all()}
 
@@ -223,8 +228,8 @@ class BusinessCollector(Collector):
                 labels=["kind"]),
             "bounced": GaugeMetricFamily(
                 "onboarding_emails_bounced_today",
-                "Emails that bounced since midnight (site time), per kind: 0 until delivery "
-                "feedback is recorded.", labels=["kind"]),
+                "Emails the provider reported bounced or rejected since midnight (site time), "
+                "per kind.", labels=["kind"]),
             "backlog": GaugeMetricFamily(
                 "onboarding_outbox_backlog",
                 "Outbox emails not sent yet (waiting for a worker or for their retry), per kind.",

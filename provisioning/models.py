@@ -274,6 +274,9 @@ class OutboundEmail(models.Model):
                          condition=Q(sent_at__isnull=False)),
             models.Index(fields=["message_id"], name="outbox_message_idx",
                          condition=~Q(message_id="")),
+            # /metrics: emails bounced or rejected today.
+            models.Index(fields=["delivery_at"], name="outbox_undelivered_idx",
+                         condition=Q(delivery__in=UNDELIVERED)),
         ]
 
     def __str__(self):

@@ -159,14 +159,31 @@ def test_a_temporary_failure_or_an_open_changes_nothing(client, order):
     assert DeliveryEvent.objects.count() == 0 and BouncedAddress.objects.count() == 0
 
 
-def test_every_event_received_is_counted_for_the_metrics(client, order, monkeypatch):
-    counted = []
-    monkeypatch.setattr(delivery, "count_webhook_event", counted.append)
+def test_every_event_received_is_counted_and_bounces_are_on_the_metrics(client, order, settings):
+    from tests.test_metrics import TOKEN, scrape, value
+
+    settings.METRICS_TOKEN = TOKEN
     for make in (esp.delivered, esp.deferred, esp.bounced):
         esp.post(client, esp.signed(make(message_id(order), CONTACT)))
     esp.post(client, esp.signed(esp.bounced("<not-ours@mg.example>", CONTACT, at=1534110422)))
-    esp.post(client, esp.signed(esp.bounced(message_id(order), CONTACT), key="wrong"))  # not received
-    assert counted == ["delivered", "deferred", "bounced", "bounced"]
+    esp.post(client, esp.signed(esp.bounced(message_id(order), CONTACT), key="wrong"))  # refused
+    notice = outbox.enqueue(OutboundEmail.Kind.COLLEAGUE, "colleague@partner.example",
+                            "contact-changed-notice", {"order": order, "rep_email": "r@v.example"})
+    outbox.deliver(notice.pk)
+    notice.refresh_from_db()
+    esp.post(client, esp.signed(esp.rejected(notice.message_id, notice.to)))
+
+    figures = scrape(client)
+    received = {labels[0][1]: n for (name, labels), n in figures.items()
+                if name == "onboarding_webhook_events_received_total"}
+    assert received == {"delivered": 1, "deferred": 1, "bounced": 2, "rejected": 1}
+    assert value(figures, "onboarding_emails_bounced_today", kind="deployment") == 1
+    assert value(figures, "onboarding_emails_bounced_today", kind="colleague") == 1
+    assert value(figures, "onboarding_emails_bounced_today", kind="rep_stalled") == 0
+    # The rep changes the contact: the bounce is cleared on the order, still counted today.
+    client.force_login(order.account_rep)
+    client.post(f"/reps/orders/{order.number}/contact/", {"email": "ines@partner.example"})
+    assert value(scrape(client), "onboarding_emails_bounced_today", kind="deployment") == 1
 
 
 # --- Forged, replayed, unknown ------------------------------------------------------------------
@@ -412,12 +429,12 @@ def test_a_staff_user_who_is_not_a_rep_cannot_use_the_link_admin_shows(client, o
 
 def test_a_webhook_event_costs_a_fixed_few_queries(client, order, django_assert_max_num_queries):
     event = esp.signed(esp.bounced(message_id(order), CONTACT))
-    # Seen before?, then in a transaction: the outbox row, the order's row (locked) and its
-    # update, the bounce's history, the event row (in a savepoint), the held address (one
-    # upsert), the rep's email.
-    with django_assert_max_num_queries(12):
+    # Counted for /metrics (one upsert in a savepoint); seen before?; then in a transaction: the
+    # outbox row, the order's row (locked) and its update, the bounce's history, the event row
+    # (in a savepoint), the held address (one upsert), the rep's email.
+    with django_assert_max_num_queries(15):
         assert esp.post(client, event).status_code == 200
-    with django_assert_max_num_queries(1):  # posted again: one look-up, nothing else
+    with django_assert_max_num_queries(4):  # posted again: counted, one look-up, nothing else
         assert esp.post(client, event).status_code == 200
 
 

@@ -195,7 +195,8 @@ def test_a_short_metrics_token_is_a_start_up_error():
 
 # --- Cost: a fixed number of queries, each on an index ------------------------------------------
 
-QUERIES_PER_SCRAPE = 6  # provisioning figures, history, outbox backlog, outbox sent, jobs, webhooks
+# provisioning figures, history, outbox backlog, outbox sent, outbox bounced, jobs, webhooks
+QUERIES_PER_SCRAPE = 7
 
 
 def _busy_day(orders):
@@ -231,6 +232,7 @@ INDEXES = {
     "event_kind_at_idx": "provisioning_event",
     "outbox_pending_idx": '"sent_at" IS NULL',
     "outbox_sent_idx": '"sent_at" >=',
+    "outbox_undelivered_idx": '"delivery_at" >=',
 }
 
 
