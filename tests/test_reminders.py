@@ -196,3 +196,20 @@ def test_the_dashboard_counts_the_reminders_sent(client):
     assert "1 reminder sent to partners" in html
     assert order.number  # the reminder is in its history
     assert Event.objects.filter(order=order, kind=Event.Kind.REMINDED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_at_once_remind_each_window_once():
+    rep = RepFactory()
+    orders = [OrderFactory(requested_start_date=START, account_rep=rep) for _ in range(8)]
+    with time_machine.travel(SENT, tick=False):
+        jobs.send_due_deployment_emails()
+    when = closes(orders[0]) - datetime.timedelta(days=3)
+    runs, errors = at_once(lambda _i: window_reminders_at(when), 2)
+    assert errors == []
+    assert sorted(number for run in runs for number in run) == sorted(o.number for o in orders)
+    assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.WINDOW_REMINDER).count() == 8
+    # The rep is told of each order once: one list per run that found some.
+    lists = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.REP_WINDOW_CLOSING)
+    assert 1 <= lists.count() <= 2
+    assert sum(sum(o.number in email.body_text for o in orders) for email in lists) == 8
