@@ -179,7 +179,7 @@ def calling_step(request, order, context):
         initial = {"country": saved.country, "time_zone": saved.time_zone,
                    "location_name": saved.location_name, "main_number": saved.main_number}
     else:
-        country = (order.customer_org.country if order.customer_org_id else "") or order.customer_country
+        country = _customer_country(order)
         initial = {"country": country, "time_zone": countries.default_time_zone(country),
                    "location_name": order.customer_city or order.customer_name}
     form = CallingSettingsForm(request.POST or None, initial=initial)
@@ -190,13 +190,18 @@ def calling_step(request, order, context):
     return render(request, "onboarding/webex_setup/calling.html", context)
 
 
+def _customer_country(order):
+    """The customer organisation's country, else the one on the order."""
+    return (order.customer_org.country if order.customer_org_id else "") or order.customer_country
+
+
 def meetings_step(request, order, context):
     saved = webex_setup.related_or_none(order, "meeting_settings")
     if saved is not None:
         initial = {field: getattr(saved, field) for field in MeetingSettingsForm.base_fields}
     else:
         calling = webex_setup.related_or_none(order, "calling_settings")
-        country = (order.customer_org.country if order.customer_org_id else "") or order.customer_country
+        country = _customer_country(order)
         initial = {"language": order.language, "recording_allowed": True, "guests_allowed": True,
                    "join_before_host": False,
                    "time_zone": calling.time_zone if calling else countries.default_time_zone(country)}
