@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 
 EMAIL_COLS = ["status", "email_next_attempt_at", "email_attempts", "email_last_error",
-              "email_failed_at", "email_sent_at", "updated_at"]
+              "email_failed_at", "email_sent_at", "outbox_email_id", "email_message_id",
+              "updated_at"]
 STALL_COLS = ["status", "stalled_at", "rep_notified_at", "updated_at"]
 ADDED = ["provisioning_event", "provisioning_setuplink", "provisioning_outboundemail"]
 ROUNDS = 3

@@ -65,9 +65,10 @@ class ProvisioningAdmin(OrderSearchMixin, LargeTableAdmin):
     ordering = ["-pk"]  # newest orders first, read backwards on the primary key
     fieldsets = [
         (None, {"fields": ["order", "status", "setup_mode", "installer_name", "installer_email"]}),
-        (_("Deployment email"), {"fields": ["email_due_at", "email_sent_at", "email_attempts",
-                                            "email_next_attempt_at", "email_failed_at",
-                                            "email_last_error", *DELIVERY_FIELDS]}),
+        (_("Deployment email"), {"fields": ["email_due_at", "outbox_email", "email_sent_at",
+                                            "email_attempts", "email_next_attempt_at",
+                                            "email_failed_at", "email_last_error",
+                                            *DELIVERY_FIELDS]}),
         (_("Setup"), {"fields": ["setup_begun_at", "set_up_at", "password_set_at",
                                  "window_closes_at", "deployed_at"]}),
         (_("Stall"), {"fields": ["stall_due_at", "stalled_at", "rep_notified_at",

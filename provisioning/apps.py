@@ -9,8 +9,9 @@ class ProvisioningConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        # Registers the secrets emails ask for (outbox.register_secret), also in workers.
-        from provisioning import delivery, links  # noqa: F401
+        # Registers the secrets emails ask for (outbox.register_secret) and what follows the
+        # deployment email's sending (outbox.after_send), also in workers.
+        from provisioning import delivery, deployment_email, links  # noqa: F401
 
         # The email provider's delivery webhook (provisioning/webhooks.py) reaches us here.
         tracking.connect(delivery.tracking_received, dispatch_uid="provisioning.delivery")

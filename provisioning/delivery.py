@@ -1,8 +1,8 @@
 """Delivery feedback: what the email provider says of each email after accepting it.
 
 Sending goes through django-anymail when a provider is configured (settings.EMAIL_ESP), which
-gives every email a provider's message id: the outbox keeps it on the OutboundEmail row, the
-deployment email on the order's provisioning row (lifecycle.record_sent). The provider's signed
+gives every email a provider's message id: the outbox keeps it on the OutboundEmail row, and
+the order's provisioning row that of its current deployment email (lifecycle.record_sent). The provider's signed
 tracking webhook (anymail's view, provisioning/webhooks.py) then sends anymail's `tracking`
 signal, handled here:
 
@@ -83,7 +83,7 @@ def record(esp_name, event, kind):
 def _record(esp_name, event, kind, message_id, event_id, at):
     email = OutboundEmail.objects.select_for_update().filter(message_id=message_id).first()
     provisioning, bounced_now = lifecycle.record_delivery(message_id, kind, reason_of(event), at) \
-        if email is None else (None, False)
+        if email is None or email.kind == OutboundEmail.Kind.DEPLOYMENT else (None, False)
     if email is None and provisioning is None:
         if timezone.now() - at < NOT_YET_KNOWN_FOR:
             raise NotYetKnown(message_id)

@@ -1,22 +1,26 @@
-"""The deployment email (the source's step 3): built and sent in batches over one SMTP
-connection, by the job (provisioning/jobs.py), and by a worker right after a rep's resend, change
-of contact or re-open commits (provisioning/services.py, provisioning/tasks.py). Its state
-changes are the lifecycle's (provisioning/lifecycle.py); its link is issued only once the mail
-server accepted it."""
-import logging
+"""The deployment email (the source's step 3), through the outbox like every email.
+
+- The job claims the due orders (lifecycle.claim_due_emails) and writes their emails to the
+  outbox in the same transaction, leased to itself (`queue`), then sends each batch over one SMTP
+  connection (`send_queued`, outbox.send_leased).
+- A rep's resend, change of contact or re-open writes the order's email in its own transaction
+  (`queue_now`); a worker delivers it after commit, or the outbox sweep if the broker is down.
+
+Whoever sends it, what follows is here (`_after_send`, in the transaction that records the
+accepted email): the order recorded sent and its link issued, never before. If the mail server
+refuses, the partner's current link keeps working, the order still has exactly one live link
+(setuplink_one_live_per_order), and a superseded link always means a newer one was really sent.
+The link's token is made when the email is sent (links.new_link_secret): the outbox holds a
+placeholder. A contact whose address bounced before is not emailed (the outbox holds it: the
+order shows failing) until a rep resends or changes the contact."""
 from dataclasses import dataclass, field
 
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from config.db import retry_on_disconnect
 from provisioning import lifecycle, links, outbox
-from provisioning.models import BouncedAddress, Provisioning, SetupLink, Status
-
-log = logging.getLogger(__name__)
+from provisioning.models import OutboundEmail, Provisioning, SetupLink, Status
 
 # Never emailed: nothing left to set up, or the setup window is closed.
 NOT_EMAILED = (Status.SET_UP.value, Status.DEPLOYED.value, Status.CLOSED.value)
@@ -45,115 +49,75 @@ class SendOutcome:
         return self.sent or bool(self.queued_to)
 
 
-def claimed_rows(ids):
-    """The claimed orders, each knowing whether its contact's address is held (an earlier email
-    to it bounced: provisioning/delivery.py)."""
-    held = BouncedAddress.objects.filter(email=Lower(OuterRef("order__deployment_contact_email")))
-    return list(Provisioning.objects.filter(pk__in=ids).select_related("order")
-                .prefetch_related("order__lines").annotate(contact_held=Exists(held))
-                .order_by("email_next_attempt_at", "pk"))
+def build(provisioning, next_attempt_at=None):
+    """The order's deployment email, unsaved, its link a placeholder until sent."""
+    order = provisioning.order
+    context = {"order": order, "lines": list(order.lines.all()),
+               "window_closes_at": provisioning.window_closes_at}
+    return outbox.build(OutboundEmail.Kind.DEPLOYMENT, order.deployment_contact_email,
+                        "deployment", context, order.language, order,
+                        secrets={"url": links.new_link_secret()}, next_attempt_at=next_attempt_at)
 
 
-def deployment_message(order, url, connection=None):
-    context = {"order": order, "lines": list(order.lines.all()), "url": url,
-               "window_closes_at": order.provisioning.window_closes_at}
-    subject, text, html = outbox.render_email("deployment", context, order.language)
-    return outbox.message(order.deployment_contact_email, subject, text, html, connection)
+def queue(ids, next_attempt_at):
+    """Write the emails of the claimed orders `ids` to the outbox (call in the claim's
+    transaction), skipping those set up or closed since they became due. Returns
+    ({outbox email id: provisioning}, skipped)."""
+    rows = list(Provisioning.objects.filter(pk__in=ids).select_related("order")
+                .prefetch_related("order__lines").order_by("email_next_attempt_at", "pk"))
+    eligible = [p for p in rows if p.set_up_at is None and p.status not in NOT_EMAILED]
+    emails = OutboundEmail.objects.bulk_create([build(p, next_attempt_at) for p in eligible])
+    lifecycle.emails_queued({p.pk: email.pk for p, email in zip(eligible, emails)})
+    return {email.pk: p for p, email in zip(eligible, emails)}, len(rows) - len(eligible)
 
 
-def send_batch(rows, connection, run):
-    """Send the deployment email of each claimed row over one SMTP connection.
-    1. skip rows set up or closed since; 2. send each email with a fresh token, one bad row never
-    stopping the others; 3. record the accepted ones sent, issuing their links, and the failed
-    ones for a retry with backoff. Returns {order_id: url} of the emails the mail server accepted.
-    A contact whose address bounced before is not emailed: the order fails (shown as failing,
-    retried, checking again each time) until a rep resends or changes the contact.
-
-    The new link is issued (and the order's previous one superseded) only in the transaction that
-    records the accepted email, never before the send: if the mail server refuses, the partner's
-    current link keeps working, the order still has exactly one live link
-    (setuplink_one_live_per_order), and a superseded link always means a newer one was really
-    sent. Until then the token exists only in this email; should the process die between the
-    server's acceptance and that commit, the order is emailed again after its lease."""
-    rows = [p for p in rows if p.set_up_at is None and p.status not in NOT_EMAILED]
-    rows = _hold_bounced_contacts(rows, run)
-    if not rows:
-        return {}
-    try:
-        connection.open()
-    except Exception as exc:  # mail server unreachable: the whole batch waits for its backoff
-        _record_failures([(p, exc) for p in rows])
-        run.failed += [(p.order.number, outbox.error_text(exc)) for p in rows]
-        return {}
-    try:
-        tokens = links.new_tokens([p.order for p in rows])
-        sent, failed, urls, message_ids = [], [], {}, {}
-        for provisioning in rows:
-            url = links.setup_url(tokens[provisioning.pk])
-            try:
-                message = deployment_message(provisioning.order, url, connection)
-                message.send()
-            except Exception as exc:
-                log.warning("deployment email for %s failed: %s", provisioning.order.number, exc,
-                            extra={"order": provisioning.order.number})  # LOG_FORMAT=json
-                failed.append((provisioning, exc))
-                outbox.close_quietly(connection)
-            else:
-                sent.append(provisioning)
-                urls[provisioning.pk] = url
-                message_ids[provisioning.pk] = outbox.message_id_of(message)
-        # The mail server accepted these: record it even across a database restart, or the next
-        # run would send them again (config/db.py).
-        retry_on_disconnect(_record_sent, sent, tokens, message_ids)
-        retry_on_disconnect(_record_failures, failed)
-    finally:
-        outbox.close_quietly(connection)
-    run.sent += [p.order.number for p in sent]
-    run.failed += [(p.order.number, outbox.error_text(exc)) for p, exc in failed]
-    return urls
-
-
-def _hold_bounced_contacts(rows, run):
-    """Rows whose contact's address is held are recorded failing, not sent; returns the others."""
-    held = [p for p in rows if getattr(p, "contact_held", False)]
-    if not held:
-        return rows
-    bounces = {b.email: b for b in BouncedAddress.objects.filter(
-        email__in=[p.order.deployment_contact_email.lower() for p in held])}
-    failures = [(p, outbox.HeldAddress(bounces.get(p.order.deployment_contact_email.lower())))
-                for p in held]
-    retry_on_disconnect(_record_failures, failures)
-    run.failed += [(p.order.number, outbox.error_text(exc)) for p, exc in failures]
-    return [p for p in rows if p not in held]
-
-
-def _record_sent(rows, tokens, message_ids=None):
-    """Mark the accepted emails sent, with the provider's message ids, and make their tokens the
-    orders' live links. An order set up while its email was on the wire keeps its installer's
-    link (the email's link stays unknown)."""
-    if not rows:
-        return
-    now = timezone.now()
+def claim_and_queue(now, limit, order_id=None):
+    """One transaction: claim up to `limit` due orders and write their emails to the outbox,
+    leased to the caller, who sends them with send_queued."""
     with transaction.atomic():
-        not_set_up = lifecycle.record_sent(rows, now, message_ids)
-        links.issue_links([p.order for p in rows if p.pk in not_set_up],
-                          SetupLink.Purpose.DEPLOYMENT, raw_tokens=tokens, now=now)
+        ids = lifecycle.claim_due_emails(now, limit, order_id=order_id)
+        batch, skipped = queue(ids, timezone.now() + lifecycle.EMAIL_LEASE) if ids else ({}, 0)
+    return ids, batch, skipped
 
 
-def _record_failures(failures):
-    if not failures:
-        return
-    with transaction.atomic():
-        lifecycle.record_failures(failures, timezone.now(), outbox.backoff, outbox.error_text)
+def send_queued(batch, connection, run):
+    """Send a batch written by `queue` over one connection (outbox.send_leased). Returns
+    {order id: link} of the emails the mail server accepted."""
+    sent, failed = outbox.send_leased(list(batch), connection)
+    run.sent += [batch[item.email.pk].order.number for item in sent]
+    run.failed += [(batch[email.pk].order.number, outbox.error_text(exc)) for email, exc in failed]
+    return {batch[item.email.pk].pk: item.secrets["url"] for item in sent}
+
+
+def queue_now(order_id):
+    """The order's email, taken over and due now (lifecycle.take_over_email, a re-open), written
+    to the outbox in the caller's transaction and delivered after commit."""
+    ids = lifecycle.claim_due_emails(timezone.now(), 1, order_id=order_id)
+    batch, _skipped = queue(ids, timezone.now()) if ids else ({}, 0)
+    for email_id in batch:
+        outbox.deliver_after_commit(email_id)
+    return batch
 
 
 def send_now(order_id):
-    """One order's email, due now (a rep's action, the demo), through the job's own path: claimed
-    first, so a job run sending it at the same moment is not doubled."""
+    """One order's email, due now, sent from here (the demo of `make run`; not a page)."""
     run = DeploymentRun()
-    ids = lifecycle.claim_due_emails(timezone.now(), 1, order_id=order_id)
-    urls = send_batch(claimed_rows(ids), get_connection(), run) if ids else {}
+    _ids, batch, _skipped = claim_and_queue(timezone.now(), 1, order_id=order_id)
+    urls = send_queued(batch, get_connection(), run) if batch else {}
     if order_id in urls:
         return SendOutcome(sent=True, url=urls[order_id])
-    error = run.failed[0][1] if run.failed else ""
-    return SendOutcome(sent=False, error=error)
+    return SendOutcome(sent=False, error=run.failed[0][1] if run.failed else "")
+
+
+@outbox.after_send(OutboundEmail.Kind.DEPLOYMENT)
+def _after_send(sent, failed, now):
+    """The orders of the accepted emails recorded sent, and each email's link made the order's
+    live one unless the order was set up while it was on the wire (its installer keeps theirs);
+    the refused ones recorded failing. An email no longer its order's current one changes
+    nothing here."""
+    recorded = lifecycle.record_sent({item.email.pk: (item.email.to, item.message_id)
+                                      for item in sent}, now)
+    links.issue_links({item.email.order_id: (links.token_in(item.secrets["url"]), item.email.to)
+                       for item in sent if recorded.get(item.email.order_id) is False},
+                      SetupLink.Purpose.DEPLOYMENT, now)
+    lifecycle.record_failures({email.pk: outbox.error_text(exc) for email, exc in failed}, now)

@@ -29,24 +29,22 @@ OUTBOX_LEASE = datetime.timedelta(minutes=5)
 def send_due_deployment_emails(now=None, batch_size=BATCH_SIZE, on_sent=None):
     """The deployment email of every order whose start date (at DEPLOYMENT_EMAIL_HOUR, site time)
     has come, including those a stopped beat missed.
-    1. claim a batch (lease); 2. send it over one connection; 3. repeat until a short batch.
-    `on_sent(order_id, url)` is told each accepted email's link (load_demo prints it)."""
+    1. claim a batch and write its emails to the outbox, leased to this run; 2. send them over
+    one connection; 3. repeat until a short batch. A refused email is retried by the outbox
+    sweep. `on_sent(order_id, url)` is told each accepted email's link (load_demo prints it)."""
     now = now or timezone.now()
     run = DeploymentRun()
     connection = get_connection()
     while True:
-        ids = lifecycle.claim_due_emails(now, batch_size)
+        ids, batch, skipped = deployment_email.claim_and_queue(now, batch_size)
         if not ids:
             break
         run.batches += 1
-        rows = deployment_email.claimed_rows(ids)
-        eligible = [p for p in rows
-                    if p.set_up_at is None and p.status not in deployment_email.NOT_EMAILED]
-        run.skipped += len(rows) - len(eligible)
+        run.skipped += skipped
         try:
-            urls = deployment_email.send_batch(eligible, connection, run)
-        except Exception:  # e.g. the database hiccuped: these orders are retried after the lease
-            log.exception("deployment email batch failed; retried after the lease")
+            urls = deployment_email.send_queued(batch, connection, run)
+        except Exception:  # e.g. the database hiccuped: the outbox sweep sends them after the lease
+            log.exception("deployment email batch failed; sent after the lease")
             continue
         if on_sent:
             for order_id, url in urls.items():

@@ -23,7 +23,9 @@ from django.utils import timezone
 
 from config.db import placeholders, returning_rows, skip_locked, sql_datetime
 from orders.models import Product
-from provisioning.models import UNDELIVERED, Delivery, Event, Provisioning, SetupMode, Status
+from provisioning import outbox
+from provisioning.models import (UNDELIVERED, Delivery, Event, OutboundEmail, Provisioning,
+                                 SetupMode, Status)
 
 S = Status
 OPEN = frozenset({S.SCHEDULED, S.EMAIL_SENT})          # not set up yet, window open
@@ -174,17 +176,30 @@ def email_due_now(order, now):
                                 email_next_attempt_at__gt=now).update(email_next_attempt_at=now)
 
 
-def record_sent(rows, now, message_ids=None):
-    """The mail server accepted these orders' deployment emails: sent (a scheduled order becomes
+def emails_queued(email_ids):
+    """The claimed orders' deployment emails are in the outbox (`email_ids`: {order id: outbox
+    email id}): no longer due here; the outbox sends and retries them."""
+    if not email_ids:
+        return
+    Provisioning.objects.filter(pk__in=email_ids).update(
+        email_next_attempt_at=None,
+        outbox_email_id=Case(*[When(pk=pk, then=Value(email_id))
+                               for pk, email_id in email_ids.items()]))
+
+
+def record_sent(sent, now):
+    """The mail server accepted these deployment emails (`sent`: {outbox email id: (address,
+    provider's message id, "" over SMTP)}), each still its order's current one (a rep's resend or change of
+    contact since makes it an old email, recorded nowhere here): sent (a scheduled order becomes
     email_sent), the stall clock restarted from now if that is later than the email hour (a
-    late import, an email that failed for days), the provider's message id kept for its
-    delivery webhook (`message_ids`: {order id: id}; none over SMTP), and the history. Returns
-    the ids of the orders still not set up, whose email's link becomes their live one (the
-    caller issues it)."""
-    ids = [p.pk for p in rows]
-    message_ids = message_ids or {}
-    known = [pk for pk in ids if message_ids.get(pk)]
-    message_id = (f"CASE order_id {' '.join(['WHEN %s THEN %s'] * len(known))} ELSE '' END"
+    late import, an email that failed for days), the message id kept for the provider's
+    delivery webhook, and the history. Returns {order id: set up?} of the orders recorded; the
+    caller issues the links of those not set up."""
+    if not sent:
+        return {}
+    ids = list(sent)
+    known = [pk for pk in ids if sent[pk][1]]
+    message_id = (f"CASE outbox_email_id {' '.join(['WHEN %s THEN %s'] * len(known))} ELSE '' END"
                   if known else "''")
     updated = returning_rows(f"""
         UPDATE {TABLE} SET email_sent_at = COALESCE(email_sent_at, %s),
@@ -195,43 +210,53 @@ def record_sent(rows, now, message_ids=None):
             stall_due_at = CASE WHEN stalled_at IS NULL AND stall_due_at < %s THEN %s
                                 ELSE stall_due_at END,
             status = CASE WHEN status = %s THEN %s ELSE status END
-        WHERE order_id IN ({placeholders(ids)}) AND status IN ({placeholders(statuses("email_sent"))})
-        RETURNING order_id, set_up_at""",
-        [sql_datetime(now), *[value for pk in known for value in (pk, message_ids[pk])],
+        WHERE outbox_email_id IN ({placeholders(ids)})
+          AND status IN ({placeholders(statuses("email_sent"))})
+        RETURNING order_id, outbox_email_id, set_up_at""",
+        [sql_datetime(now), *[value for pk in known for value in (pk, sent[pk][1])],
          sql_datetime(now), sql_datetime(now + STALL_AFTER), sql_datetime(now + STALL_AFTER),
          S.SCHEDULED.value, S.EMAIL_SENT.value, *ids, *statuses("email_sent")])
     Event.objects.bulk_create([
-        Event(order_id=p.pk, kind=Event.Kind.EMAIL_SENT, at=now,
-              data={"to": p.order.deployment_contact_email,
-                    **({"message_id": message_ids[p.pk]} if message_ids.get(p.pk) else {})})
-        for p in rows])
+        Event(order_id=order_id, kind=Event.Kind.EMAIL_SENT, at=now,
+              data={"to": sent[email_id][0],
+                    **({"message_id": sent[email_id][1]} if sent[email_id][1] else {})})
+        for order_id, email_id, _set_up_at in updated])
     # set_up_at itself, not `set_up_at IS NULL`: SQLite 3.40 (make run) returns 0 for the latter
     # in a RETURNING clause even when the column is NULL.
-    return {order_id for order_id, set_up_at in updated if set_up_at is None}
+    return {order_id: set_up_at is not None for order_id, _email_id, set_up_at in updated}
 
 
-def record_failures(failures, now, backoff, error_text):
-    """Attempts + 1, next attempt after `backoff(attempts)`, the error kept for admin and the
-    dashboard; one EMAIL_FAILED event per failure streak. `failures`: [(provisioning, exc)]."""
-    Provisioning.objects.filter(pk__in=[p.pk for p, _ in failures], email_sent_at__isnull=True,
-                                status__in=statuses("email_failed")).update(
+def record_failures(failures, now):
+    """The mail server refused these deployment emails, each still its order's current one
+    (`failures`: {outbox email id: error text}; the outbox retries them): attempts + 1, the
+    error kept for admin and the dashboard, one EMAIL_FAILED event per failure streak."""
+    if not failures:
+        return
+    rows = list(Provisioning.objects.select_for_update(of=("self",)).select_related("order")
+                .filter(outbox_email_id__in=list(failures), email_sent_at__isnull=True,
+                        status__in=statuses("email_failed")).order_by("pk"))
+    if not rows:
+        return
+    Provisioning.objects.filter(pk__in=[p.pk for p in rows]).update(
         email_attempts=F("email_attempts") + 1,
         email_failed_at=Coalesce(F("email_failed_at"), Value(now)),
-        email_next_attempt_at=Case(*[When(pk=p.pk, then=Value(now + backoff(p.email_attempts + 1)))
-                                     for p, _ in failures]),
-        email_last_error=Case(*[When(pk=p.pk, then=Value(error_text(exc))) for p, exc in failures]),
+        email_last_error=Case(*[When(pk=p.pk, then=Value(failures[p.outbox_email_id]))
+                                for p in rows]),
         updated_at=now)
     Event.objects.bulk_create([
         Event(order_id=p.pk, kind=Event.Kind.EMAIL_FAILED, at=now,
-              data={"to": p.order.deployment_contact_email, "error": error_text(exc)})
-        for p, exc in failures if p.email_failed_at is None])
+              data={"to": p.order.deployment_contact_email,
+                    "error": failures[p.outbox_email_id]})
+        for p in rows if p.email_failed_at is None])
 
 
 def take_over_email(provisioning, now, event_kind, actor=None, data=None):
     """A rep's resend or change of contact, or a re-open: the order's deployment email becomes
-    unsent and due now (a worker sends it at once; if none can, the job's next run). The caller
-    holds the provisioning row's lock."""
+    unsent and due now, its unsent email (if any) withdrawn from the outbox (the caller writes
+    the new one). The caller holds the provisioning row's lock."""
     check("email_taken_over", provisioning)
+    outbox.withdraw(provisioning.outbox_email_id)
+    provisioning.outbox_email = None
     provisioning.email_sent_at = None
     provisioning.email_next_attempt_at = now
     provisioning.email_attempts = 0
@@ -243,10 +268,10 @@ def take_over_email(provisioning, now, event_kind, actor=None, data=None):
     provisioning.email_delivery = ""
     provisioning.email_delivery_reason = ""
     provisioning.email_delivery_at = None
-    provisioning.save(update_fields=["email_sent_at", "email_next_attempt_at", "email_attempts",
-                                     "email_failed_at", "email_last_error", "email_message_id",
-                                     "email_delivery", "email_delivery_reason",
-                                     "email_delivery_at", "updated_at"])
+    provisioning.save(update_fields=["outbox_email", "email_sent_at", "email_next_attempt_at",
+                                     "email_attempts", "email_failed_at", "email_last_error",
+                                     "email_message_id", "email_delivery",
+                                     "email_delivery_reason", "email_delivery_at", "updated_at"])
     if event_kind is not None:
         Event.objects.create(order_id=provisioning.pk, kind=event_kind, actor=actor, at=now,
                              data=data or {})
@@ -350,6 +375,7 @@ def set_up(provisioning, *, mode, actor, installer_name, installer_email, custom
     finishing a hand-over keeps the partner installer who handed it over (told when the order is
     deployed)."""
     check("set_up", provisioning)
+    outbox.withdraw(provisioning.outbox_email_id)  # a deployment email still failing: not needed
     finishing_hand_over = (mode == SetupMode.CUSTOMER and provisioning.handed_over_at is not None)
     if not finishing_hand_over:
         provisioning.installer_name = installer_name
@@ -411,14 +437,26 @@ def mark_contacted(order, note, actor=None):
 
 def close_expired(now):
     """Orders whose setup window ended without a deployment become CLOSED (their links say
-    'expired') until an admin or rep re-opens them. One update, one history insert."""
+    'expired') until an admin or rep re-opens them. One update, one history insert; a deployment
+    email still unsent (failing, or held for a bounce) leaves the outbox: nothing is sent into a
+    closed window (a re-open writes a new one). An email being sent this instant is left to its
+    sender, whose record finds the order closed."""
     with transaction.atomic():
         ids = [row[0] for row in returning_rows(f"""
-            UPDATE {TABLE} SET status = %s, updated_at = %s
+            UPDATE {TABLE} SET status = %s, updated_at = %s,
+                outbox_email_id = CASE WHEN email_sent_at IS NULL THEN NULL ELSE outbox_email_id END
             WHERE window_closes_at < %s AND deployed_at IS NULL
               AND status IN ({placeholders(statuses("closed"))})
             RETURNING order_id""", [S.CLOSED.value, sql_datetime(now), sql_datetime(now), *statuses("closed")])]
         Event.objects.bulk_create([Event(order_id=pk, kind=Event.Kind.CLOSED, at=now) for pk in ids])
+        if ids:
+            outbox_table = OutboundEmail._meta.db_table
+            returning_rows(f"""
+                DELETE FROM {outbox_table} WHERE id IN (
+                    SELECT id FROM {outbox_table}
+                    WHERE kind = %s AND sent_at IS NULL AND order_id IN ({placeholders(ids)})
+                    {skip_locked()})
+                RETURNING id""", [OutboundEmail.Kind.DEPLOYMENT.value, *ids])
     return ids
 
 

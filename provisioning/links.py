@@ -93,32 +93,38 @@ def link_problem(link):
     return None
 
 
-def new_tokens(orders):
-    """A raw token per order ({order_id: token}), not yet a link: see issue_links."""
-    return {order.pk: secrets.token_urlsafe(32) for order in orders}
+def new_link_secret():
+    """What outbox.build takes to put a new setup link in an email: a token made when the email
+    is sent, which becomes the order's link only once the mail server accepted it (issue_links,
+    by the deployment email's after_send)."""
+    return ("new_setup_link", "")
 
 
-def issue_links(orders, purpose, raw_tokens=None, now=None):
-    """issue_link for a batch of orders in three queries (the deployment-email job's batches),
-    from `raw_tokens` made earlier by new_tokens (or fresh ones). Returns {order_id: token}."""
-    now = now or timezone.now()
-    raw_tokens = raw_tokens or new_tokens(orders)
-    tokens_ = {order.pk: raw_tokens[order.pk] for order in orders}
-    if not tokens_:
-        return tokens_
-    with transaction.atomic():
-        SetupLink.objects.filter(order_id__in=tokens_, superseded_at__isnull=True) \
-            .update(superseded_at=now)
-        SetupLink.objects.bulk_create([
-            SetupLink(order=order, token_hash=hash_token(tokens_[order.pk]), purpose=purpose,
-                      recipient_email=normalise_email(order.deployment_contact_email), created_at=now)
-            for order in orders])
-        Event.objects.bulk_create([
-            Event(order=order, kind=Event.Kind.LINK_ISSUED, at=now,
-                  data={"recipient": normalise_email(order.deployment_contact_email),
-                        "purpose": purpose})
-            for order in orders])
-    return tokens_
+@outbox.register_secret("new_setup_link")
+def _new_link_url(_ref):
+    return setup_url(secrets.token_urlsafe(32))
+
+
+def token_in(url):
+    """The raw token of a setup_url."""
+    return url.removeprefix(f"{settings.SITE_URL}/setup/").rstrip("/")
+
+
+def issue_links(sent, purpose, now):
+    """issue_link for a batch of orders in three queries, from tokens already emailed (the
+    deployment email's, in the transaction recording it sent): `sent` is {order id: (raw
+    token, recipient)}."""
+    if not sent:
+        return
+    SetupLink.objects.filter(order_id__in=sent, superseded_at__isnull=True).update(superseded_at=now)
+    SetupLink.objects.bulk_create([
+        SetupLink(order_id=order_id, token_hash=hash_token(token), purpose=purpose,
+                  recipient_email=normalise_email(recipient), created_at=now)
+        for order_id, (token, recipient) in sent.items()])
+    Event.objects.bulk_create([
+        Event(order_id=order_id, kind=Event.Kind.LINK_ISSUED, at=now,
+              data={"recipient": normalise_email(recipient), "purpose": purpose})
+        for order_id, (_token, recipient) in sent.items()])
 
 
 def send_link(kind, template, order, email, purpose, invited_by, actor=None):

@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from config.db import sql_datetime
 from config.logging import current_job
 from provisioning.lifecycle import local_time_on
-from provisioning.models import (UNDELIVERED, Event, JobStats, OutboundEmail, Provisioning, Status,
+from provisioning.models import (UNDELIVERED, Event, JobStats, OutboundEmail, Provisioning,
                                  WebhookEventCount)
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,8 @@ log = logging.getLogger(__name__)
 JOBS = ("send_due_deployment_emails", "flag_stalled_provisioning", "close_expired_setup_windows",
         "send_setup_reminders", "send_window_reminders",
         "send_pending_emails")
-# Email kinds: the outbox's, "deployment" included (the deployment email is sent by its job,
-# its state kept on the order's provisioning row).
+# Email kinds: the outbox's (the deployment email included).
 EMAIL_KINDS = tuple(OutboundEmail.Kind.values)
-DEPLOYMENT = OutboundEmail.Kind.DEPLOYMENT.value
 # History events counted per day: orders set up, deployed, stalled.
 ORDER_EVENTS = {Event.Kind.SET_UP.value: "set_up", Event.Kind.DEPLOYED.value: "deployed",
                 Event.Kind.STALLED.value: "stalled"}
@@ -136,31 +134,27 @@ def _age(now, since):
 
 def provisioning_figures(now):
     """One statement, each part on its partial index (provisioning/models.py): deployment emails
-    due now and not sent, what the job's next run claims (prov_email_due_idx, read alone: an
-    order set up or closed before its email is counted until that run takes it off the index)
-    and the oldest one's due time; deployment emails failing, as the dashboard counts them
-    (prov_email_failed_idx); stalled orders not set up (prov_stalled_open_idx)."""
+    due now and not yet written to the outbox, what the job's next run claims
+    (prov_email_due_idx, read alone: an order set up or closed before its email is counted until
+    that run takes it off the index) and the oldest one's due time; stalled orders not set up
+    (prov_stalled_open_idx). Once written, the deployment email is counted with the outbox's."""
     table = Provisioning._meta.db_table
-    finished = [Status.CLOSED.value, Status.DEPLOYED.value]
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT due.n, due.oldest, failing.n, stalled.n FROM
+            SELECT due.n, due.oldest, stalled.n FROM
               (SELECT COUNT(*) AS n, MIN(email_next_attempt_at) AS oldest FROM {table}
                WHERE email_sent_at IS NULL AND email_next_attempt_at <= %s) AS due,
               (SELECT COUNT(*) AS n FROM {table}
-               WHERE email_failed_at IS NOT NULL AND email_sent_at IS NULL
-                 AND set_up_at IS NULL AND status NOT IN (%s, %s)) AS failing,
-              (SELECT COUNT(*) AS n FROM {table}
                WHERE stalled_at IS NOT NULL AND set_up_at IS NULL) AS stalled""",
-                       [sql_datetime(now), *finished])
-        due, oldest_due, failing, stalled = cursor.fetchone()
-    return {"due": due, "oldest_due": _aware(oldest_due), "failing": failing, "stalled": stalled}
+                       [sql_datetime(now)])
+        due, oldest_due, stalled = cursor.fetchone()
+    return {"due": due, "oldest_due": _aware(oldest_due), "stalled": stalled}
 
 
 def events_today(today):
-    """{event kind: count} of today's SET_UP, DEPLOYED, STALLED, EMAIL_SENT (the deployment
-    email, each send: resends count) and EMAIL_BOUNCED history events (event_kind_at_idx)."""
-    kinds = [*ORDER_EVENTS, Event.Kind.EMAIL_SENT.value, Event.Kind.EMAIL_BOUNCED.value]
+    """{event kind: count} of today's SET_UP, DEPLOYED and STALLED history events
+    (event_kind_at_idx)."""
+    kinds = list(ORDER_EVENTS)
     return {row["kind"]: row["n"] for row in
             Event.objects.filter(kind__in=kinds, at__gte=today).values("kind")
             .annotate(n=Count("*")).order_by()}
@@ -182,16 +176,12 @@ def outbox_sent_today(today):
             .annotate(n=Count("*")).order_by()}
 
 
-def bounced_today(today, events):
+def bounced_today(today):
     """{kind: count} of emails the provider's webhook reported bounced or rejected today
-    (provisioning/delivery.py): outbox emails by their kind (outbox_undelivered_idx), the
-    deployment email from its history (EMAIL_BOUNCED in `events`, so a bounce the rep has since
-    cleared by changing the contact still counts)."""
-    counts = {row["kind"]: row["n"] for row in
-              OutboundEmail.objects.filter(delivery__in=UNDELIVERED, delivery_at__gte=today)
-              .values("kind").annotate(n=Count("*")).order_by()}
-    counts[DEPLOYMENT] = counts.get(DEPLOYMENT, 0) + events.get(Event.Kind.EMAIL_BOUNCED.value, 0)
-    return counts
+    (provisioning/delivery.py; outbox_undelivered_idx)."""
+    return {row["kind"]: row["n"] for row in
+            OutboundEmail.objects.filter(delivery__in=UNDELIVERED, delivery_at__gte=today)
+            .values("kind").annotate(n=Count("*")).order_by()}
 
 
 class BusinessCollector(Collector):
@@ -204,7 +194,7 @@ class BusinessCollector(Collector):
         events = events_today(today)
         backlog = outbox_backlog()
         sent = outbox_sent_today(today)
-        bounced = bounced_today(today, events)
+        bounced = bounced_today(today)
         jobs = {row.job: row for row in JobStats.objects.all()}
         webhooks = {row.kind: row.received for row in WebhookEventCount.objects.all()}
 
@@ -240,11 +230,7 @@ class BusinessCollector(Collector):
             unsent, oldest, failing = backlog.get(kind, (0, None, 0))
             if oldest is not None and (oldest_unsent is None or oldest < oldest_unsent):
                 oldest_unsent = oldest
-            if kind == DEPLOYMENT:
-                failing += prov["failing"]
-            sent_today = sent.get(kind, 0) + (events.get(Event.Kind.EMAIL_SENT.value, 0)
-                                              if kind == DEPLOYMENT else 0)
-            families["sent"].add_metric([kind], sent_today)
+            families["sent"].add_metric([kind], sent.get(kind, 0))
             families["failing"].add_metric([kind], failing)
             families["bounced"].add_metric([kind], bounced.get(kind, 0))
             families["backlog"].add_metric([kind], unsent)

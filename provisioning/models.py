@@ -42,8 +42,13 @@ class Provisioning(models.Model):
                               default=Status.SCHEDULED)
     # send_due_deployment_emails: start date at DEPLOYMENT_EMAIL_HOUR, site time zone.
     email_due_at = models.DateTimeField(_("email due"))
-    # The claim: pushed forward on each claim (a lease) and on each failure (backoff).
+    # Due to be written to the outbox from this moment; NULL once written (`outbox_email`), set up
+    # or closed. The outbox then owns the sending and its retries.
     email_next_attempt_at = models.DateTimeField(_("next email attempt"), null=True, blank=True)
+    # The order's current deployment email in the outbox; its sending, failures and acceptance
+    # are mirrored on the columns below (provisioning/deployment_email.py).
+    outbox_email = models.ForeignKey("OutboundEmail", models.SET_NULL, null=True, blank=True,
+                                     related_name="+", verbose_name=_("deployment email"))
     email_attempts = models.PositiveSmallIntegerField(_("email attempts"), default=0)
     email_last_error = models.TextField(_("last email error"), blank=True)
     email_failed_at = models.DateTimeField(_("email failing since"), null=True, blank=True)

@@ -1,22 +1,26 @@
 """Every email goes through the outbox: a row written in the caller's transaction, delivered by
 a task enqueued on commit, or by the send_pending_emails sweep if the broker was unreachable.
 Nothing is lost when Redis or SMTP is down; nothing is sent for a rolled-back transaction.
+The deployment-email job writes its batches here too, leased to itself, and sends each batch
+over one connection (`send_leased`); what follows a kind's sending (the order's deployment email
+recorded sent, its link issued) is that kind's owner's, registered with `after_send`.
 
 An email that carries a secret (a setup link, an invitation, a code) is stored with a
 placeholder where the secret goes; the secret is derived when the email is sent
 (provisioning/tokens.py), so the outbox never holds a live token."""
 import datetime
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from config.db import returning_rows, skip_locked, sql_datetime
+from config.db import retry_on_disconnect, returning_rows, skip_locked, sql_datetime
 from provisioning.models import BouncedAddress, OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -46,22 +50,49 @@ def placeholder(name):
     return f"[[{name}: added when sent]]"
 
 
+AFTER_SEND = {}  # kind → function(sent, failed, now), registered by the kind's owner
+
+
+def after_send(kind):
+    """Decorator: `function(sent, failed, now)` runs in the transaction that records emails of
+    `kind` sent ([Sent]) or refused ([(email, exception)])."""
+    def register(function):
+        AFTER_SEND[kind] = function
+        return function
+    return register
+
+
+@dataclass(frozen=True)
+class Sent:
+    email: OutboundEmail
+    secrets: dict        # {context name: the value sent}
+    message_id: str
+
+
+def build(kind, to, template_prefix, context, language="en", order=None, secrets=None,
+          next_attempt_at=None):
+    """An unsaved outbox email (enqueue saves one; the deployment job bulk-creates its batch)."""
+    secrets = {name: [resolver, ref] for name, (resolver, ref) in (secrets or {}).items()}
+    context = {**context, **{name: placeholder(name) for name in secrets}}
+    subject, text, html = render_email(template_prefix, context, language)
+    return OutboundEmail(kind=kind, to=to, subject=subject, body_text=text, body_html=html,
+                         order=order, secrets=secrets,
+                         next_attempt_at=next_attempt_at or timezone.now())
+
+
 def enqueue(kind, to, template_prefix, context, language="en", order=None, secrets=None):
     """Write one email to the outbox and deliver it after commit. Call inside the transaction
     that makes the email true. `secrets` maps a context name to (resolver name, reference):
     the stored email keeps a placeholder there, and the secret is derived at send time."""
-    secrets = {name: [resolver, ref] for name, (resolver, ref) in (secrets or {}).items()}
-    context = {**context, **{name: placeholder(name) for name in secrets}}
-    subject, text, html = render_email(template_prefix, context, language)
-    email = OutboundEmail.objects.create(kind=kind, to=to, subject=subject, body_text=text,
-                                         body_html=html, order=order, secrets=secrets,
-                                         next_attempt_at=timezone.now())
-    transaction.on_commit(lambda: _dispatch(email.pk))
+    email = build(kind, to, template_prefix, context, language, order, secrets)
+    email.save()
+    deliver_after_commit(email.pk)
     return email
 
 
-def _dispatch(email_id):
-    hand_to_worker("provisioning.tasks.deliver_email", (email_id,), f"email {email_id}")
+def deliver_after_commit(email_id):
+    transaction.on_commit(lambda: hand_to_worker("provisioning.tasks.deliver_email", (email_id,),
+                                                 f"email {email_id}"))
 
 
 def hand_to_worker(task_name, args, what):
@@ -87,11 +118,16 @@ def hand_to_worker(task_name, args, what):
         log.warning("broker unreachable; %s left for the beat job", what)
 
 
-def with_secrets(email):
-    """(subject, text, html) of a stored email with its secrets filled in."""
+def resolve_secrets(email):
+    """{context name: secret} of a stored email, derived now."""
+    return {name: SECRET_RESOLVERS[resolver](ref)
+            for name, (resolver, ref) in (email.secrets or {}).items()}
+
+
+def with_secrets(email, values=None):
+    """(subject, text, html) of a stored email with its secrets (`values`, or derived now) in."""
     parts = [email.subject, email.body_text, email.body_html]
-    for name, (resolver, ref) in (email.secrets or {}).items():
-        value = SECRET_RESOLVERS[resolver](ref)
+    for name, value in (resolve_secrets(email) if values is None else values).items():
         parts = [part.replace(placeholder(name), value) for part in parts]
     return parts
 
@@ -105,8 +141,8 @@ def message(to, subject, text, html, connection=None):
     return built
 
 
-def build_message(email, connection=None):
-    return message(email.to, *with_secrets(email), connection=connection)
+def build_message(email, connection=None, values=None):
+    return message(email.to, *with_secrets(email, values), connection=connection)
 
 
 def deliver(email_id, connection=None):
@@ -121,22 +157,111 @@ def deliver(email_id, connection=None):
                  .first())
         if email is None:
             return True  # already sent, or another worker holds it right now
+        now = timezone.now()
         try:
             if email.held:
                 raise HeldAddress(BouncedAddress.objects.filter(email=email.to.lower()).first())
-            built = build_message(email, connection or get_connection())
+            values = resolve_secrets(email)
+            built = build_message(email, connection or get_connection(), values)
             built.send()
         except Exception as exc:
             email.attempts += 1
             email.last_error = error_text(exc)
-            email.next_attempt_at = timezone.now() + backoff(email.attempts)
+            email.next_attempt_at = now + backoff(email.attempts)
             email.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+            _after_send([], [(email, exc)], now)
             return False
-        email.sent_at = timezone.now()
+        email.sent_at = now
         email.attempts += 1
         email.message_id = message_id_of(built)
         email.save(update_fields=["sent_at", "attempts", "message_id"])
+        _after_send([Sent(email, values, email.message_id)], [], now)
         return True
+
+
+def send_leased(ids, connection):
+    """Send the emails `ids`, leased to the caller (their next attempt is after its lease, so
+    no sweep takes them meanwhile), over one connection, then record them: the accepted ones
+    sent, the others for a retry by the sweep after `backoff`. No row lock is held while the
+    mail server talks, and the record survives a database restart (config/db.py): an email the
+    server accepted is not sent again unless that record is lost for longer than the retry.
+    Returns ([Sent], [(email, exception)])."""
+    emails = list(OutboundEmail.objects.filter(pk__in=ids, sent_at__isnull=True)
+                  .annotate(held=Exists(BouncedAddress.objects.filter(email=Lower(OuterRef("to")))),
+                            order_number=F("order__number"))
+                  .order_by("pk"))
+    if not emails:
+        return [], []
+    bounces = {b.email: b for b in BouncedAddress.objects.filter(
+        email__in=[e.to.lower() for e in emails if e.held])} if any(e.held for e in emails) else {}
+    sent, failed = [], []
+    try:
+        connection.open()
+    except Exception as exc:  # mail server unreachable: the whole batch waits for its backoff
+        failed = [(email, exc) for email in emails]
+    else:
+        try:
+            for email in emails:
+                try:
+                    if email.held:
+                        raise HeldAddress(bounces.get(email.to.lower()))
+                    values = resolve_secrets(email)
+                    built = build_message(email, connection, values)
+                    built.send()
+                except Exception as exc:
+                    log.warning("%s email for %s failed: %s", email.kind,
+                                email.order_number or email.to, exc,
+                                extra={"order": email.order_number})  # LOG_FORMAT=json
+                    failed.append((email, exc))
+                    close_quietly(connection)
+                else:
+                    sent.append(Sent(email, values, message_id_of(built)))
+        finally:
+            close_quietly(connection)
+    retry_on_disconnect(record, sent, failed)
+    return sent, failed
+
+
+def record(sent, failed):
+    """After a batch: the accepted emails sent (with the provider's message ids), the refused
+    ones due again after their backoff, then each kind's `after_send`, in one transaction."""
+    if not sent and not failed:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        if sent:
+            message_ids = {item.email.pk: item.message_id for item in sent}
+            OutboundEmail.objects.filter(pk__in=message_ids, sent_at__isnull=True).update(
+                sent_at=now, attempts=F("attempts") + 1,
+                message_id=Case(*[When(pk=pk, then=Value(mid)) for pk, mid in message_ids.items()],
+                                default=Value("")))
+        if failed:
+            OutboundEmail.objects.filter(pk__in=[e.pk for e, _ in failed],
+                                         sent_at__isnull=True).update(
+                attempts=F("attempts") + 1,
+                last_error=Case(*[When(pk=e.pk, then=Value(error_text(exc))) for e, exc in failed]),
+                next_attempt_at=Case(*[When(pk=e.pk, then=Value(now + backoff(e.attempts + 1)))
+                                       for e, _ in failed]))
+        _after_send(sent, failed, now)
+
+
+def _after_send(sent, failed, now):
+    for kind, function in AFTER_SEND.items():
+        mine = [item for item in sent if item.email.kind == kind]
+        refused = [(email, exc) for email, exc in failed if email.kind == kind]
+        if mine or refused:
+            function(mine, refused, now)
+
+
+def withdraw(*email_ids):
+    """Unsent emails no longer wanted (replaced by a newer one, or their order set up or closed)
+    leave the outbox. One being sent right now (locked by a worker) is left to it: its kind's
+    `after_send` sees it is no longer current."""
+    free = list(OutboundEmail.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=[pk for pk in email_ids if pk is not None], sent_at__isnull=True)
+                .values_list("pk", flat=True))
+    if free:
+        OutboundEmail.objects.filter(pk__in=free).delete()
 
 
 def message_id_of(message):

@@ -85,15 +85,17 @@ def days_overdue(provisioning, today=None):
 
 
 def failing_emails(user, everyone=False):
-    """Outbox emails about this rep's orders (or the rep's own notices) that keep failing."""
-    rows = OutboundEmail.objects.filter(sent_at__isnull=True, attempts__gt=0)
+    """Outbox emails about this rep's orders (or the rep's own notices) that keep failing, the
+    deployment email aside (failing_deployment_emails lists those)."""
+    rows = OutboundEmail.objects.filter(sent_at__isnull=True, attempts__gt=0) \
+        .exclude(kind=OutboundEmail.Kind.DEPLOYMENT)
     if not everyone:
         rows = rows.filter(Q(order__account_rep=user) | Q(to__iexact=user.email))
     return rows.count()
 
 
 def failing_deployment_emails(user, everyone=False, limit=10):
-    """Orders whose deployment email the mail server refused and the job still retries, or that
+    """Orders whose deployment email the mail server refused and the outbox still retries, or that
     bounced (or the provider rejected) once sent, stalled or not: from the first failure on the
     start date, or the moment the provider's webhook said so, not only once the order stalls the
     next day. Longest failing first, at most `limit`, each row carrying the total (a window
@@ -105,7 +107,7 @@ def failing_deployment_emails(user, everyone=False, limit=10):
             .exclude(status__in=[Status.CLOSED, Status.DEPLOYED]))
     if not everyone:
         rows = rows.filter(order__account_rep=user)
-    return list(rows.select_related("order")
+    return list(rows.select_related("order", "outbox_email")
                 .annotate(total=Window(Count("pk")),
                           failing_since=Coalesce("email_failed_at", "email_delivery_at"))
                 .order_by("failing_since", "order_id")[:limit])

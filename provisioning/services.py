@@ -1,7 +1,7 @@
 """The account representative's actions on an order's deployment email: resend it, send it to
 another contact, re-open a closed order. Their state changes are the lifecycle's
-(provisioning/lifecycle.py); a worker sends the email after commit, through the deployment
-email's own send path (provisioning/deployment_email.py)."""
+(provisioning/lifecycle.py); the email is written to the outbox in the action's transaction
+and a worker sends it after commit (provisioning/deployment_email.py)."""
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -53,7 +53,8 @@ def not_closed(order):
 
 def resend_deployment_email(order, actor=None):
     """1. refuse once the order is set up (or closed); 2. record RESENT and take the email over;
-    3. issue a fresh link (the old one stops working) and send at once through the job's path.
+    3. write the email to the outbox for a worker; its fresh link replaces the old one once the
+    mail server accepted it (provisioning/deployment_email.py).
     An order handed to the customer gets its customer administrator's link again instead: the
     partner never gets back a wizard they handed over. A rep resending to an address that
     bounced vouches for it: emails go to it again (provisioning/delivery.py)."""
@@ -74,12 +75,10 @@ def resend_deployment_email(order, actor=None):
 
 
 def _send_after_commit(order):
-    """The order's deployment email, due now, is sent by a worker right after this transaction
-    commits (or by the job's next run if the broker is down): no person's page waits on the
-    mail server."""
-    transaction.on_commit(lambda: outbox.hand_to_worker(
-        "provisioning.tasks.send_deployment_email", (order.pk,),
-        f"the deployment email of {order.number}"))
+    """The order's deployment email, due now, is written to the outbox in this transaction and
+    sent by a worker right after it commits (or by the outbox sweep if the broker is down): no
+    person's page waits on the mail server."""
+    deployment_email.queue_now(order.pk)
     return deployment_email.SendOutcome(sent=False, queued_to=order.deployment_contact_email)
 
 

@@ -16,16 +16,6 @@ def send_due_deployment_emails():
     return {"sent": len(run.sent), "failed": len(run.failed), "batches": run.batches}
 
 
-@shared_task(acks_late=True)
-def send_deployment_email(order_id):
-    """A rep's resend, change of contact or re-open: the order's email is due now; this sends it
-    at once if no job run has claimed it meanwhile."""
-    from provisioning import deployment_email
-
-    outcome = deployment_email.send_now(order_id)
-    return {"sent": outcome.sent, "error": outcome.error}
-
-
 @shared_task
 def flag_stalled_provisioning():
     from provisioning import jobs

@@ -84,23 +84,25 @@ def password_reset_worker(request, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def deployment_email_worker(request, monkeypatch):
-    """A rep's resend, change of contact or re-open hands the email to a Celery worker after the
-    request commits; the suite runs no worker, so the task runs as soon as it is handed over
-    (tests marked `no_deployment_worker` see only the request, and the hand-off after commit)."""
+    """A rep's resend, change of contact or re-open writes the deployment email to the outbox and
+    a Celery worker delivers it after the request commits; the suite runs no worker, so it is
+    delivered as soon as it is written (tests marked `no_deployment_worker` see only the
+    request, and the hand-off after commit)."""
     if request.node.get_closest_marker("no_deployment_worker"):
         return
-    from provisioning import services, tasks
+    from provisioning import deployment_email, outbox
 
-    real = services._send_after_commit
+    real = deployment_email.queue_now
 
-    def send_right_away(order):
-        # Most tests run inside one transaction that never commits: the worker's task runs at
-        # once instead, and the request's own answer is unchanged.
-        outcome = real(order)
-        tasks.send_deployment_email.apply((order.pk,))
-        return outcome
+    def deliver_right_away(order_id):
+        # Most tests run inside one transaction that never commits: the worker's delivery runs
+        # at once instead, and the request's own answer is unchanged.
+        batch = real(order_id)
+        for email_id in batch:
+            outbox.deliver(email_id)
+        return batch
 
-    monkeypatch.setattr(services, "_send_after_commit", send_right_away)
+    monkeypatch.setattr(deployment_email, "queue_now", deliver_right_away)
 
 
 @pytest.fixture

@@ -22,6 +22,15 @@ def run_at(moment, **kwargs):
         return jobs.send_due_deployment_emails(**kwargs)
 
 
+def sweep_at(moment):
+    """The outbox sweep's run at `moment` (it retries the emails the mail server refused, the
+    deployment email included)."""
+    from provisioning import jobs
+
+    with time_machine.travel(moment, tick=False):
+        return jobs.send_pending_emails()
+
+
 def token_of(message):
     """The raw token of the Set up now link in a sent email's plain text."""
     marker = f"{settings.SITE_URL}/setup/"

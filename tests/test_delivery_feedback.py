@@ -122,7 +122,8 @@ def test_each_event_about_the_deployment_email_is_recorded_with_its_reason(
     assert provisioning.email_delivery_at == NOW
     event = DeliveryEvent.objects.get()
     assert (event.kind, event.message_id, event.order_id, event.email_id) == (
-        recorded, message_id(order), order.pk, None)
+        recorded, message_id(order), order.pk, provisioning.outbox_email_id)
+    assert OutboundEmail.objects.get(pk=provisioning.outbox_email_id).delivery == recorded
     # Only a bounce or a rejection: the history, the rep told once, the address held.
     assert Event.objects.filter(order=order, kind=Event.Kind.EMAIL_BOUNCED).count() == hard
     assert rep_emails(order).count() == hard
@@ -379,10 +380,11 @@ def test_no_job_sends_to_a_bounced_address_until_a_rep_acts(client, order, clock
     assert client.post(f"/reps/orders/{order.number}/resend/").status_code == 302
     assert not BouncedAddress.objects.exists()
     clock.move_to(local(TODAY + datetime.timedelta(days=1), 14))
-    assert jobs.send_due_deployment_emails().sent == [tomorrow.number]
-    jobs.send_pending_emails()
+    assert jobs.send_due_deployment_emails().sent == []  # tomorrow's is in the outbox, held
+    assert jobs.send_pending_emails() == {"sent": 2, "failed": 0}  # it, and the notice
     notice.refresh_from_db()
     assert notice.sent_at is not None
+    assert Provisioning.objects.get(pk=tomorrow.pk).email_sent_at is not None
     assert len(to_contact()) == sent_before + 3  # the resend, tomorrow's email, the notice
 
 
@@ -430,9 +432,9 @@ def test_a_staff_user_who_is_not_a_rep_cannot_use_the_link_admin_shows(client, o
 def test_a_webhook_event_costs_a_fixed_few_queries(client, order, django_assert_max_num_queries):
     event = esp.signed(esp.bounced(message_id(order), CONTACT))
     # Counted for /metrics (one upsert in a savepoint); seen before?; then in a transaction: the
-    # outbox row, the order's row (locked) and its update, the bounce's history, the event row
-    # (in a savepoint), the held address (one upsert), the rep's email.
-    with django_assert_max_num_queries(15):
+    # outbox row (locked) and its delivery, the order's row (locked) and its update, the bounce's
+    # history, the event row (in a savepoint), the held address (one upsert), the rep's email.
+    with django_assert_max_num_queries(16):
         assert esp.post(client, event).status_code == 200
     with django_assert_max_num_queries(4):  # posted again: counted, one look-up, nothing else
         assert esp.post(client, event).status_code == 200

@@ -14,10 +14,10 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 
-from provisioning import jobs, lifecycle, links, services
-from provisioning.models import Event, Provisioning, SetupLink, Status
+from provisioning import deployment_email, jobs, lifecycle, links, services
+from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, SetupMode, Status
 from tests.factories import OrderFactory
-from tests.helpers import at_once, local, run_at, token_of
+from tests.helpers import at_once, local, run_at, sweep_at, token_of
 
 
 START = datetime.date(2026, 12, 1)
@@ -113,28 +113,33 @@ def test_a_reopened_order_whose_email_never_went_gets_it(mailoutbox):
 # --- Failures ---------------------------------------------------------------------------------
 
 @pytest.mark.django_db
-def test_an_smtp_failure_leaves_the_order_unsent_and_retries_it_with_backoff(settings, mailoutbox):
+def test_an_smtp_failure_leaves_the_order_unsent_and_the_outbox_retries_it_with_backoff(
+        settings, mailoutbox):
     order = OrderFactory(requested_start_date=START)
     settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
 
     run = run_at(local(START, 9))
     assert run.sent == [] and [n for n, _ in run.failed] == [order.number]
-    provisioning = Provisioning.objects.get(pk=order.pk)
+    provisioning = Provisioning.objects.select_related("outbox_email").get(pk=order.pk)
     assert provisioning.email_sent_at is None and provisioning.status == Status.SCHEDULED
     assert provisioning.email_attempts == 1
     assert "421 service not available" in provisioning.email_last_error
     assert provisioning.email_failed_at == local(START, 9)
-    assert provisioning.email_next_attempt_at == local(START, 9, 1)  # first backoff: one minute
+    # first backoff: one minute, by the outbox, which holds the email
+    assert provisioning.outbox_email.next_attempt_at == local(START, 9, 1)
+    assert run_at(local(START, 9, 30)).failed == []  # the job does not send it again
 
-    assert run_at(local(START, 9, 0)).failed == []  # not retried before its backoff
-    run_at(local(START, 9, 1))
+    assert sweep_at(local(START, 9, 0)) == {"sent": 0, "failed": 0}  # not before its backoff
+    assert sweep_at(local(START, 9, 1)) == {"sent": 0, "failed": 1}
     provisioning.refresh_from_db()
     assert provisioning.email_attempts == 2
-    assert provisioning.email_next_attempt_at == local(START, 9, 3)  # then two minutes
+    provisioning.outbox_email.refresh_from_db()
+    assert provisioning.outbox_email.next_attempt_at == local(START, 9, 3)  # then two minutes
     assert Event.objects.filter(order=order, kind=Event.Kind.EMAIL_FAILED).count() == 1  # one per streak
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert run_at(local(START, 9, 3)).sent == [order.number]
+    assert sweep_at(local(START, 9, 3)) == {"sent": 1, "failed": 0}
+    assert sweep_at(local(START, 9, 30)) == {"sent": 0, "failed": 0}
     assert run_at(local(START, 9, 30)).sent == []
     assert len(mailoutbox) == 1
     provisioning.refresh_from_db()
@@ -164,6 +169,69 @@ def test_a_crashed_run_is_retried_after_the_lease(mailoutbox):
         assert lifecycle.claim_due_emails(local(START, 9), 10) == [order.pk]  # then it "crashed"
     assert run_at(local(START, 9, 5)).sent == []  # still leased
     assert run_at(local(START, 9) + lifecycle.EMAIL_LEASE).sent == [order.number]
+
+
+@pytest.mark.django_db
+def test_a_run_cut_off_after_writing_its_batch_is_sent_by_the_outbox_sweep_after_the_lease(
+        mailoutbox):
+    order = OrderFactory(requested_start_date=START)
+    with time_machine.travel(local(START, 9), tick=False):
+        deployment_email.claim_and_queue(local(START, 9), 10)  # then the run "died"
+    assert run_at(local(START, 9, 5)).sent == [] and sweep_at(local(START, 9, 5))["sent"] == 0
+    assert sweep_at(local(START, 9) + lifecycle.EMAIL_LEASE)["sent"] == 1
+    assert [m.to for m in mailoutbox] == [[order.deployment_contact_email]]
+    assert links.check_link(token_of(mailoutbox[0])).ok
+    assert Provisioning.objects.get(pk=order.pk).status == Status.EMAIL_SENT
+
+
+def failing_email(order, settings):
+    """The order's deployment email, refused once by the mail server, waiting in the outbox."""
+    settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
+    assert run_at(local(START, 9)).failed
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return Provisioning.objects.get(pk=order.pk).outbox_email_id
+
+
+@pytest.mark.django_db
+def test_an_order_set_up_while_its_email_is_failing_is_not_emailed_any_more(settings, mailoutbox):
+    order = OrderFactory(requested_start_date=START)
+    email_id = failing_email(order, settings)
+    provisioning = Provisioning.objects.select_related("order").get(pk=order.pk)
+    lifecycle.set_up(provisioning, mode=SetupMode.SELF, actor=None, installer_name="Inès",
+                     installer_email="ines@partner.example", customer_admin_email="",
+                     new_admin=None, browser="b", data={})
+    assert not OutboundEmail.objects.filter(pk=email_id).exists()
+    assert sweep_at(local(START, 12)) == {"sent": 0, "failed": 0} and mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_a_closed_window_withdraws_a_failing_email_and_a_reopen_sends_a_new_one(settings, mailoutbox):
+    order = OrderFactory(requested_start_date=START)
+    email_id = failing_email(order, settings)
+    closes = Provisioning.objects.get(pk=order.pk).window_closes_at
+    assert order.pk in lifecycle.close_expired(closes + datetime.timedelta(minutes=1))
+    assert not OutboundEmail.objects.filter(pk=email_id).exists()
+    assert Provisioning.objects.get(pk=order.pk).outbox_email_id is None
+    assert sweep_at(closes + datetime.timedelta(hours=1))["sent"] == 0 and mailoutbox == []
+
+    with time_machine.travel(closes + datetime.timedelta(hours=2), tick=False):
+        services.reopen(order)
+    assert run_at(closes + datetime.timedelta(hours=2)).sent == [order.number]
+    assert len(mailoutbox) == 1 and links.check_link(token_of(mailoutbox[0])).ok
+
+
+@pytest.mark.django_db
+def test_a_resend_while_the_email_is_failing_replaces_it_one_email_goes(settings, mailoutbox):
+    order = OrderFactory(requested_start_date=START)
+    failing = failing_email(order, settings)
+    with time_machine.travel(local(START, 10), tick=False):
+        services.resend_deployment_email(order)  # delivered at once (tests/conftest.py)
+    assert not OutboundEmail.objects.filter(pk=failing).exists()
+    assert sweep_at(local(START, 12)) == {"sent": 0, "failed": 0}
+    assert len(mailoutbox) == 1 and links.check_link(token_of(mailoutbox[0])).ok
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.email_sent_at == local(START, 10) and provisioning.email_last_error == ""
+    assert OutboundEmail.objects.filter(order=order, kind=OutboundEmail.Kind.DEPLOYMENT).count() == 1
 
 
 # --- Several runs at once ---------------------------------------------------------------------
@@ -279,13 +347,14 @@ def test_the_french_email_is_in_french(mailoutbox):
 def test_the_job_queries_grow_with_batches_not_orders(django_assert_max_num_queries, mailoutbox):
     for _ in range(40):
         OrderFactory(requested_start_date=START)
-    # Per batch: claim, load (2), then recording the accepted emails in a savepoint pair: the
-    # update, their links (3 + a savepoint pair) and history; then the last, empty claim.
-    # Not one query per order.
-    with django_assert_max_num_queries(4 * 12 + 1):
+    # Per batch: claim, load (2), the emails written to the outbox and the orders told (2), in a
+    # savepoint pair (a transaction outside tests); the emails loaded to send; then recording
+    # them in a savepoint pair: the outbox's update, the orders' update, their history, their
+    # links (3). Then the last, empty claim in its savepoint pair. Not one query per order.
+    with django_assert_max_num_queries(4 * 16 + 3):
         run = run_at(local(START, 9), batch_size=10)
     assert len(run.sent) == 40 and run.batches == 4
-    with django_assert_max_num_queries(1):  # an idle run is one claim
+    with django_assert_max_num_queries(3):  # an idle run is one claim
         run_at(local(START, 10))
 
 

@@ -47,7 +47,7 @@ def test_a_job_s_log_line_is_one_json_object_with_the_order_number_and_the_job(s
     assert len(lines) == 1
     assert lines[0] == {
         "time": "2026-12-01T08:05:00.000Z", "level": "WARNING",
-        "logger": "provisioning.deployment_email",
+        "logger": "provisioning.outbox",
         "message": f"deployment email for {bad.number} failed: "
                    "{'broken@partner.example': (550, b'no such user')}",
         "order": bad.number, "job": "send_due_deployment_emails"}

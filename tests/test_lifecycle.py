@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from provisioning import lifecycle
 from provisioning.lifecycle import TRANSITIONS, InvalidTransition
-from provisioning.models import Delivery, Event, Provisioning, SetupLink, SetupMode, Status
+from provisioning.models import (Delivery, Event, OutboundEmail, Provisioning, SetupLink, SetupMode,
+                                 Status)
 from tests.factories import CUSTOMER_ADMIN_EMAIL, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +21,15 @@ def in_status(status, **facts):
     order = OrderFactory()
     Provisioning.objects.filter(pk=order.pk).update(status=status, **facts)
     return Provisioning.objects.select_related("order").get(pk=order.pk)
+
+
+def queued(provisioning):
+    """The order's deployment email written to the outbox (what the job does when it claims it):
+    its id, for record_sent."""
+    email = OutboundEmail.objects.create(kind=OutboundEmail.Kind.DEPLOYMENT, to="c@partner.example",
+                                         subject="s", body_text="t", order_id=provisioning.pk)
+    lifecycle.emails_queued({provisioning.pk: email.pk})
+    return email.pk
 
 
 def attempt(name, provisioning):
@@ -81,9 +91,9 @@ def test_the_jobs_statements_follow_the_table(status):
         status in TRANSITIONS["window_reminded"][0])
 
     emailed = in_status(status)
-    lifecycle.record_sent([emailed], now)
+    recorded = lifecycle.record_sent({queued(emailed): ("c@partner.example", "")}, now)
     sent = Provisioning.objects.get(pk=emailed.pk).email_sent_at is not None
-    assert sent == (status in TRANSITIONS["email_sent"][0])
+    assert sent == (status in TRANSITIONS["email_sent"][0]) == (emailed.pk in recorded)
 
 
 @pytest.mark.parametrize("status", list(Status))
@@ -118,8 +128,24 @@ def test_a_lighter_word_never_replaces_a_heavier_one_and_a_new_email_forgets_the
     provisioning.refresh_from_db()
     assert (provisioning.email_message_id, provisioning.email_delivery) == ("", "")
     assert lifecycle.record_delivery("<m@mg.example>", Delivery.BOUNCED, "late", now) == (None, False)
-    lifecycle.record_sent([provisioning], now, {provisioning.pk: "<new@mg.example>"})
+    lifecycle.record_sent({queued(provisioning): ("c@partner.example", "<new@mg.example>")}, now)
     assert Provisioning.objects.get(pk=provisioning.pk).email_message_id == "<new@mg.example>"
+
+
+def test_an_email_that_is_no_longer_the_order_s_current_one_is_not_recorded_as_its_email():
+    """A rep resent (or changed the contact) while the previous email was on the wire: the
+    previous one's acceptance or refusal says nothing of the order's email now."""
+    now = timezone.now()
+    provisioning = in_status(Status.EMAIL_SENT)
+    previous = queued(provisioning)
+    lifecycle.take_over_email(provisioning, now, Event.Kind.RESENT)
+    current = queued(provisioning)
+    assert lifecycle.record_sent({previous: ("c@partner.example", "<old@mg.example>")}, now) == {}
+    lifecycle.record_failures({previous: "550 no such user"}, now)
+    provisioning.refresh_from_db()
+    assert (provisioning.email_sent_at, provisioning.email_message_id, provisioning.email_failed_at,
+            provisioning.outbox_email_id) == (None, "", None, current)
+    assert lifecycle.record_sent({current: ("c@partner.example", "")}, now) == {provisioning.pk: False}
 
 
 def test_every_declared_status_is_a_status_and_every_status_can_be_reached():
@@ -138,7 +164,7 @@ LIFECYCLE_COLUMNS = ["status", "email_sent_at", "email_next_attempt_at", "email_
                      "password_set_at", "handed_over_at", "setup_mode", "email_due_at",
                      "reminded_at", "window_reminder_due_at", "window_reminded_at",
                      "email_message_id", "email_delivery", "email_delivery_reason",
-                     "email_delivery_at"]
+                     "email_delivery_at", "outbox_email", "outbox_email_id"]
 WRITE = re.compile(r"provisioning\.(%s)\s*=[^=]|\bSET\b[^;\"]*\b(%s)\s*=" % (
     "|".join(LIFECYCLE_COLUMNS), "|".join(LIFECYCLE_COLUMNS)))
 

@@ -9,7 +9,7 @@ from django.test import Client, RequestFactory
 
 from orders.models import Order
 from provisioning import admin_actions, jobs, links, services, tokens
-from provisioning.models import Event, Provisioning, SetupLink, Status
+from provisioning.models import Event, OutboundEmail, Provisioning, SetupLink, Status
 from tests.factories import OrderFactory, RepFactory
 from tests.helpers import local, token_of
 
@@ -170,7 +170,7 @@ def test_resend_issues_a_fresh_link_and_sends_it_at_once(mailoutbox):
     assert Event.objects.get(order=order, kind=Event.Kind.RESENT).actor == rep
 
 
-def test_a_resend_the_mail_server_refuses_is_retried_by_the_job(settings, mailoutbox):
+def test_a_resend_the_mail_server_refuses_is_retried_by_the_outbox(settings, mailoutbox):
     order, _ = emailed_order()
     settings.EMAIL_BACKEND = "tests.test_deployment_email.FailingBackend"
     with time_machine.travel(days_after_start(2), tick=False):
@@ -180,8 +180,9 @@ def test_a_resend_the_mail_server_refuses_is_retried_by_the_job(settings, mailou
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=1), tick=False):
-        assert jobs.send_due_deployment_emails().sent == [order.number]
+        assert jobs.send_pending_emails() == {"sent": 1, "failed": 0}
     assert links.check_link(token_of(mailoutbox[0])).ok
+    assert Provisioning.objects.get(pk=order.pk).email_sent_at is not None
 
 
 def live_links(order):
@@ -198,12 +199,12 @@ def test_a_refused_resend_leaves_the_partners_link_working_until_a_newer_one_is_
         page = client.get(f"/setup/{old}/")
         assert page.status_code == 302 and "newer" not in page.content.decode()  # opens the wizard
     with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=1), tick=False):
-        assert jobs.send_due_deployment_emails().failed  # the job's retry is refused too
+        assert jobs.send_pending_emails()["failed"] == 1  # the outbox's retry is refused too
         assert links.check_link(old).ok and live_links(order) == 1
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with time_machine.travel(days_after_start(2, 14), tick=False):
-        assert jobs.send_due_deployment_emails().sent == [order.number]
+        assert jobs.send_pending_emails()["sent"] == 1
         assert links.check_link(token_of(mailoutbox[0])).ok and live_links(order) == 1
         page = Client().get(f"/setup/{old}/")
     assert page.status_code == 410 and "A newer setup link for this order was sent to" in page.content.decode()
@@ -371,14 +372,14 @@ def test_the_admin_change_contact_form_does_not_ask_about_other_lines_of_single_
 @pytest.mark.no_deployment_worker
 def test_a_rep_s_resend_never_talks_to_the_mail_server_in_the_request(
         client, mailoutbox, django_capture_on_commit_callbacks, monkeypatch):
-    """The request records the resend and hands the email to a worker after commit; a person's
-    page never waits on SMTP (nor fails with it)."""
+    """The request writes the email to the outbox and hands it to a worker after commit; a
+    person's page never waits on SMTP (nor fails with it)."""
     from provisioning import tasks
 
     order, old = emailed_order()
     handed = []
-    monkeypatch.setattr(tasks.send_deployment_email, "apply_async",
-                        lambda args, **_options: handed.append(("provisioning.tasks.send_deployment_email", args)))
+    monkeypatch.setattr(tasks.deliver_email, "apply_async",
+                        lambda args, **_options: handed.append(("provisioning.tasks.deliver_email", args)))
     with time_machine.travel(days_after_start(2), tick=False):
         client.force_login(order.account_rep)
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -386,17 +387,19 @@ def test_a_rep_s_resend_never_talks_to_the_mail_server_in_the_request(
         assert response.status_code == 302 and mailoutbox == [] and handed == []
         provisioning = Provisioning.objects.get(pk=order.pk)
         assert provisioning.email_sent_at is None
-        assert provisioning.email_next_attempt_at == days_after_start(2)  # due now
+        email = provisioning.outbox_email
+        assert email.kind == OutboundEmail.Kind.DEPLOYMENT and email.sent_at is None
+        assert links.check_link(old).ok  # until the new email is accepted
         for callback in callbacks:
             callback()
-        assert handed == [("provisioning.tasks.send_deployment_email", (order.pk,))]
-        tasks.send_deployment_email.apply(handed[0][1])    # what the worker does
+        assert handed == [("provisioning.tasks.deliver_email", (email.pk,))]
+        tasks.deliver_email.apply(handed[0][1])    # what the worker does
     assert len(mailoutbox) == 1 and links.check_link(token_of(mailoutbox[0])).ok
     assert links.check_link(old).problem == links.LinkProblem.SUPERSEDED
 
 
 @pytest.mark.no_deployment_worker
-def test_with_the_broker_down_the_job_sends_a_resent_email_on_its_next_run(
+def test_with_the_broker_down_the_outbox_sweep_sends_a_resent_email_on_its_next_run(
         client, mailoutbox, django_capture_on_commit_callbacks, monkeypatch):
     from config.breaker import redis_breaker
 
@@ -408,5 +411,6 @@ def test_with_the_broker_down_the_job_sends_a_resent_email_on_its_next_run(
             client.post(f"/reps/orders/{order.number}/resend/")
         assert mailoutbox == []
     with time_machine.travel(days_after_start(2) + datetime.timedelta(minutes=2), tick=False):
-        assert jobs.send_due_deployment_emails().sent == [order.number]
-    assert len(mailoutbox) == 1
+        assert jobs.send_due_deployment_emails().sent == []  # written to the outbox already
+        assert jobs.send_pending_emails() == {"sent": 1, "failed": 0}
+    assert len(mailoutbox) == 1 and links.check_link(token_of(mailoutbox[0])).ok

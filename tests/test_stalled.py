@@ -168,8 +168,10 @@ def test_a_failing_outbox_email_is_retried_with_backoff_and_visible(settings, ma
 # --- The stall clock runs from the later of the email hour and the email's delivery ---------------
 
 def send_at(moment):
+    """The deployment job and the outbox's sweep (which retries a refused email) at `moment`."""
     with time_machine.travel(moment, tick=False):
-        return jobs.send_due_deployment_emails()
+        run = jobs.send_due_deployment_emails()
+        return run, jobs.send_pending_emails()
 
 
 @pytest.mark.django_db
@@ -179,7 +181,7 @@ def test_an_order_imported_after_its_start_date_stalls_a_day_after_its_email(mai
     imported_at = local(START + datetime.timedelta(days=5), 14)
     with time_machine.travel(imported_at, tick=False):
         order = OrderFactory(requested_start_date=START)
-    assert send_at(imported_at + datetime.timedelta(minutes=2)).sent == [order.number]
+    assert send_at(imported_at + datetime.timedelta(minutes=2))[0].sent == [order.number]
     # Minutes, hours later: not stalled, the partner has had their email for less than a day.
     assert flag_at(imported_at + datetime.timedelta(minutes=10)).flagged == []
     assert flag_at(imported_at + datetime.timedelta(hours=23)).flagged == []
@@ -202,7 +204,8 @@ def test_an_email_that_failed_for_two_days_starts_the_clock_when_it_is_delivered
     assert flag_at(DAY_AFTER + datetime.timedelta(hours=1)).flagged == []
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     delivered = email_hour + datetime.timedelta(days=2, hours=1)
-    assert send_at(delivered).sent == [order.number]
+    assert send_at(delivered)[1]["sent"] == 1
+    assert Provisioning.objects.get(pk=order.pk).email_sent_at == delivered
     assert flag_at(delivered + datetime.timedelta(minutes=5)).flagged == []
     assert flag_at(delivered + datetime.timedelta(days=1, minutes=1)).flagged == [order.number]
 

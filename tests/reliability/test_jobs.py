@@ -18,7 +18,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from provisioning import deployment_email, jobs, lifecycle, tasks
+from provisioning import jobs, lifecycle, outbox, tasks
 from provisioning.models import Provisioning, SetupLink
 from tests.factories import RepFactory
 from tests.helpers import at_once
@@ -84,21 +84,21 @@ def pg_ctl(action):
 
 
 def when_recording_batch(monkeypatch, number, interrupt):
-    """Call `interrupt(rows)` in the job, at the moment the mail server has accepted batch
-    `number` (1-based) and the job is about to record it: the window in which a lost
-    connection means emails sent but not marked sent. Returns the rows of that batch."""
-    real = deployment_email.retry_on_disconnect
+    """Call `interrupt(record)` in the job, at the moment the mail server has accepted batch
+    `number` (1-based) and the outbox is about to record it: the window in which a lost
+    connection means emails sent but not marked sent. Returns the emails of that batch."""
+    real = outbox.retry_on_disconnect
     seen, caught = [], []
 
-    def record(func, rows, *args, **kwargs):
-        if func is deployment_email._record_sent:
-            seen.append(rows)
+    def record(func, sent, *args, **kwargs):
+        if func is outbox.record:
+            seen.append(sent)
             if len(seen) == number:
-                caught.extend(rows)
-                return interrupt(lambda **options: real(func, rows, *args, **{**kwargs, **options}))
-        return real(func, rows, *args, **kwargs)
+                caught.extend(item.email for item in sent)
+                return interrupt(lambda **options: real(func, sent, *args, **{**kwargs, **options}))
+        return real(func, sent, *args, **kwargs)
 
-    monkeypatch.setattr(deployment_email, "retry_on_disconnect", record)
+    monkeypatch.setattr(outbox, "retry_on_disconnect", record)
     return caught
 
 
@@ -145,8 +145,8 @@ def test_a_run_cut_off_as_a_batch_is_recorded_is_finished_by_the_next_runs(
     """PostgreSQL goes down as the job records a batch the mail server accepted, and stays down
     longer than the job's retry (attempts=1 here stands in for more than its 15 s): the run
     cannot finish. Once PostgreSQL is back, the next run sends what was never claimed, and the
-    one after the lease the batch whose sending was never recorded: that batch twice, the
-    documented worst case, and nothing else."""
+    outbox sweep after the lease the batch whose sending was never recorded: that batch twice,
+    the documented worst case, and nothing else."""
     settings.EMAIL_BACKEND = "tests.reliability.test_jobs.SlowBackend"
     due_orders(300, rep)
 
@@ -161,7 +161,7 @@ def test_a_run_cut_off_as_a_batch_is_recorded_is_finished_by_the_next_runs(
     finally:
         pg_ctl("start")
     connection.close()
-    lost = {p.order.deployment_contact_email for p in caught}
+    lost = {email.to for email in caught}
     by_interrupted_run = len(mailoutbox)
     assert len(lost) == jobs.BATCH_SIZE and by_interrupted_run == 2 * jobs.BATCH_SIZE
     assert Provisioning.objects.filter(email_sent_at__isnull=False).count() == jobs.BATCH_SIZE
@@ -170,10 +170,12 @@ def test_a_run_cut_off_as_a_batch_is_recorded_is_finished_by_the_next_runs(
     next_run = jobs.send_due_deployment_emails()
     assert len(next_run.sent) == 300 - 2 * jobs.BATCH_SIZE
     assert duplicates_of(mailoutbox) == {}
-    # After the lease: the lost batch again, and that is all.
+    assert jobs.send_pending_emails() == {"sent": 0, "failed": 0}  # leased to the cut-off run
+    # After the lease: the outbox sweep sends the lost batch again, and that is all.
     with after_the_lease():
-        after_lease = jobs.send_due_deployment_emails()
+        after_lease = jobs.send_pending_emails()
         assert jobs.send_due_deployment_emails().sent == []
+        assert jobs.send_pending_emails() == {"sent": 0, "failed": 0}
     counts = per_order(mailoutbox)
     assert len(counts) == 300, "an order never got its email"
     assert duplicates_of(mailoutbox) == {to: 2 for to in lost}
@@ -181,6 +183,6 @@ def test_a_run_cut_off_as_a_batch_is_recorded_is_finished_by_the_next_runs(
     figures.record("run_cut_off_while_recording", {
         "orders": 300, "batch_size": jobs.BATCH_SIZE,
         "emails_by_interrupted_run": by_interrupted_run,
-        "emails_by_next_run": len(next_run.sent), "emails_after_lease": len(after_lease.sent),
+        "emails_by_next_run": len(next_run.sent), "emails_after_lease": after_lease["sent"],
         "emails": len(mailoutbox), "duplicates": sum(n - 1 for n in counts.values()),
         "missed": 300 - len(counts)})
