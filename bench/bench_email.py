@@ -28,6 +28,8 @@ from bench.smtp_sink import SmtpSink  # noqa: E402
 
 OUTBOX_EMAILS = 1000
 DEPLOYMENT_EMAILS = 4000  # of the 10,000 due: keeps `make bench` short
+FLOOR_EMAILS = 1000
+FLOOR_ROUNDS = 3
 TIMEOUT = 240  # seconds per run at most
 
 
@@ -172,6 +174,89 @@ def deployment_run(n_workers, sink, log_dir, results=None):
             stop_workers(procs)
 
 
+def to_the_sink(sink):
+    from django.conf import settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+
+
+def prebuilt_messages(n, now):
+    """n two-part messages as the job sends them (one order's deployment email, its link in),
+    each to its own address: what Django's SMTP backend alone is given in the floor."""
+    from django.core.mail import EmailMultiAlternatives
+
+    from provisioning import deployment_email, outbox
+    from provisioning.models import Provisioning
+
+    provisioning = (Provisioning.objects.select_related("order").filter(
+        email_sent_at__isnull=True, email_next_attempt_at__lte=now).first())
+    email = deployment_email.build(provisioning)
+    subject, text, html = outbox.with_secrets(email)
+    messages = []
+    for i in range(n):
+        message = EmailMultiAlternatives(subject, text, None, [f"floor{i}@partner.example"])
+        message.attach_alternative(html, "text/html")
+        messages.append(message)
+    return messages
+
+
+def job_against_the_smtp_floor(sink, results):
+    """In one process, rounds interleaved: the deployment job sending FLOOR_EMAILS due orders'
+    emails to the sink, against Django's SMTP backend sending as many prebuilt two-part messages
+    of the same size over one connection (the floor: no database, no templates)."""
+    import statistics
+
+    from django.core.mail import get_connection
+    from django.utils import timezone
+
+    from bench.bench_jobs import EMAIL_COLS, State, keep_due_only
+    from provisioning import jobs
+
+    to_the_sink(sink)
+    now = timezone.now()
+    job_rates, floor_rates, ratios, exact = [], [], [], True
+    with State("email_floor", "email_sent_at IS NULL AND email_next_attempt_at <= %s",
+               EMAIL_COLS, [now]) as state:
+        n = min(FLOOR_EMAILS, state.rows)
+        messages = prebuilt_messages(n, now)
+
+        def floor():
+            sink.reset()
+            t0 = time.perf_counter()
+            get_connection().send_messages(messages)
+            return n / (time.perf_counter() - t0), sink.count == n
+
+        def job():
+            state.restore()
+            keep_due_only(state, n, now)
+            sink.reset()
+            t0 = time.perf_counter()
+            run = jobs.send_due_deployment_emails(now=now)
+            elapsed = time.perf_counter() - t0
+            return len(run.sent) / elapsed, len(run.sent) == n and sink.count == n
+
+        for i in range(FLOOR_ROUNDS):
+            order = (floor, job) if i % 2 == 0 else (job, floor)
+            rates = {}
+            for fn in order:
+                rates[fn], ok = fn()
+                exact = exact and ok
+            floor_rates.append(rates[floor])
+            job_rates.append(rates[job])
+            ratios.append(rates[job] / rates[floor])
+    results.row(f"Django's SMTP backend alone, {n:,} prebuilt two-part messages, one connection "
+                "(the floor)", f"{statistics.median(floor_rates):,.0f} emails/s",
+                f"median of {FLOOR_ROUNDS}, in this process")
+    results.row(f"deployment job, {n:,} due orders, to the same sink",
+                f"{statistics.median(job_rates):,.0f} emails/s",
+                "each email once" if exact else "EMAILS MISSING OR DOUBLED")
+    results.ratio("deployment job / Django's SMTP floor (median of the paired rounds)",
+                  statistics.median(ratios), 1, target=0.5, higher_is_better=True)
+
+
 def main():
     common.start()
     results = common.Results("email", "Email throughput: Celery workers to a local SMTP sink")
@@ -179,6 +264,11 @@ def main():
     log_dir.mkdir(parents=True, exist_ok=True)
     sink = SmtpSink().start()
     purge_queue()
+    job_against_the_smtp_floor(sink, results)
+    if "--floor-only" in sys.argv:
+        sink.stop()
+        results.save()
+        return
     try:
         for workload, run in (("outbox deliver_email", outbox_run),
                               ("deployment job", deployment_run)):

@@ -59,16 +59,24 @@ def build(provisioning, next_attempt_at=None):
                         secrets={"url": links.new_link_secret()}, next_attempt_at=next_attempt_at)
 
 
+# What the email and its sending read of the order and its provisioning.
+EMAIL_FIELDS = ["status", "set_up_at", "window_closes_at", "email_next_attempt_at",
+                "order__number", "order__product", "order__requested_start_date",
+                "order__deployment_contact_email", "order__language", "order__customer_name",
+                "order__partner_name"]
+
+
 def queue(ids, next_attempt_at):
     """Write the emails of the claimed orders `ids` to the outbox (call in the claim's
     transaction), skipping those set up or closed since they became due. Returns
-    ({outbox email id: provisioning}, skipped)."""
+    ({outbox email: provisioning}, skipped)."""
     rows = list(Provisioning.objects.filter(pk__in=ids).select_related("order")
-                .prefetch_related("order__lines").order_by("email_next_attempt_at", "pk"))
+                .only(*EMAIL_FIELDS).prefetch_related("order__lines")
+                .order_by("email_next_attempt_at", "pk"))
     eligible = [p for p in rows if p.set_up_at is None and p.status not in NOT_EMAILED]
     emails = OutboundEmail.objects.bulk_create([build(p, next_attempt_at) for p in eligible])
     lifecycle.emails_queued({p.pk: email.pk for p, email in zip(eligible, emails)})
-    return {email.pk: p for p, email in zip(eligible, emails)}, len(rows) - len(eligible)
+    return dict(zip(emails, eligible)), len(rows) - len(eligible)
 
 
 def claim_and_queue(now, limit, order_id=None):
@@ -84,9 +92,9 @@ def send_queued(batch, connection, run):
     """Send a batch written by `queue` over one connection (outbox.send_leased). Returns
     {order id: link} of the emails the mail server accepted."""
     sent, failed = outbox.send_leased(list(batch), connection)
-    run.sent += [batch[item.email.pk].order.number for item in sent]
-    run.failed += [(batch[email.pk].order.number, outbox.error_text(exc)) for email, exc in failed]
-    return {batch[item.email.pk].pk: item.secrets["url"] for item in sent}
+    run.sent += [batch[item.email].order.number for item in sent]
+    run.failed += [(batch[email].order.number, outbox.error_text(exc)) for email, exc in failed]
+    return {batch[item.email].pk: item.secrets["url"] for item in sent}
 
 
 def queue_now(order_id):
@@ -94,8 +102,8 @@ def queue_now(order_id):
     to the outbox in the caller's transaction and delivered after commit."""
     ids = lifecycle.claim_due_emails(timezone.now(), 1, order_id=order_id)
     batch, _skipped = queue(ids, timezone.now()) if ids else ({}, 0)
-    for email_id in batch:
-        outbox.deliver_after_commit(email_id)
+    for email in batch:
+        outbox.deliver_after_commit(email.pk)
     return batch
 
 
@@ -103,7 +111,11 @@ def send_now(order_id):
     """One order's email, due now, sent from here (the demo of `make run`; not a page)."""
     run = DeploymentRun()
     _ids, batch, _skipped = claim_and_queue(timezone.now(), 1, order_id=order_id)
-    urls = send_queued(batch, get_connection(), run) if batch else {}
+    connection = get_connection()
+    try:
+        urls = send_queued(batch, connection, run) if batch else {}
+    finally:
+        outbox.close_quietly(connection)
     if order_id in urls:
         return SendOutcome(sent=True, url=urls[order_id])
     return SendOutcome(sent=False, error=run.failed[0][1] if run.failed else "")

@@ -34,23 +34,26 @@ def send_due_deployment_emails(now=None, batch_size=BATCH_SIZE, on_sent=None):
     sweep. `on_sent(order_id, url)` is told each accepted email's link (load_demo prints it)."""
     now = now or timezone.now()
     run = DeploymentRun()
-    connection = get_connection()
-    while True:
-        ids, batch, skipped = deployment_email.claim_and_queue(now, batch_size)
-        if not ids:
-            break
-        run.batches += 1
-        run.skipped += skipped
-        try:
-            urls = deployment_email.send_queued(batch, connection, run)
-        except Exception:  # e.g. the database hiccuped: the outbox sweep sends them after the lease
-            log.exception("deployment email batch failed; sent after the lease")
-            continue
-        if on_sent:
-            for order_id, url in urls.items():
-                on_sent(order_id, url)
-        if len(ids) < batch_size:
-            break
+    connection = get_connection()  # one session for the whole run
+    try:
+        while True:
+            ids, batch, skipped = deployment_email.claim_and_queue(now, batch_size)
+            if not ids:
+                break
+            run.batches += 1
+            run.skipped += skipped
+            try:
+                urls = deployment_email.send_queued(batch, connection, run)
+            except Exception:  # e.g. the database hiccuped: the sweep sends them after the lease
+                log.exception("deployment email batch failed; sent after the lease")
+                continue
+            if on_sent:
+                for order_id, url in urls.items():
+                    on_sent(order_id, url)
+            if len(ids) < batch_size:
+                break
+    finally:
+        outbox.close_quietly(connection)
     return run
 
 

@@ -181,10 +181,11 @@ def emails_queued(email_ids):
     email id}): no longer due here; the outbox sends and retries them."""
     if not email_ids:
         return
-    Provisioning.objects.filter(pk__in=email_ids).update(
-        email_next_attempt_at=None,
-        outbox_email_id=Case(*[When(pk=pk, then=Value(email_id))
-                               for pk, email_id in email_ids.items()]))
+    returning_rows(f"""
+        WITH queued(order_id, email_id) AS (VALUES {", ".join(["(%s, %s)"] * len(email_ids))})
+        UPDATE {TABLE} SET email_next_attempt_at = NULL, outbox_email_id = queued.email_id
+        FROM queued WHERE {TABLE}.order_id = queued.order_id
+        RETURNING {TABLE}.order_id""", [value for pair in email_ids.items() for value in pair])
 
 
 def record_sent(sent, now):

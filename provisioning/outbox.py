@@ -179,45 +179,43 @@ def deliver(email_id, connection=None):
         return True
 
 
-def send_leased(ids, connection):
-    """Send the emails `ids`, leased to the caller (their next attempt is after its lease, so
-    no sweep takes them meanwhile), over one connection, then record them: the accepted ones
-    sent, the others for a retry by the sweep after `backoff`. No row lock is held while the
-    mail server talks, and the record survives a database restart (config/db.py): an email the
-    server accepted is not sent again unless that record is lost for longer than the retry.
-    Returns ([Sent], [(email, exception)])."""
-    emails = list(OutboundEmail.objects.filter(pk__in=ids, sent_at__isnull=True)
-                  .annotate(held=Exists(BouncedAddress.objects.filter(email=Lower(OuterRef("to")))),
-                            order_number=F("order__number"))
-                  .order_by("pk"))
+def send_leased(emails, connection):
+    """Send `emails` (saved, leased to the caller: their next attempt is after its lease, so no
+    sweep takes them meanwhile) over `connection`, left open for the caller's next batch, then
+    record them: the accepted ones sent, the others for a retry by the sweep after `backoff`. No
+    row lock is held while the mail server talks, and the record survives a database restart
+    (config/db.py): an email the server accepted is not sent again unless that record is lost
+    for longer than the retry. Returns ([Sent], [(email, exception)])."""
     if not emails:
         return [], []
     bounces = {b.email: b for b in BouncedAddress.objects.filter(
-        email__in=[e.to.lower() for e in emails if e.held])} if any(e.held for e in emails) else {}
+        email__in={email.to.lower() for email in emails})}
     sent, failed = [], []
     try:
         connection.open()
     except Exception as exc:  # mail server unreachable: the whole batch waits for its backoff
         failed = [(email, exc) for email in emails]
     else:
-        try:
-            for email in emails:
-                try:
-                    if email.held:
-                        raise HeldAddress(bounces.get(email.to.lower()))
-                    values = resolve_secrets(email)
-                    built = build_message(email, connection, values)
-                    built.send()
-                except Exception as exc:
-                    log.warning("%s email for %s failed: %s", email.kind,
-                                email.order_number or email.to, exc,
-                                extra={"order": email.order_number})  # LOG_FORMAT=json
-                    failed.append((email, exc))
-                    close_quietly(connection)
-                else:
-                    sent.append(Sent(email, values, message_id_of(built)))
-        finally:
-            close_quietly(connection)
+        reopen = False
+        for email in emails:
+            try:
+                if reopen:  # one session for the rest of the batch, not one per email
+                    reopen = False
+                    connection.open()
+                if email.to.lower() in bounces:
+                    raise HeldAddress(bounces[email.to.lower()])
+                values = resolve_secrets(email)
+                built = build_message(email, connection, values)
+                built.send()
+            except Exception as exc:
+                about = email.order.number if email.order_id else email.to
+                log.warning("%s email for %s failed: %s", email.kind, about, exc,
+                            extra={"order": about})  # LOG_FORMAT=json
+                failed.append((email, exc))
+                close_quietly(connection)
+                reopen = True
+            else:
+                sent.append(Sent(email, values, message_id_of(built)))
     retry_on_disconnect(record, sent, failed)
     return sent, failed
 
@@ -230,11 +228,14 @@ def record(sent, failed):
     now = timezone.now()
     with transaction.atomic():
         if sent:
-            message_ids = {item.email.pk: item.message_id for item in sent}
-            OutboundEmail.objects.filter(pk__in=message_ids, sent_at__isnull=True).update(
+            message_ids = {item.email.pk: item.message_id for item in sent if item.message_id}
+            # Over SMTP no message has a provider's id: no CASE to build.
+            OutboundEmail.objects.filter(pk__in=[item.email.pk for item in sent],
+                                         sent_at__isnull=True).update(
                 sent_at=now, attempts=F("attempts") + 1,
-                message_id=Case(*[When(pk=pk, then=Value(mid)) for pk, mid in message_ids.items()],
-                                default=Value("")))
+                **({"message_id": Case(*[When(pk=pk, then=Value(mid))
+                                         for pk, mid in message_ids.items()], default=Value(""))}
+                   if message_ids else {}))
         if failed:
             OutboundEmail.objects.filter(pk__in=[e.pk for e, _ in failed],
                                          sent_at__isnull=True).update(

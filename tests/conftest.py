@@ -98,8 +98,8 @@ def deployment_email_worker(request, monkeypatch):
         # Most tests run inside one transaction that never commits: the worker's delivery runs
         # at once instead, and the request's own answer is unchanged.
         batch = real(order_id)
-        for email_id in batch:
-            outbox.deliver(email_id)
+        for email in batch:
+            outbox.deliver(email.pk)
         return batch
 
     monkeypatch.setattr(deployment_email, "queue_now", deliver_right_away)
