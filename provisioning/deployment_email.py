@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from django.core.mail import get_connection
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import escape
 
+from orders import dates
 from provisioning import lifecycle, links, outbox
 from provisioning.models import OutboundEmail, Provisioning, SetupLink, Status
 
@@ -49,14 +51,30 @@ class SendOutcome:
         return self.sent or bool(self.queued_to)
 
 
-def build(provisioning, next_attempt_at=None):
-    """The order's deployment email, unsaved, its link a placeholder until sent."""
+def email_values(provisioning):
+    """What the deployment email's templates show of the order, as strings in its language."""
     order = provisioning.order
-    context = {"order": order, "lines": list(order.lines.all()),
-               "window_closes_at": provisioning.window_closes_at}
+    with translation.override(order.language):
+        services = [f"{line.get_service_display()} × {line.quantity}" for line in order.lines.all()]
+        return {
+            "number": order.number, "product": str(order.get_product_display()),
+            "customer": order.customer_name, "partner": order.partner_name,
+            "start_date": dates.long_date(order.requested_start_date),
+            "window_closes": dates.long_date(timezone.localtime(provisioning.window_closes_at)),
+            "services": ", ".join(services),
+            "services_html": "<br>".join(escape(service) for service in services),
+            "language": order.language,
+        }
+
+
+def build(provisioning, next_attempt_at=None):
+    """The order's deployment email, unsaved, its link a placeholder until sent. Rendered from
+    a frame per language (outbox.render_framed): the job renders thousands of them."""
+    order = provisioning.order
     return outbox.build(OutboundEmail.Kind.DEPLOYMENT, order.deployment_contact_email,
-                        "deployment", context, order.language, order,
-                        secrets={"url": links.new_link_secret()}, next_attempt_at=next_attempt_at)
+                        "deployment", email_values(provisioning), order.language, order,
+                        secrets={"url": links.new_link_secret()}, next_attempt_at=next_attempt_at,
+                        framed=True, html_safe={"services_html"})
 
 
 # What the email and its sending read of the order and its provisioning.

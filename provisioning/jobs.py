@@ -20,7 +20,7 @@ from provisioning.models import Event, OutboundEmail, SetupLink
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 25
+BATCH_SIZE = 100
 OUTBOX_LEASE = datetime.timedelta(minutes=5)
 
 

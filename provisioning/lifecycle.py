@@ -52,9 +52,10 @@ TRANSITIONS = {
     "reopened": (frozenset({S.CLOSED}) | OPEN | {S.SET_UP}, OPEN | {S.SET_UP}),
     "deployed": (frozenset({S.SET_UP}), frozenset({S.DEPLOYED})),
 }
-# A claimed deployment email is ours this long: longer than a batch can take (25 sends ×
-# EMAIL_TIMEOUT), after which a crashed run's orders are claimed again by the next run.
-EMAIL_LEASE = datetime.timedelta(minutes=15)
+# A batch of deployment emails written to the outbox is its run's this long: longer than a batch
+# can take (jobs.BATCH_SIZE sends × EMAIL_TIMEOUT, 100 × 10 s), after which the outbox sweep
+# sends what a crashed run left.
+EMAIL_LEASE = datetime.timedelta(minutes=20)
 STALL_AFTER = datetime.timedelta(days=1)
 # The contact is reminded this long after their email if they have not begun (before the day after
 # which the rep would have to call).

@@ -10,6 +10,7 @@ placeholder where the secret goes; the secret is derived when the email is sent
 (provisioning/tokens.py), so the outbox never holds a live token."""
 import datetime
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from config.db import retry_on_disconnect, returning_rows, skip_locked, sql_datetime
 from provisioning.models import BouncedAddress, OutboundEmail
@@ -33,6 +36,32 @@ def render_email(template_prefix, context, language):
         text = render_to_string(f"emails/{template_prefix}-body.txt", context)
         html = render_to_string(f"emails/{template_prefix}-body.html", context)
     return subject, text, html
+
+
+# A frame: an email's three parts rendered once per process and language with a marker where each
+# per-email value goes (render_framed). Private-use characters: in no template, and no whitespace
+# (the subject's whitespace is collapsed).
+MARKER = "\ue000{}\ue001"
+MARKERS = re.compile("\ue000(\\w+)\ue001")
+_frames = {}
+
+
+def render_framed(template_prefix, values, language, html_safe=()):
+    """What render_email gives for templates whose context is only `values` (strings): from a
+    frame of the three templates rendered once per process and language, the values put in per
+    email, escaped in the HTML part (except those in `html_safe`, escaped by the caller). The
+    translated sentences, the layout and the template engine's work are paid once, not per
+    email: the deployment job sends thousands."""
+    key = (template_prefix, language, frozenset(values))
+    frame = _frames.get(key)
+    if frame is None:
+        frame = _frames[key] = render_email(
+            template_prefix, {name: mark_safe(MARKER.format(name)) for name in values}, language)
+    subject, text, html = frame
+    in_html = {name: value if name in html_safe else escape(value) for name, value in values.items()}
+    return (" ".join(MARKERS.sub(lambda m: values[m[1]], subject).split()),
+            MARKERS.sub(lambda m: values[m[1]], text),
+            MARKERS.sub(lambda m: in_html[m[1]], html))
 
 
 SECRET_RESOLVERS = {}  # name → function(ref) returning the secret, registered by its owner
@@ -70,11 +99,13 @@ class Sent:
 
 
 def build(kind, to, template_prefix, context, language="en", order=None, secrets=None,
-          next_attempt_at=None):
-    """An unsaved outbox email (enqueue saves one; the deployment job bulk-creates its batch)."""
+          next_attempt_at=None, framed=False, html_safe=()):
+    """An unsaved outbox email (enqueue saves one; the deployment job bulk-creates its batch).
+    `framed`: the context is only strings, rendered through render_framed."""
     secrets = {name: [resolver, ref] for name, (resolver, ref) in (secrets or {}).items()}
     context = {**context, **{name: placeholder(name) for name in secrets}}
-    subject, text, html = render_email(template_prefix, context, language)
+    subject, text, html = (render_framed(template_prefix, context, language, html_safe) if framed
+                           else render_email(template_prefix, context, language))
     return OutboundEmail(kind=kind, to=to, subject=subject, body_text=text, body_html=html,
                          order=order, secrets=secrets,
                          next_attempt_at=next_attempt_at or timezone.now())

@@ -314,6 +314,31 @@ def test_the_english_email_names_the_order_and_carries_the_set_up_now_link(mailo
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_email_from_its_frame_is_the_template_rendered_for_that_order(language):
+    """outbox.render_framed renders the templates once per language: what it gives an order is
+    byte for byte what the templates give, markup in the names escaped in the HTML only."""
+    from django.utils.safestring import mark_safe
+
+    from provisioning import outbox
+
+    order = OrderFactory(requested_start_date=START, language=language,
+                         customer_name='Dupont & Fils <SARL> "l\'Atelier"',
+                         partner_name="Réseaux & Co")
+    provisioning = Provisioning.objects.select_related("order").get(pk=order.pk)
+    for _ in range(2):  # the frame is made by the first, reused by the second
+        email = deployment_email.build(provisioning)
+        values = {**deployment_email.email_values(provisioning),
+                  "url": outbox.placeholder("url")}
+        values["services_html"] = mark_safe(values["services_html"])
+        assert [email.subject, email.body_text, email.body_html] == list(
+            outbox.render_email("deployment", values, language))
+    assert "Dupont & Fils <SARL>" in email.body_text and "<SARL>" not in email.body_html
+    assert "Dupont &amp; Fils &lt;SARL&gt; &quot;l&#x27;Atelier&quot;" in email.body_html
+    assert "\ue000" not in email.body_html + email.body_text + email.subject
+
+
+@pytest.mark.django_db
 def test_the_french_email_is_in_french(mailoutbox):
     OrderFactory(requested_start_date=START, number="CCW-88213408", language="fr")
     run_at(local(START, 9))
