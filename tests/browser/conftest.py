@@ -66,6 +66,9 @@ def site(live_server, settings, mailoutbox):
     """The live server, with emailed links pointing at it and emails delivered at once (as a
     running worker would)."""
     from config.celery import app as celery_app
+    # Pages hand work over by the task's name (outbox.hand_to_worker): registered in this
+    # process, as in a worker, it runs eagerly here instead of going to the broker.
+    from provisioning import tasks  # noqa: F401
 
     settings.SITE_URL = live_server.url
     settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
