@@ -92,9 +92,13 @@ def queue(ids, next_attempt_at):
                 .only(*EMAIL_FIELDS).prefetch_related("order__lines")
                 .order_by("email_next_attempt_at", "pk"))
     eligible = [p for p in rows if p.set_up_at is None and p.status not in NOT_EMAILED]
-    emails = OutboundEmail.objects.bulk_create([build(p, next_attempt_at) for p in eligible])
-    lifecycle.emails_queued({p.pk: email.pk for p, email in zip(eligible, emails)})
-    return dict(zip(emails, eligible)), len(rows) - len(eligible)
+    return _write(eligible, next_attempt_at), len(rows) - len(eligible)
+
+
+def _write(rows, next_attempt_at):
+    emails = OutboundEmail.objects.bulk_create([build(p, next_attempt_at) for p in rows])
+    lifecycle.emails_queued({p.pk: email.pk for p, email in zip(rows, emails)})
+    return dict(zip(emails, rows))
 
 
 def claim_and_queue(now, limit, order_id=None):
@@ -115,11 +119,11 @@ def send_queued(batch, connection, run):
     return {batch[item.email].pk: item.secrets["url"] for item in sent}
 
 
-def queue_now(order_id):
-    """The order's email, taken over and due now (lifecycle.take_over_email, a re-open), written
-    to the outbox in the caller's transaction and delivered after commit."""
-    ids = lifecycle.claim_due_emails(timezone.now(), 1, order_id=order_id)
-    batch, _skipped = queue(ids, timezone.now()) if ids else ({}, 0)
+def queue_now(provisioning):
+    """The order's email, just taken over (lifecycle.take_over_email, a re-open): written to the
+    outbox in the caller's transaction, which holds the order's lock (no job run can claim it
+    meanwhile), and delivered after commit."""
+    batch = _write([provisioning], timezone.now())
     for email in batch:
         outbox.deliver_after_commit(email.pk)
     return batch
@@ -143,11 +147,20 @@ def send_now(order_id):
 def _after_send(sent, failed, now):
     """The orders of the accepted emails recorded sent, and each email's link made the order's
     live one unless the order was set up while it was on the wire (its installer keeps theirs);
-    the refused ones recorded failing. An email no longer its order's current one changes
-    nothing here."""
+    the refused ones recorded failing. An email replaced while it was on the wire (a rep's
+    resend or change of contact) changes nothing of the order, and its link is issued already
+    superseded: whoever clicks it reads that a newer one was sent."""
     recorded = lifecycle.record_sent({item.email.pk: (item.email.to, item.message_id)
                                       for item in sent}, now)
-    links.issue_links({item.email.order_id: (links.token_in(item.secrets["url"]), item.email.to)
-                       for item in sent if recorded.get(item.email.order_id) is False},
-                      SetupLink.Purpose.DEPLOYMENT, now)
+    tokens = {item.email.order_id: (links.token_in(item.secrets["url"]), item.email.to)
+              for item in sent}
+    links.issue_links({order_id: tokens[order_id] for order_id, set_up in recorded.items()
+                       if not set_up}, SetupLink.Purpose.DEPLOYMENT, now)
+    stale = {item.email.order_id: item.email.pk for item in sent
+             if item.email.order_id not in recorded}
+    if stale:
+        replaced = Provisioning.objects.filter(pk__in=stale).exclude(
+            outbox_email_id__in=stale.values()).values_list("pk", flat=True)
+        links.issue_links({order_id: tokens[order_id] for order_id in replaced},
+                          SetupLink.Purpose.DEPLOYMENT, now, superseded=True)
     lifecycle.record_failures({email.pk: outbox.error_text(exc) for email, exc in failed}, now)

@@ -110,20 +110,25 @@ def token_in(url):
     return url.removeprefix(f"{settings.SITE_URL}/setup/").rstrip("/")
 
 
-def issue_links(sent, purpose, now):
+def issue_links(sent, purpose, now, superseded=False):
     """issue_link for a batch of orders in three queries, from tokens already emailed (the
     deployment email's, in the transaction recording it sent): `sent` is {order id: (raw
-    token, recipient)}."""
+    token, recipient)}. `superseded`: links of emails replaced while they were on the wire,
+    issued already superseded (the orders' live links stay)."""
     if not sent:
         return
-    SetupLink.objects.filter(order_id__in=sent, superseded_at__isnull=True).update(superseded_at=now)
+    if not superseded:
+        SetupLink.objects.filter(order_id__in=sent, superseded_at__isnull=True) \
+            .update(superseded_at=now)
     SetupLink.objects.bulk_create([
         SetupLink(order_id=order_id, token_hash=hash_token(token), purpose=purpose,
-                  recipient_email=normalise_email(recipient), created_at=now)
+                  recipient_email=normalise_email(recipient), created_at=now,
+                  superseded_at=now if superseded else None)
         for order_id, (token, recipient) in sent.items()])
     Event.objects.bulk_create([
         Event(order_id=order_id, kind=Event.Kind.LINK_ISSUED, at=now,
-              data={"recipient": normalise_email(recipient), "purpose": purpose})
+              data={"recipient": normalise_email(recipient), "purpose": purpose,
+                    **({"superseded": True} if superseded else {})})
         for order_id, (_token, recipient) in sent.items()])
 
 

@@ -71,15 +71,16 @@ def resend_deployment_email(order, actor=None):
         delivery.forget_bounce(provisioning.order.deployment_contact_email)
         lifecycle.take_over_email(provisioning, now, Event.Kind.RESENT, actor,
                                   {"to": provisioning.order.deployment_contact_email})
-        return _send_after_commit(provisioning.order)
+        return _send_after_commit(provisioning)
 
 
-def _send_after_commit(order):
-    """The order's deployment email, due now, is written to the outbox in this transaction and
-    sent by a worker right after it commits (or by the outbox sweep if the broker is down): no
-    person's page waits on the mail server."""
-    deployment_email.queue_now(order.pk)
-    return deployment_email.SendOutcome(sent=False, queued_to=order.deployment_contact_email)
+def _send_after_commit(provisioning):
+    """The order's deployment email, taken over, is written to the outbox in this transaction
+    (the caller holds the order's lock) and sent by a worker right after it commits (or by the
+    outbox sweep if the broker is down): no person's page waits on the mail server."""
+    deployment_email.queue_now(provisioning)
+    return deployment_email.SendOutcome(sent=False,
+                                        queued_to=provisioning.order.deployment_contact_email)
 
 
 def _send_customer_admin_link(provisioning, email, actor):
@@ -116,8 +117,8 @@ def change_deployment_contact(order, email, apply_to_lines=False, actor=None):
             outbox.enqueue(OutboundEmail.Kind.CONTACT_CHANGED_NOTICE, old, "contact-changed-notice",
                            {"order": provisioning.order, "rep_email": provisioning.order.account_rep.email},
                            language=provisioning.order.language, order=provisioning.order)
-        order.deployment_contact_email = email
-        return _send_after_commit(order)
+        provisioning.order.deployment_contact_email = email
+        return _send_after_commit(provisioning)
 
 
 @dataclass(frozen=True)
@@ -155,4 +156,4 @@ def reopen(order, actor=None):
         if new_link:
             delivery.forget_bounce(provisioning.order.deployment_contact_email)
         return Reopened(provisioning,
-                        _send_after_commit(provisioning.order) if new_link else None)
+                        _send_after_commit(provisioning) if new_link else None)

@@ -94,10 +94,10 @@ def deployment_email_worker(request, monkeypatch):
 
     real = deployment_email.queue_now
 
-    def deliver_right_away(order_id):
+    def deliver_right_away(provisioning):
         # Most tests run inside one transaction that never commits: the worker's delivery runs
         # at once instead, and the request's own answer is unchanged.
-        batch = real(order_id)
+        batch = real(provisioning)
         for email in batch:
             outbox.deliver(email.pk)
         return batch

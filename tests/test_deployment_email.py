@@ -234,6 +234,26 @@ def test_a_resend_while_the_email_is_failing_replaces_it_one_email_goes(settings
     assert OutboundEmail.objects.filter(order=order, kind=OutboundEmail.Kind.DEPLOYMENT).count() == 1
 
 
+@pytest.mark.django_db
+def test_an_email_replaced_while_on_the_wire_says_a_newer_one_was_sent(mailoutbox):
+    """The job has written and is sending an order's email when its rep resends it: the order
+    is the resend's, and the first email's link says that a newer one was sent."""
+    order = OrderFactory(requested_start_date=START)
+    with time_machine.travel(local(START, 9), tick=False):
+        _ids, batch, _skipped = deployment_email.claim_and_queue(local(START, 9), 10)
+        services.resend_deployment_email(order)  # delivered at once (tests/conftest.py)
+        run = deployment_email.DeploymentRun()
+        deployment_email.send_queued(batch, mail.get_connection(), run)  # the job's send goes on
+    assert run.sent == [order.number] and len(mailoutbox) == 2
+    resent, first = token_of(mailoutbox[0]), token_of(mailoutbox[1])
+    assert links.check_link(resent).ok
+    assert links.check_link(first).problem == links.LinkProblem.SUPERSEDED
+    assert SetupLink.objects.filter(order=order, superseded_at__isnull=True).count() == 1
+    provisioning = Provisioning.objects.get(pk=order.pk)
+    assert provisioning.outbox_email.to == mailoutbox[0].to[0]
+    assert Event.objects.filter(order=order, kind=Event.Kind.EMAIL_SENT).count() == 1
+
+
 # --- Several runs at once ---------------------------------------------------------------------
 
 def naive_send_due(now, barrier):
