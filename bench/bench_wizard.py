@@ -417,8 +417,8 @@ def report(results, pages, figures, counts):
         target = ""
         if name in PARTNER_PAGES:
             target = f"; target ≥ {TARGET}: {'met' if ratio >= TARGET else 'NOT met'}"
-        results.row(f"{label}: ÷ floor, requests/s (median of rounds) | by CPU per request",
-                    f"{ratio:.2f}× | {floor_cpu / cpu:.2f}×" if cpu else f"{ratio:.2f}×",
+        results.row(f"{label}: ÷ floor, requests/s (median of rounds); by CPU per request",
+                    f"{ratio:.2f}×; {floor_cpu / cpu:.2f}×" if cpu else f"{ratio:.2f}×",
                     f"{statistics.median(fig['rps']):.0f} req/s, CPU {common.ms(cpu)}, "
                     f"p50 {common.ms(statistics.median(fig['p50']))}; "
                     f"{counts[name]['queries']} queries, {counts[name]['ms']:.1f} ms in-process; "

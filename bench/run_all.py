@@ -100,13 +100,19 @@ def _title(script):
     return f"## {match.group(1)}" if match else None
 
 
+KEPT = re.compile(r"^Kept from the previous results \(([^)]*)\): (.*)$", re.M)
+
+
 def previous_sections():
-    """{bench name: its section in bench/RESULTS.md as it stands}, and the line saying which run
-    produced them: a run of some benches (--only) keeps the others' figures."""
+    """{bench name: its section in bench/RESULTS.md as it stands}, and {bench name: the line
+    saying which run produced it}: a run of some benches (--only) keeps the others' figures."""
     if not RESULTS.exists():
-        return {}, ""
+        return {}, {}
     text = RESULTS.read_text()
     produced = next((line for line in text.splitlines() if line.startswith("Produced by")), "")
+    provenance = {name: produced for name, _, _ in BENCHES}
+    for names, line in KEPT.findall(text):
+        provenance.update({name.strip(): line for name in names.split(",")})
     sections = {}
     for name, script, _ in BENCHES:
         mark = SECTION_MARK.format(name)
@@ -123,11 +129,11 @@ def previous_sections():
                      if i != -1]
         end = min(following) if following else len(text)
         sections[name] = text[body_start:end].strip() + "\n"
-    return sections, produced
+    return sections, provenance
 
 
 def write_results(runs, info, command, total, keep=False):
-    old, old_produced = previous_sections() if keep else ({}, "")
+    old, provenance = previous_sections() if keep else ({}, {})
     ran = {run["name"] for run in runs}
     kept = [name for name, _, _ in BENCHES if name not in ran and name in old]
     lines = [
@@ -136,8 +142,9 @@ def write_results(runs, info, command, total, keep=False):
         f"total {total / 60:.1f} min. Ratios are measured in the same run against a baseline on the "
         "same machine (shared and noisy: compare ratios, not absolute times).", "",
     ]
-    if kept:
-        lines += [f"Kept from the previous results ({', '.join(kept)}): {old_produced}", ""]
+    for line in dict.fromkeys(provenance[name] for name in kept):
+        names = ", ".join(name for name in kept if provenance[name] == line)
+        lines += [f"Kept from the previous results ({names}): {line}", ""]
     lines += [
         "## Machine", "",
         f"- `nproc`: {info['nproc']} ({info['cpu']})",
