@@ -1,6 +1,6 @@
 """A select that writes its options in Python, with the markup of Django's own select templates.
 
-The country and time-zone lists have 250 and 420 options: Django builds a dict per option and
+The country and time-zone lists have hundreds of options: Django builds a dict per option and
 includes one template for each, which made rendering them most of the calling step's time and
 much of the organisation steps'. The options are the same, chosen and escaped as Django does."""
 import html
