@@ -40,12 +40,13 @@ test: deps $(STAMP) compilemessages
 test-browser: deps $(STAMP) compilemessages
 	$(BIN)/python scripts/services.py -- $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
-# Benchmarks on a million generated orders (bench/RESULTS.md). pyinstrument and py-spy only
+# Benchmarks on a million generated orders (bench/RESULTS.md); ONLY=wizard,pages runs those alone
+# (the generator first) and keeps the other sections. pyinstrument and py-spy only
 # profile them (a bench without them still runs, minus the profiles).
 bench: deps $(STAMP) compilemessages
 	@$(BIN)/python -c "import pyinstrument" 2>/dev/null || $(BIN)/pip install -q pyinstrument==5.1.3 || true
 	@test -x $(BIN)/py-spy || $(BIN)/pip install -q py-spy==0.4.3 || true
-	$(BIN)/python scripts/services.py -- $(BIN)/python bench/run_all.py
+	$(BIN)/python scripts/services.py -- $(BIN)/python bench/run_all.py $(if $(ONLY),--only $(ONLY))
 
 # Two webs, two Celery workers, two beats on one PostgreSQL + Redis: 1,000 orders, one email each
 # (the same test also runs in `make test`; see docs/RELIABILITY.md).

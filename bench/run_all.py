@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in turn, then bench/RESULTS.md.
 
     make bench                                   # starts throwaway PostgreSQL + Redis
-    .venv/bin/python bench/run_all.py [--only jobs,email]
+    .venv/bin/python bench/run_all.py [--only jobs,email]   # or: make bench ONLY=wizard
 
 Order: the million-order generator, the beat jobs, the dashboard and admin pages, the wizard under
 gunicorn, email throughput with Celery workers, the import (bench/bench_import.py). Each runs as its
@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -90,12 +91,61 @@ def run_bench(name, script, timeout):
             "data": data, "elapsed": elapsed}
 
 
-def write_results(runs, info, command, total):
+SECTION_MARK = "<!-- bench:{} -->"
+
+
+def _title(script):
+    """The start of the section heading a bench script writes (its common.Results title)."""
+    match = re.search(r'common\.Results\(\s*"[^"]+",\s*f?"([^"{]+)', (common.ROOT / script).read_text())
+    return f"## {match.group(1)}" if match else None
+
+
+KEPT = re.compile(r"^Kept from the previous results \(([^)]*)\): (.*)$", re.M)
+
+
+def previous_sections():
+    """{bench name: its section in bench/RESULTS.md as it stands}, and {bench name: the line
+    saying which run produced it}: a run of some benches (--only) keeps the others' figures."""
+    if not RESULTS.exists():
+        return {}, {}
+    text = RESULTS.read_text()
+    produced = next((line for line in text.splitlines() if line.startswith("Produced by")), "")
+    provenance = {name: produced for name, _, _ in BENCHES}
+    for names, line in KEPT.findall(text):
+        provenance.update({name.strip(): line for name in names.split(",")})
+    sections = {}
+    for name, script, _ in BENCHES:
+        mark = SECTION_MARK.format(name)
+        heading = _title(script) if (common.ROOT / script).exists() else None
+        if mark in text:
+            start = text.index(mark)
+        elif heading and f"\n{heading}" in text:
+            start = text.index(f"\n{heading}") + 1
+        else:
+            continue
+        body_start = text.index("\n", start) + 1 if text.startswith(mark, start) else start
+        following = [i for i in (text.find("\n<!-- bench:", body_start),
+                                 text.find("\n## ", text.index("\n", body_start) + 1))
+                     if i != -1]
+        end = min(following) if following else len(text)
+        sections[name] = text[body_start:end].strip() + "\n"
+    return sections, provenance
+
+
+def write_results(runs, info, command, total, keep=False):
+    old, provenance = previous_sections() if keep else ({}, {})
+    ran = {run["name"] for run in runs}
+    kept = [name for name, _, _ in BENCHES if name not in ran and name in old]
     lines = [
         "# Benchmark results", "",
         f"Produced by `{command}` on {info['date']} (commit {info['commit']}), "
         f"total {total / 60:.1f} min. Ratios are measured in the same run against a baseline on the "
         "same machine (shared and noisy: compare ratios, not absolute times).", "",
+    ]
+    for line in dict.fromkeys(provenance[name] for name in kept):
+        names = ", ".join(name for name in kept if provenance[name] == line)
+        lines += [f"Kept from the previous results ({names}): {line}", ""]
+    lines += [
         "## Machine", "",
         f"- `nproc`: {info['nproc']} ({info['cpu']})",
         f"- Python {info['python']}, PostgreSQL {info['postgresql']}, Redis {info['redis']}",
@@ -106,7 +156,14 @@ def write_results(runs, info, command, total):
     ]
     if NOTES.exists():  # the hand-written reading of the figures: targets, causes, profiles
         lines += [NOTES.read_text().strip(), ""]
-    for run in runs:
+    runs_by_name = {run["name"]: run for run in runs}
+    for name, _, _ in BENCHES:
+        run = runs_by_name.get(name)
+        if run is None:
+            if name in old:
+                lines += [SECTION_MARK.format(name), old[name]]
+            continue
+        lines.append(SECTION_MARK.format(name))
         if run.get("data"):
             lines.append(run["data"]["markdown"])
             if run["status"] != "ok":
@@ -120,7 +177,8 @@ def write_results(runs, info, command, total):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="comma-separated names: " + ",".join(n for n, _, _ in BENCHES))
+    parser.add_argument("--only", help="comma-separated names: " + ",".join(n for n, _, _ in BENCHES)
+                        + " (the other sections of bench/RESULTS.md are kept as they are)")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md")
     args = parser.parse_args()
     common.ensure_services()
@@ -142,7 +200,8 @@ def main():
               (f" in {run['elapsed']:.0f} s" if "elapsed" in run else ""))
     command = "make bench" if not args.only else f"bench/run_all.py --only {args.only}"
     if not args.no_write:
-        write_results(runs, dict(machine(), load_start=load_start), command, total)
+        write_results(runs, dict(machine(), load_start=load_start), command, total,
+                      keep=bool(args.only))
     return 0 if all(r["status"] in ("ok", "missing") for r in runs) else 1
 
 

@@ -1,7 +1,15 @@
-"""Bench-only baseline (mounted at /bench/ only when BENCH_VIEWS=1, see config/urls.py): a bare
+"""Bench-only baselines, mounted at /bench/ only when BENCH_VIEWS=1 (config/urls.py).
+
+The textbook floor (/bench/textbook/): a FormView as Django's tutorial writes one, one small form,
+its own small template, served through Django's stock middleware list (bench/wsgi.py). A GET
+reads the session (the last answer, as initial value); a valid POST keeps the answer in the
+session and shows the form again, one page per request as the wizard's POST is.
+
+The bare view (/bench/role/) isolates formtools: a bare
 Django FormView with the wizard's first form (RoleForm), the same template, the same session
 engine and the same access check (the setup link remembered in the session). On a valid POST it
 keeps the answer in the session and renders the next step's template, as the wizard does."""
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.views.generic import FormView
@@ -49,3 +57,20 @@ class BareRoleView(FormView):
         next_form = InstallerForm(prefix="installer", initial={"email": self.link.recipient_email})
         return render(self.request, "onboarding/wizard/installer.html",
                       self._context("installer", next_form))
+
+
+class TextbookForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    email = forms.EmailField()
+
+
+class TextbookView(FormView):
+    form_class = TextbookForm
+    template_name = "bench/textbook.html"
+
+    def get_initial(self):
+        return self.request.session.get("bench_textbook", {})
+
+    def form_valid(self, form):
+        self.request.session["bench_textbook"] = form.cleaned_data
+        return self.render_to_response(self.get_context_data(form=TextbookForm(initial=form.cleaned_data)))

@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "provisioning",
     "onboarding",
 ]
+# Benchmarks only (bench/bench_wizard.py): the bench views' templates; config/urls.py mounts them.
+if env.bool("BENCH_VIEWS", default=False):
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

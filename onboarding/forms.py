@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onboarding import countries, selectors, services
 from onboarding.verification import Outcome
+from onboarding.widgets import OptionsSelect
 from provisioning.selectors import is_rep
 
 
@@ -34,7 +35,7 @@ def country_field():
     """A select of every country by name, in the page's language (onboarding/countries.py)."""
     return forms.ChoiceField(label=_("Country"),
                              choices=lambda: [("", "---------"), *countries.country_choices()],
-                             widget=forms.Select(attrs={"autocomplete": "country"}))
+                             widget=OptionsSelect(attrs={"autocomplete": "country"}))
 
 
 class RoleForm(forms.Form):

@@ -5,6 +5,7 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from onboarding import countries
+from onboarding.widgets import OptionsSelect
 from orgs import subdomains
 
 # Languages a Webex meeting site offers as its default; names come translated from Django.
@@ -18,11 +19,12 @@ def meeting_language_choices():
 
 class TimeZoneField(forms.ChoiceField):
     def __init__(self, **kwargs):
-        super().__init__(choices=countries.time_zone_choices, **kwargs)
+        super().__init__(choices=countries.time_zone_choices, widget=OptionsSelect, **kwargs)
 
 
 class CallingSettingsForm(forms.Form):
     country = forms.ChoiceField(label=_("Country"), choices=countries.calling_country_choices,
+                                widget=OptionsSelect,
                                 help_text=_("Where the main location is. The main number must "
                                             "belong to this country."))
     time_zone = TimeZoneField(label=_("Time zone"))

@@ -1,0 +1,44 @@
+"""onboarding.widgets.OptionsSelect writes the country and time-zone lists itself: the page must
+be the one Django's Select writes, option for option."""
+import pytest
+from django import forms
+from django.utils import translation
+
+from onboarding import countries
+from onboarding.forms import CustomerOrgForm, PartnerOrgForm
+from onboarding.webex_setup_forms import CallingSettingsForm, MeetingSettingsForm
+from onboarding.widgets import OptionsSelect
+
+CHOICES = [("", "---------"), ("FR", "France"), ("a&b", 'x"<y>'), (5, "five"),
+           ("Group & co", [("x", "X"), ("FR", "France again")])]
+
+
+@pytest.mark.parametrize("value", [None, "", "FR", "a&b", 5, ["FR"], "not a choice"])
+def test_it_writes_what_djangos_select_writes(value):
+    attrs = {"id": "id_c", "required": True, "autocomplete": "country", "data-x": 'q"'}
+
+    mine = OptionsSelect(attrs=attrs, choices=CHOICES).render("c", value)
+
+    assert mine == forms.Select(attrs=attrs, choices=CHOICES).render("c", value)
+    assert mine.count(" selected") == (0 if value == "not a choice" else 1)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("choices, value", [
+    (countries.calling_country_choices, "DE"),
+    (countries.time_zone_choices, "Europe/Paris"),
+    (lambda: [("", "---------"), *countries.country_choices()], ""),
+])
+def test_the_country_and_time_zone_lists_are_djangos_option_for_option(language, choices, value):
+    with translation.override(language):
+        mine = OptionsSelect(choices=choices).render("f", value)
+        assert mine == forms.Select(choices=choices).render("f", value)
+    assert mine.count("<option ") > 200
+
+
+def test_the_setup_forms_use_it_for_their_long_lists():
+    assert isinstance(CallingSettingsForm().fields["country"].widget, OptionsSelect)
+    assert isinstance(CallingSettingsForm().fields["time_zone"].widget, OptionsSelect)
+    assert isinstance(MeetingSettingsForm().fields["time_zone"].widget, OptionsSelect)
+    assert isinstance(PartnerOrgForm.base_fields["country"].widget, OptionsSelect)
+    assert isinstance(CustomerOrgForm.base_fields["country"].widget, OptionsSelect)
