@@ -9,13 +9,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from formtools.wizard.views import SessionWizardView
 
-from onboarding import access, memberships, selectors, services, verification
+from onboarding import access, memberships, selectors, services
 from onboarding.done_views import handed_over, mark_done, resume
 from onboarding.forms import (ConfirmForm, CustomerAdminForm, CustomerOrgForm, Installer,
                               InstallerForm, OrgStepForm, PartnerOrgForm, Role, RoleForm)
 from onboarding.link_views import problem_response, wizard_prefix
 from onboarding.verification import EmailProof
-from onboarding.wizard_storage import fingerprint
 from provisioning import lifecycle
 from provisioning.links import LinkProblem, link_problem
 from provisioning.models import Provisioning, SetupLink, SetupMode
@@ -100,7 +99,6 @@ class SetupWizard(SessionWizardView):
             return resume(request, self.order)
         self.notice = None
         self.proof = EmailProof(request, self.order, link)
-        self._cleaned_data = {}  # get_cleaned_data_for_step's answers in this request
         if self.customer_admin_link and self._link_admin_check[0]:
             # Say it now, not after the customer has filled in every step.
             return render(request, "onboarding/wizard/cannot_continue.html",
@@ -109,22 +107,6 @@ class SetupWizard(SessionWizardView):
 
     def get_prefix(self, request, *args, **kwargs):
         return wizard_prefix(self.order)
-
-    def _answers_state(self):
-        """What validating the stored answers reads, besides the database: the answers (the
-        storage's version), this browser's email proofs, and whether a code may be sent."""
-        proofs = self.request.session.get(verification.SESSION_KEY, {}).get(self.order.number)
-        return self.storage.version, fingerprint(proofs), self.proof.may_send
-
-    def get_cleaned_data_for_step(self, step):
-        # Each step condition asks for the answers of earlier steps; formtools keeps them only
-        # when valid, so a step not answered yet had its form built and checked again at every
-        # condition and progress line. Kept for the request while what validation reads is
-        # unchanged.
-        key = (step, self._answers_state())
-        if key not in self._cleaned_data:
-            self._cleaned_data[key] = super().get_cleaned_data_for_step(step)
-        return self._cleaned_data[key]
 
     def get_template_names(self):
         return [f"onboarding/wizard/{self.steps.current}.html"]
@@ -387,7 +369,6 @@ class SetupWizard(SessionWizardView):
         # What the steps knew may have changed meanwhile (an organisation someone created).
         for name in ("partner_org", "customer_org_by_id"):
             self.__dict__.pop(name, None)
-        self._cleaned_data.clear()
         if conflict.step not in self.get_form_list():
             return render(self.request, "onboarding/wizard/cannot_continue.html",
                           {"order": self.order, "message": conflict.message}, status=409)

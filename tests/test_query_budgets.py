@@ -63,24 +63,6 @@ def test_going_back_to_a_step_is_saved_too(client, order):
     assert current_step(client.get(setup_url(order))) == "role"
 
 
-def test_a_wizard_page_checks_a_step_not_yet_answered_once(client, order, monkeypatch):
-    """Every step condition asks for the role; formtools keeps a step's answers only once they
-    are valid, so before the role is answered each condition built and checked its form again.
-    The wizard keeps the result for the request while the stored answers are unchanged."""
-    from onboarding.forms import RoleForm
-
-    open_link(client, order)
-    built = []
-    original_init = RoleForm.__init__
-    monkeypatch.setattr(RoleForm, "__init__", lambda form, *args, **kwargs: built.append(1)
-                        or original_init(form, *args, **kwargs))
-
-    page = client.get(setup_url(order))
-
-    assert current_step(page) == "role"
-    assert len(built) == 2  # the page's form, and the check of what is stored (nothing yet)
-
-
 # --- Jobs: queries grow with batches, not with rows ----------------------------------------------
 
 def pending_emails(count):
