@@ -164,7 +164,7 @@ def with_secrets(email, values=None):
 
 
 def message(to, subject, text, html, connection=None):
-    """The two-part email every kind is sent as (the outbox's and the deployment email)."""
+    """The two-part email every kind is sent as."""
     built = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to],
                                    connection=connection)
     if html:
@@ -174,6 +174,17 @@ def message(to, subject, text, html, connection=None):
 
 def build_message(email, connection=None, values=None):
     return message(email.to, *with_secrets(email, values), connection=connection)
+
+
+def _send(email, connection, held, bounce=None):
+    """Send one stored email, its secrets derived now, unless its address is `held` (by
+    `bounce`: provisioning/delivery.py). Returns (the secrets sent, the sent message)."""
+    if held:
+        raise HeldAddress(bounce)
+    values = resolve_secrets(email)
+    built = build_message(email, connection, values)
+    built.send()
+    return values, built
 
 
 def deliver(email_id, connection=None):
@@ -190,11 +201,9 @@ def deliver(email_id, connection=None):
             return True  # already sent, or another worker holds it right now
         now = timezone.now()
         try:
-            if email.held:
-                raise HeldAddress(BouncedAddress.objects.filter(email=email.to.lower()).first())
-            values = resolve_secrets(email)
-            built = build_message(email, connection or get_connection(), values)
-            built.send()
+            bounce = BouncedAddress.objects.filter(email=email.to.lower()).first() \
+                if email.held else None
+            values, built = _send(email, connection or get_connection(), email.held, bounce)
         except Exception as exc:
             email.attempts += 1
             email.last_error = error_text(exc)
@@ -233,11 +242,8 @@ def send_leased(emails, connection):
                 if reopen:  # one session for the rest of the batch, not one per email
                     reopen = False
                     connection.open()
-                if email.to.lower() in bounces:
-                    raise HeldAddress(bounces[email.to.lower()])
-                values = resolve_secrets(email)
-                built = build_message(email, connection, values)
-                built.send()
+                address = email.to.lower()
+                values, built = _send(email, connection, address in bounces, bounces.get(address))
             except Exception as exc:
                 about = email.order.number if email.order_id else email.to
                 log.warning("%s email for %s failed: %s", email.kind, about, exc,
