@@ -11,6 +11,7 @@ engine and the same access check (the setup link remembered in the session). On 
 keeps the answer in the session and renders the next step's template, as the wizard does."""
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.forms.renderers import DjangoTemplates
 from django.shortcuts import render
 from django.views.generic import FormView
 from formtools.wizard.forms import ManagementForm
@@ -60,6 +61,7 @@ class BareRoleView(FormView):
 
 
 class TextbookForm(forms.Form):
+    default_renderer = DjangoTemplates()  # Django's default, whatever settings.FORM_RENDERER says
     name = forms.CharField(max_length=100)
     email = forms.EmailField()
 

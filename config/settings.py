@@ -115,6 +115,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer with its input widgets written in Python (config/form_renderer.py).
+FORM_RENDERER = "config.form_renderer.Renderer"
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

@@ -18,7 +18,8 @@ from django.dispatch import receiver
 
 from orders.models import Order
 from orgs.models import Membership
-from provisioning.models import SetupLink, SetupMode
+from provisioning import links
+from provisioning.models import SetupMode
 
 SESSION_LINKS_KEY = "setup_links"  # {order number: link id}, the order opened last at the end
 AUTHENTICATED_AT_KEY = "authenticated_at"  # when this session last proved its password
@@ -46,8 +47,7 @@ def link_in_session(request, number):
     link_id = request.session.get(SESSION_LINKS_KEY, {}).get(number)
     if link_id is None:
         return None
-    return (SetupLink.objects.select_related("order", "order__provisioning")
-            .filter(pk=link_id, order__number=number).first())
+    return links.link_for_order(link_id, number)
 
 
 def browser_id(request):

@@ -4,6 +4,7 @@ that confirmed sees the done page (onboarding/access.py)."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +12,6 @@ from django.views.decorators.http import require_http_methods
 
 from onboarding import access, memberships, selectors, services
 from onboarding.forms import AdminPasswordForm
-from orders.models import Order
 from provisioning.models import Provisioning, SetupMode
 
 DONE_KEY = "setup_done"           # session: {order number: {"set_up": bool}}
@@ -68,8 +68,9 @@ def setup_done(request, number):
                           {"order": link.order, "next_url": service_setup_url(link.order)},
                           status=403)
         return render(request, "onboarding/link/no_link.html", status=403)
-    order = (Order.objects.select_related("provisioning", "partner_org", "customer_org")
-             .get(number=number))
+    order = selectors.order_after_confirm(number)
+    if order is None:
+        raise Http404
     if order.provisioning.deployed_at is not None:
         return render(request, "onboarding/link/deployed.html",
                       {"order": order, "deployed_at": order.provisioning.deployed_at})

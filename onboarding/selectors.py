@@ -1,17 +1,36 @@
 """Read queries of the setup wizard."""
+import functools
+
+from config.db import SelectRelated
+from orders.models import Order
 from orgs.models import Organization, User, normalise_email
 from provisioning.models import SetupLink
 
 
+def _org(kind, external_id):
+    # Unique (org_kind_external_id_unique): no ORDER BY to write, as first() would.
+    return next(iter(Organization.objects.filter(kind=kind, external_id=external_id)), None)
+
+
 def partner_org_for(order):
     """The partner org of the order's partner id: None on the partner's first order."""
-    return Organization.objects.filter(kind=Organization.Kind.PARTNER,
-                                       external_id=order.partner_external_id).first()
+    return _org(Organization.Kind.PARTNER, order.partner_external_id)
 
 
 def customer_org_for(order):
-    return Organization.objects.filter(kind=Organization.Kind.CUSTOMER,
-                                       external_id=order.customer_external_id).first()
+    return _org(Organization.Kind.CUSTOMER, order.customer_external_id)
+
+
+@functools.cache
+def _order_after_confirm():
+    return SelectRelated(Order, "provisioning", "provisioning__new_admin", "partner_org",
+                         "customer_org", where='"t"."number" = %s')
+
+
+def order_after_confirm(number):
+    """Order `number` with what the done page shows: its provisioning, the administrator its
+    setup created, both organisations. None if there is no such order."""
+    return _order_after_confirm().first([number])
 
 
 def user_with_org(email):

@@ -384,7 +384,7 @@ def password_user_for(order, browser):
     if not browser or provisioning.new_admin_id is None or \
             provisioning.confirmed_in_browser != browser:
         return None
-    user = User.objects.filter(pk=provisioning.new_admin_id).first()
+    user = provisioning.new_admin
     if user is None or user.has_usable_password():
         return None
     return user

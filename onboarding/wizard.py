@@ -180,6 +180,14 @@ class SetupWizard(SessionWizardView):
     def _link_admin_org(self):
         return self._link_admin_check[1]
 
+    def get_cleaned_data_for_step(self, step):
+        # A step with no stored answers has nothing to check. formtools keeps only valid answers
+        # for the request, so it would build and check that step's empty form again at every
+        # condition and progress line that asks (ten forms for the first page).
+        if self.storage.get_step_data(step) is None:
+            return None
+        return super().get_cleaned_data_for_step(step)
+
     def get_form_kwargs(self, step=None):
         if step == "installer":
             member = self.signed_in_member

@@ -1,5 +1,6 @@
 """Setup links: the Set up now link of an order, one live at a time. The raw token exists only
 in the email (derived when it is sent, provisioning/tokens.py); we keep its nonce and hash."""
+import functools
 import secrets
 from dataclasses import dataclass
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.db import SelectRelated
 from orgs.models import normalise_email
 from provisioning import lifecycle, outbox, tokens
 from provisioning.models import Event, SetupLink
@@ -80,6 +82,19 @@ def check_link(raw_token):
     if link is None:
         return LinkCheck(None, LinkProblem.UNKNOWN)
     return LinkCheck(link, link_problem(link))
+
+
+@functools.cache
+def _link_with_order():
+    return SelectRelated(SetupLink, "order", "order__provisioning",
+                         where='"t"."id" = %s AND "order"."number" = %s')
+
+
+def link_for_order(link_id, number):
+    """Setup link `link_id` with its order and the order's provisioning, if it is order
+    `number`'s; else None: the look-up every page of the wizard begins with, as
+    `select_related("order", "order__provisioning")` makes it."""
+    return _link_with_order().first([link_id, number])
 
 
 def link_problem(link):

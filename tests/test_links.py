@@ -75,6 +75,36 @@ def test_a_link_of_a_deployed_order_says_so():
         assert links.check_link(token).problem == links.LinkProblem.DEPLOYED
 
 
+# --- link_for_order: the look-up every wizard page begins with ----------------------------------
+
+def _fields(instance):
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_link_for_order_loads_what_the_orm_loads_in_one_query(django_assert_num_queries):
+    order, _token = emailed_order(customer_name="Dubois & <Fils>")
+    set_up(order, days_after_start(1))
+    link = order.setup_links.get()
+    expected = (SetupLink.objects.select_related("order", "order__provisioning").get(pk=link.pk))
+    with django_assert_num_queries(1):
+        loaded = links.link_for_order(link.pk, order.number)
+        problem = links.link_problem(loaded)
+    assert _fields(loaded) == _fields(expected)
+    assert _fields(loaded.order) == _fields(expected.order)
+    assert _fields(loaded.order.provisioning) == _fields(expected.order.provisioning)
+    assert loaded.order.provisioning.set_up_at is not None and problem is None
+    assert loaded.order.provisioning.order is loaded.order
+
+
+def test_link_for_order_is_none_for_another_order_or_an_unknown_link():
+    order, _token = emailed_order()
+    other, _other_token = emailed_order()
+    link = order.setup_links.get()
+    assert links.link_for_order(link.pk, other.number) is None
+    assert links.link_for_order(link.pk + 1000, order.number) is None
+    assert links.link_for_order(link.pk, order.number).pk == link.pk
+
+
 # --- Closing and re-opening --------------------------------------------------------------------
 
 def test_the_window_job_closes_expired_orders_once():

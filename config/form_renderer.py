@@ -1,0 +1,100 @@
+"""Django's form renderer, with its input widgets written in Python (settings.FORM_RENDERER).
+
+Every text, email, password, hidden or checkbox input, and each radio or checkbox option, is
+one to three template includes in Django (input.html with attrs.html, input_option.html): on a
+wizard step that was most of what rendering its form cost. This renderer writes the same markup
+in Python, for those templates only and only while they are Django's own, word for word: the
+sources below are checked against the installed templates when the renderer starts, so an
+overriding project template or another Django version falls back to the templates. Everything
+else is rendered by Django's templates, as before."""
+import html
+
+from django.forms.renderers import DjangoTemplates
+from django.template import TemplateDoesNotExist
+from django.utils.formats import localize
+from django.utils.safestring import SafeData
+
+WIDGETS = "django/forms/widgets/"
+INPUT = WIDGETS + "input.html"
+INPUT_OPTION = WIDGETS + "input_option.html"
+
+# The templates this module writes in Python, as Django 5.2 ships them.
+SOURCES = {
+    INPUT: ('<input type="{{ widget.type }}" name="{{ widget.name }}"{% if widget.value != None %}'
+            ' value="{{ widget.value|stringformat:\'s\' }}"{% endif %}'
+            '{% include "django/forms/widgets/attrs.html" %}>\n'),
+    WIDGETS + "attrs.html": (
+        '{% for name, value in widget.attrs.items %}{% if value is not False %} {{ name }}'
+        '{% if value is not True %}="{{ value|stringformat:\'s\' }}"{% endif %}{% endif %}'
+        '{% endfor %}'),
+    INPUT_OPTION: ('{% if widget.wrap_label %}<label{% if widget.attrs.id %} for="'
+                   '{{ widget.attrs.id }}"{% endif %}>{% endif %}'
+                   '{% include "django/forms/widgets/input.html" %}'
+                   '{% if widget.wrap_label %} {{ widget.label }}</label>{% endif %}\n'),
+}
+INCLUDES_INPUT = '{% include "django/forms/widgets/input.html" %}\n'
+INCLUDES_INPUT_OPTION = '{% include "django/forms/widgets/input_option.html" %}\n'
+INPUT_TEMPLATES = [WIDGETS + f"{name}.html" for name in (
+    "text", "email", "password", "hidden", "number", "url", "tel", "search", "color", "date",
+    "datetime", "time", "checkbox")]
+OPTION_TEMPLATES = [WIDGETS + "radio_option.html", WIDGETS + "checkbox_option.html"]
+
+
+def _value(value):
+    """`{{ value }}` in a template: localised, then escaped unless already safe."""
+    value = localize(value)
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+
+
+def _formatted(value):
+    """`{{ value|stringformat:'s' }}` (a filter that keeps safe strings safe)."""
+    try:
+        text = "%s" % (str(value) if isinstance(value, tuple) else value)
+    except (ValueError, TypeError):
+        text = ""
+    return text if isinstance(value, SafeData) else html.escape(text)
+
+
+def write_input(widget):
+    attrs = []
+    for name, value in widget["attrs"].items():
+        if value is not False:
+            attrs.append(f" {_value(name)}" if value is True else f' {_value(name)}="{_formatted(value)}"')
+    value = widget["value"]
+    value = "" if value is None else f' value="{_formatted(value)}"'
+    return (f'<input type="{_value(widget["type"])}" name="{_value(widget["name"])}"{value}'
+            f'{"".join(attrs)}>\n')
+
+
+def write_input_option(widget):
+    if not widget.get("wrap_label"):
+        return write_input(widget) + "\n"
+    target = widget["attrs"].get("id")
+    label_for = f' for="{_value(target)}"' if target else ""
+    return f'<label{label_for}>{write_input(widget)} {_value(widget["label"])}</label>\n'
+
+
+class Renderer(DjangoTemplates):
+    def __init__(self):
+        super().__init__()
+        self.writers = {}
+        if all(self._source(name) == source for name, source in SOURCES.items()):
+            for name in INPUT_TEMPLATES:
+                if self._source(name) == INCLUDES_INPUT:
+                    self.writers[name] = write_input
+            for name in OPTION_TEMPLATES:
+                if self._source(name) == INCLUDES_INPUT_OPTION:
+                    self.writers[name] = write_input_option
+
+    def _source(self, template_name):
+        try:
+            template = self.get_template(template_name)
+        except TemplateDoesNotExist:
+            return None
+        return getattr(getattr(template, "template", None), "source", None)
+
+    def render(self, template_name, context, request=None):
+        write = self.writers.get(template_name)
+        if write is None:
+            return super().render(template_name, context, request)
+        return write(context["widget"]).strip()
