@@ -12,6 +12,7 @@ import html
 from django.forms.renderers import DjangoTemplates
 from django.template import TemplateDoesNotExist
 from django.utils.formats import localize
+from django.utils.functional import Promise
 from django.utils.safestring import SafeData
 
 WIDGETS = "django/forms/widgets/"
@@ -40,9 +41,11 @@ INPUT_TEMPLATES = [WIDGETS + f"{name}.html" for name in (
 OPTION_TEMPLATES = [WIDGETS + "radio_option.html", WIDGETS + "checkbox_option.html"]
 
 
-def _value(value):
-    """`{{ value }}` in a template: localised, then escaped unless already safe."""
+def rendered(value):
+    """What `{{ value }}` writes in a template: localised, then escaped unless already safe."""
     value = localize(value)
+    if isinstance(value, Promise):  # a lazy translation, or a lazy safe string
+        value = str(value)
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
@@ -59,10 +62,10 @@ def write_input(widget):
     attrs = []
     for name, value in widget["attrs"].items():
         if value is not False:
-            attrs.append(f" {_value(name)}" if value is True else f' {_value(name)}="{_formatted(value)}"')
+            attrs.append(f" {rendered(name)}" if value is True else f' {rendered(name)}="{_formatted(value)}"')
     value = widget["value"]
     value = "" if value is None else f' value="{_formatted(value)}"'
-    return (f'<input type="{_value(widget["type"])}" name="{_value(widget["name"])}"{value}'
+    return (f'<input type="{rendered(widget["type"])}" name="{rendered(widget["name"])}"{value}'
             f'{"".join(attrs)}>\n')
 
 
@@ -70,8 +73,8 @@ def write_input_option(widget):
     if not widget.get("wrap_label"):
         return write_input(widget) + "\n"
     target = widget["attrs"].get("id")
-    label_for = f' for="{_value(target)}"' if target else ""
-    return f'<label{label_for}>{write_input(widget)} {_value(widget["label"])}</label>\n'
+    label_for = f' for="{rendered(target)}"' if target else ""
+    return f'<label{label_for}>{write_input(widget)} {rendered(widget["label"])}</label>\n'
 
 
 class Renderer(DjangoTemplates):
