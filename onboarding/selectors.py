@@ -7,9 +7,14 @@ from orgs.models import Organization, User, normalise_email
 from provisioning.models import SetupLink
 
 
+@functools.cache
+def _org_by_external_id():
+    return SelectRelated(Organization, where='"t"."kind" = %s AND "t"."external_id" = %s')
+
+
 def _org(kind, external_id):
-    # Unique (org_kind_external_id_unique): no ORDER BY to write, as first() would.
-    return next(iter(Organization.objects.filter(kind=kind, external_id=external_id)), None)
+    # On the wizard's every step after the first: its SQL written once (config/db.py).
+    return _org_by_external_id().first([str(kind), external_id])
 
 
 def partner_org_for(order):

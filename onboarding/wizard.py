@@ -132,9 +132,10 @@ class SetupWizard(SessionWizardView):
     @property
     def signed_in_member(self):
         """The signed-in user, when a member of the order's existing partner organisation."""
-        if self.partner_org is not None and access.is_member_of(self.request.user,
-                                                                self.partner_org):
-            return self.request.user
+        user = self.request.user
+        if user.is_authenticated and self.partner_org is not None and \
+                access.is_member_of(user, self.partner_org):
+            return user
         return None
 
     @property
@@ -180,6 +181,10 @@ class SetupWizard(SessionWizardView):
     def _link_admin_org(self):
         return self._link_admin_check[1]
 
+    def get_form(self, step=None, data=None, files=None):
+        self._binding = data is not None
+        return super().get_form(step, data, files)
+
     def get_cleaned_data_for_step(self, step):
         # A step with no stored answers has nothing to check. formtools keeps only valid answers
         # for the request, so it would build and check that step's empty form again at every
@@ -191,7 +196,9 @@ class SetupWizard(SessionWizardView):
     def get_form_kwargs(self, step=None):
         if step == "installer":
             member = self.signed_in_member
-            return {"partner_org": self.partner_org, "proof": self.proof,
+            # Only the answers' check reads the partner org: an empty form needs no look-up.
+            return {"partner_org": self.partner_org if getattr(self, "_binding", True) else None,
+                    "proof": self.proof,
                     "member_email": member.email if member is not None else None}
         if step == "partner_org":
             return {"existing": self.partner_org, "member": self.signed_in_member is not None}
