@@ -37,9 +37,9 @@ def rep_required(view):
 def stalled(request):
     form = StalledFilterForm(request.GET or None)
     filters = form.filters()
-    rows = selectors.stalled_orders(request.user, **filters)
     if request.GET.get("format") == "csv":
-        return _csv(rows)
+        return _csv(selectors.stalled_orders(request.user, **filters, with_rep=True))
+    rows = selectors.stalled_orders(request.user, **filters)
     page = Paginator(rows, form.page_size()).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for row in page:
