@@ -1,6 +1,7 @@
 """The account-rep dashboard: thin views over selectors (reads) and services (changes)."""
 import csv
 from functools import wraps
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -36,9 +37,9 @@ def rep_required(view):
 def stalled(request):
     form = StalledFilterForm(request.GET or None)
     filters = form.filters()
-    rows = selectors.stalled_orders(request.user, **filters)
     if request.GET.get("format") == "csv":
-        return _csv(rows)
+        return _csv(selectors.stalled_orders(request.user, **filters, with_rep=True))
+    rows = selectors.stalled_orders(request.user, **filters)
     page = Paginator(rows, form.page_size()).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for row in page:
@@ -56,7 +57,7 @@ def stalled(request):
         "failing_deployment_total": failing_deployment[0].total if failing_deployment else 0,
         "chart": charts.daily_bars(selectors.daily_chart(request.user, everyone)),
         "failing_emails": selectors.failing_emails(request.user, everyone),
-        "next": request.get_full_path(),
+        "next_quoted": quote(request.get_full_path(), safe="/"),
     })
 
 

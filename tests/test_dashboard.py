@@ -244,6 +244,8 @@ def test_csv_export_follows_the_current_filter(client, world, anne):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:6] == ["Order number", "Partner", "Customer", "Product", "Start date", "Days overdue"]
     assert [(r[0], r[5]) for r in rows[1:]] == [("CCW-10000009", "9"), ("CCW-10000005", "5")]
+    assert rows[0][-1] == "Account representative"
+    assert [r[-1] for r in rows[1:]] == ["anne@vendor.example"] * 2
 
 
 def test_csv_dates_are_iso_whatever_the_language(client, world, anne):
@@ -272,6 +274,8 @@ def test_the_chart_counts_orders_stalled_and_set_up_per_day(client, world, anne)
     page = response.content.decode()
     svg = page[page.index("<svg"):page.index("</svg>")]
     assert "<rect" in svg and "<script" not in svg  # drawn by the server, no script
+    assert "<title>Dec. 10, 2026: 4 stalled</title>" in svg  # each bar's tooltip: day, count, kind
+    assert "<title>Dec. 10, 2026: 1 set up</title>" in svg
     assert "Over the last 30 days: 4 orders stalled, 1 order set up." in page
 
 
