@@ -17,16 +17,25 @@ def meeting_language_choices():
     return [(code, get_language_info(code)["name_translated"]) for code in MEETING_LANGUAGES]
 
 
-class TimeZoneField(forms.ChoiceField):
+class ListChoiceField(forms.ChoiceField):
+    """A choice among an OptionsSelect's options, checked against the values it wrote once per
+    language rather than by going through every choice again, as ChoiceField does."""
+
+    widget = OptionsSelect
+
+    def valid_value(self, value):
+        return str(value) in self.widget.written_options()[1]
+
+
+class TimeZoneField(ListChoiceField):
     def __init__(self, **kwargs):
-        super().__init__(choices=countries.time_zone_choices, widget=OptionsSelect, **kwargs)
+        super().__init__(choices=countries.time_zone_choices, **kwargs)
 
 
 class CallingSettingsForm(forms.Form):
-    country = forms.ChoiceField(label=_("Country"), choices=countries.calling_country_choices,
-                                widget=OptionsSelect,
-                                help_text=_("Where the main location is. The main number must "
-                                            "belong to this country."))
+    country = ListChoiceField(label=_("Country"), choices=countries.calling_country_choices,
+                              help_text=_("Where the main location is. The main number must "
+                                          "belong to this country."))
     time_zone = TimeZoneField(label=_("Time zone"))
     location_name = forms.CharField(label=_("Default location name"), max_length=100,
                                     help_text=_("The name users see for the main site, e.g. "
@@ -80,8 +89,8 @@ class CallingSettingsForm(forms.Form):
 
 
 class MeetingSettingsForm(forms.Form):
-    language = forms.ChoiceField(label=_("Default language"), choices=meeting_language_choices,
-                                 help_text=_("Of the meeting site, invitations and recordings."))
+    language = ListChoiceField(label=_("Default language"), choices=meeting_language_choices,
+                               help_text=_("Of the meeting site, invitations and recordings."))
     time_zone = TimeZoneField(label=_("Time zone"),
                               help_text=_("Meeting times in invitations are shown in it."))
     recording_allowed = forms.BooleanField(label=_("Hosts may record meetings"), required=False)

@@ -2,11 +2,17 @@
 
 The country and time-zone lists have hundreds of options: Django builds a dict per option and
 includes one template for each, which made rendering them most of the calling step's time and
-much of the organisation steps'. The options are the same, chosen and escaped as Django does."""
+much of the organisation steps'. The options are the same, chosen and escaped as Django does.
+
+Choices given as a function (as the setup forms give them) are taken to depend on the active
+language alone: their options are written once per language and process, and a request only
+marks the selected one. Going through hundreds of choices again on every request (Django
+normalises each of them) was still most of the calling step's time."""
 import html
 
 from django import forms
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 
 def _escape(value):
@@ -14,8 +20,35 @@ def _escape(value):
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
+def _write(choices):
+    """What django/forms/widgets/select.html writes between <select> and </select> when nothing
+    is selected, and where " selected" goes for each value: {str(value): offset}, the first
+    option of that value, as ChoiceWidget.optgroups selects only one."""
+    parts, offsets, length = [], {}, 0
+    for option_value, option_label in choices:
+        if option_value is None:
+            option_value = ""
+        if isinstance(option_label, (list, tuple)):
+            group, group_choices = option_value, option_label
+        else:
+            group, group_choices = None, [(option_value, option_label)]
+        if group:
+            parts.append(f'\n  <optgroup label="{_escape(group)}">')
+            length += len(parts[-1])
+        for subvalue, sublabel in group_choices:
+            opening = f'\n  <option value="{_escape(subvalue)}"'
+            offsets.setdefault(str(subvalue), length + len(opening))
+            parts.append(f"{opening}>{_escape(sublabel)}</option>\n")
+            length += len(parts[-1])
+        if group:
+            parts.append("\n  </optgroup>")
+            length += len(parts[-1])
+    return "".join(parts), offsets
+
+
 class OptionsSelect(forms.Select):
     template_name = "onboarding/widgets/select.html"
+    _written = {}  # {(choices function, language): _write's answer}, for the process
 
     def get_context(self, name, value, attrs):
         # Widget's context without ChoiceWidget's optgroups, which this template does not read.
@@ -23,24 +56,21 @@ class OptionsSelect(forms.Select):
         context["widget"]["options_html"] = self.options_html(context["widget"]["value"])
         return context
 
+    def written_options(self):
+        function = getattr(self.choices, "func", None)  # a CallableChoiceIterator's
+        if function is None:
+            return _write(self.choices)
+        key = (function, get_language())
+        written = self._written.get(key)
+        if written is None:
+            written = self._written[key] = _write(self.choices)
+        return written
+
     def options_html(self, value):
-        """What django/forms/widgets/select.html writes between <select> and </select>, with
-        the selection of ChoiceWidget.optgroups (`value` as format_value gives it)."""
-        parts, has_selected = [], False
-        for option_value, option_label in self.choices:
-            if option_value is None:
-                option_value = ""
-            if isinstance(option_label, (list, tuple)):
-                group, choices = option_value, option_label
-            else:
-                group, choices = None, [(option_value, option_label)]
-            if group:
-                parts.append(f'\n  <optgroup label="{_escape(group)}">')
-            for subvalue, sublabel in choices:
-                selected = (not has_selected or self.allow_multiple_selected) and str(subvalue) in value
-                has_selected |= selected
-                parts.append(f'\n  <option value="{_escape(subvalue)}"{" selected" if selected else ""}>'
-                             f'{_escape(sublabel)}</option>\n')
-            if group:
-                parts.append("\n  </optgroup>")
-        return mark_safe("".join(parts))
+        """The options, the first one whose value is in `value` (as format_value gives it)
+        selected."""
+        options, offsets = self.written_options()
+        at = min((offsets[v] for v in value if v in offsets), default=None)
+        if at is None:
+            return mark_safe(options)
+        return mark_safe(f"{options[:at]} selected{options[at:]}")
