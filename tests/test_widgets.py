@@ -42,3 +42,22 @@ def test_the_setup_forms_use_it_for_their_long_lists():
     assert isinstance(MeetingSettingsForm().fields["time_zone"].widget, OptionsSelect)
     assert isinstance(PartnerOrgForm.base_fields["country"].widget, OptionsSelect)
     assert isinstance(CustomerOrgForm.base_fields["country"].widget, OptionsSelect)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_list_written_once_still_selects_each_requests_value(language):
+    with translation.override(language):
+        for value in ["DE", "FR", "", "not a choice", None, "CA"]:
+            mine = OptionsSelect(choices=countries.calling_country_choices).render("f", value)
+            assert mine == forms.Select(choices=countries.calling_country_choices).render("f", value)
+
+
+def test_the_long_lists_accept_only_what_they_offer():
+    data = {"country": "FR", "time_zone": "Europe/Paris", "location_name": "Lyon",
+            "main_number": "+33478000000"}
+    assert CallingSettingsForm(data).is_valid()
+    for field, value in [("country", "AQ"), ("time_zone", "Europe"), ("time_zone", "US/Eastern")]:
+        form = CallingSettingsForm({**data, field: value})
+        assert not form.is_valid() and form.errors[field][0].startswith("Select a valid choice")
+    assert not MeetingSettingsForm({"language": "xx", "time_zone": "UTC"}).is_valid()
+    assert MeetingSettingsForm({"language": "fr", "time_zone": "UTC"}).is_valid()
