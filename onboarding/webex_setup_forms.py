@@ -24,7 +24,7 @@ class ListChoiceField(forms.ChoiceField):
     widget = OptionsSelect
 
     def valid_value(self, value):
-        return str(value) in self.widget.written_options()[1]
+        return str(value) in self.widget.written_options().offsets
 
 
 class TimeZoneField(ListChoiceField):

@@ -9,6 +9,7 @@ language alone: their options are written once per language and process, and a r
 marks the selected one. Going through hundreds of choices again on every request (Django
 normalises each of them) was still most of the calling step's time."""
 import html
+from typing import NamedTuple
 
 from django import forms
 from django.utils.safestring import mark_safe
@@ -20,12 +21,22 @@ def _escape(value):
     return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
+class Written(NamedTuple):
+    """`html`: what django/forms/widgets/select.html writes between <select> and </select> when
+    nothing is selected; `offsets`: {str(value): where " selected" goes}, at the first option of
+    each value, as ChoiceWidget.optgroups selects only one; `empty_first`: whether the first
+    choice has no value, which Select.use_required_attribute asks."""
+
+    html: str
+    offsets: dict
+    empty_first: bool
+
+
 def _write(choices):
-    """What django/forms/widgets/select.html writes between <select> and </select> when nothing
-    is selected, and where " selected" goes for each value: {str(value): offset}, the first
-    option of that value, as ChoiceWidget.optgroups selects only one."""
-    parts, offsets, length = [], {}, 0
-    for option_value, option_label in choices:
+    parts, offsets, length, empty_first = [], {}, 0, False
+    for index, (option_value, option_label) in enumerate(choices):
+        if index == 0:
+            empty_first = option_value is None or option_value == ""
         if option_value is None:
             option_value = ""
         if isinstance(option_label, (list, tuple)):
@@ -43,18 +54,27 @@ def _write(choices):
         if group:
             parts.append("\n  </optgroup>")
             length += len(parts[-1])
-    return "".join(parts), offsets
+    return Written("".join(parts), offsets, empty_first)
 
 
 class OptionsSelect(forms.Select):
-    template_name = "onboarding/widgets/select.html"
     _written = {}  # {(choices function, language): _write's answer}, for the process
 
     def get_context(self, name, value, attrs):
-        # Widget's context without ChoiceWidget's optgroups, which this template does not read.
+        # Widget's context without ChoiceWidget's optgroups, which render() does not read.
         context = forms.Widget.get_context(self, name, value, attrs)
         context["widget"]["options_html"] = self.options_html(context["widget"]["value"])
         return context
+
+    def render(self, name, value, attrs=None, renderer=None):
+        """select.html and attrs.html's markup, written here too: through the template engine,
+        the <select> tag around the options cost more than writing them."""
+        widget = self.get_context(name, value, attrs)["widget"]
+        attributes = "".join(
+            f" {_escape(key)}" if val is True else f' {_escape(key)}="{_escape(val)}"'
+            for key, val in widget["attrs"].items() if val is not False)
+        return mark_safe(f'<select name="{_escape(widget["name"])}"{attributes}>'
+                         f'{widget["options_html"]}\n</select>')
 
     def written_options(self):
         function = getattr(self.choices, "func", None)  # a CallableChoiceIterator's
@@ -66,10 +86,14 @@ class OptionsSelect(forms.Select):
             written = self._written[key] = _write(self.choices)
         return written
 
+    def use_required_attribute(self, initial):
+        return (forms.Widget.use_required_attribute(self, initial)
+                and self.written_options().empty_first)
+
     def options_html(self, value):
         """The options, the first one whose value is in `value` (as format_value gives it)
         selected."""
-        options, offsets = self.written_options()
+        options, offsets, _ = self.written_options()
         at = min((offsets[v] for v in value if v in offsets), default=None)
         if at is None:
             return mark_safe(options)

@@ -49,7 +49,8 @@ def test_a_list_written_once_still_selects_each_requests_value(language):
     with translation.override(language):
         for value in ["DE", "FR", "", "not a choice", None, "CA"]:
             mine = OptionsSelect(choices=countries.calling_country_choices).render("f", value)
-            assert mine == forms.Select(choices=countries.calling_country_choices).render("f", value)
+            djangos = forms.Select(choices=countries.calling_country_choices).render("f", value)
+            assert mine == djangos
 
 
 def test_the_long_lists_accept_only_what_they_offer():
@@ -61,3 +62,16 @@ def test_the_long_lists_accept_only_what_they_offer():
         assert not form.is_valid() and form.errors[field][0].startswith("Select a valid choice")
     assert not MeetingSettingsForm({"language": "xx", "time_zone": "UTC"}).is_valid()
     assert MeetingSettingsForm({"language": "fr", "time_zone": "UTC"}).is_valid()
+
+
+@pytest.mark.parametrize("choices", [countries.calling_country_choices,
+                                     lambda: [("", "---------"), *countries.country_choices()]])
+def test_a_list_is_required_in_the_page_as_djangos_would_be(choices):
+    class Mine(forms.Form):
+        f = forms.ChoiceField(choices=choices, widget=OptionsSelect)
+
+    class Djangos(forms.Form):
+        f = forms.ChoiceField(choices=choices)
+
+    assert str(Mine()["f"]) == str(Djangos()["f"])
+    assert str(Mine(initial={"f": "FR"})["f"]) == str(Djangos(initial={"f": "FR"})["f"])
