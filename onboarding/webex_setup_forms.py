@@ -1,4 +1,6 @@
 """Forms of the service setup assistant. They validate; provisioning/webex_setup.py saves."""
+from functools import lru_cache
+
 import phonenumbers
 from django import forms
 from django.utils.translation import get_language_info
@@ -27,6 +29,20 @@ class ListChoiceField(forms.ChoiceField):
         return str(value) in self.widget.written_options().offsets
 
 
+def example_number(country, number_format):
+    """An example number of `country` in `number_format` (phonenumbers.PhoneNumberFormat), or ""
+    when phonenumbers has none."""
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        return ""
+    return _example_number(country, number_format)
+
+
+@lru_cache(maxsize=None)  # phonenumbers builds an example from its metadata on every call
+def _example_number(country, number_format):
+    example = phonenumbers.example_number(country)
+    return phonenumbers.format_number(example, number_format) if example else ""
+
+
 class TimeZoneField(ListChoiceField):
     def __init__(self, **kwargs):
         super().__init__(choices=countries.time_zone_choices, **kwargs)
@@ -49,11 +65,9 @@ class CallingSettingsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         country = self.data.get("country") or self.initial.get("country")
-        example = (phonenumbers.example_number(country)
-                   if country in phonenumbers.SUPPORTED_REGIONS else None)
+        example = example_number(country, phonenumbers.PhoneNumberFormat.NATIONAL)
         if example:
-            self.fields["main_number"].widget.attrs["placeholder"] = phonenumbers.format_number(
-                example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            self.fields["main_number"].widget.attrs["placeholder"] = example
 
     def clean_location_name(self):
         name = self.cleaned_data["location_name"].strip()
@@ -69,23 +83,18 @@ class CallingSettingsForm(forms.Form):
         return data
 
     def _e164(self, raw, country):
-        example = phonenumbers.example_number(country)
-        hint = (phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-                if example else "")
-        params = {"country": countries.country_name(country), "example": hint}
-        message = (_("Enter a valid phone number for %(country)s, e.g. %(example)s.") if hint
-                   else _("Enter a valid phone number for %(country)s."))
         try:
             number = phonenumbers.parse(raw, country)
         except phonenumbers.NumberParseException:
-            self.add_error("main_number", forms.ValidationError(message, code="invalid",
-                                                                params=params))
-            return raw
-        if not phonenumbers.is_valid_number_for_region(number, country):
-            self.add_error("main_number", forms.ValidationError(message, code="invalid",
-                                                                params=params))
-            return raw
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            number = None
+        if number is not None and phonenumbers.is_valid_number_for_region(number, country):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        hint = example_number(country, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        params = {"country": countries.country_name(country), "example": hint}
+        message = (_("Enter a valid phone number for %(country)s, e.g. %(example)s.") if hint
+                   else _("Enter a valid phone number for %(country)s."))
+        self.add_error("main_number", forms.ValidationError(message, code="invalid", params=params))
+        return raw
 
 
 class MeetingSettingsForm(forms.Form):
