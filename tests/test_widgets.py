@@ -6,7 +6,8 @@ from django.utils import translation
 
 from onboarding import countries
 from onboarding.forms import CustomerOrgForm, PartnerOrgForm
-from onboarding.webex_setup_forms import CallingSettingsForm, MeetingSettingsForm
+from onboarding.webex_setup_forms import (MEETING_LANGUAGES, CallingSettingsForm,
+                                          MeetingSettingsForm, meeting_language_choices)
 from onboarding.widgets import OptionsSelect
 
 CHOICES = [("", "---------"), ("FR", "France"), ("a&b", 'x"<y>'), (5, "five"),
@@ -36,10 +37,19 @@ def test_the_country_and_time_zone_lists_are_djangos_option_for_option(language,
     assert mine.count("<option ") > 200
 
 
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_meeting_language_list_is_djangos_too(language):
+    with translation.override(language):
+        mine = OptionsSelect(choices=meeting_language_choices).render("language", "fr")
+        assert mine == forms.Select(choices=meeting_language_choices).render("language", "fr")
+    assert mine.count("<option ") == len(MEETING_LANGUAGES)
+
+
 def test_the_setup_forms_use_it_for_their_long_lists():
     assert isinstance(CallingSettingsForm().fields["country"].widget, OptionsSelect)
     assert isinstance(CallingSettingsForm().fields["time_zone"].widget, OptionsSelect)
     assert isinstance(MeetingSettingsForm().fields["time_zone"].widget, OptionsSelect)
+    assert isinstance(MeetingSettingsForm().fields["language"].widget, OptionsSelect)
     assert isinstance(PartnerOrgForm.base_fields["country"].widget, OptionsSelect)
     assert isinstance(CustomerOrgForm.base_fields["country"].widget, OptionsSelect)
 
