@@ -1,4 +1,6 @@
 """Forms of the service setup assistant. They validate; provisioning/webex_setup.py saves."""
+from functools import lru_cache
+
 import phonenumbers
 from django import forms
 from django.utils.translation import get_language_info
@@ -17,16 +19,39 @@ def meeting_language_choices():
     return [(code, get_language_info(code)["name_translated"]) for code in MEETING_LANGUAGES]
 
 
-class TimeZoneField(forms.ChoiceField):
+class ListChoiceField(forms.ChoiceField):
+    """A choice among an OptionsSelect's options, checked against the values it wrote once per
+    language rather than by going through every choice again, as ChoiceField does."""
+
+    widget = OptionsSelect
+
+    def valid_value(self, value):
+        return str(value) in self.widget.written_options().offsets
+
+
+def example_number(country, number_format):
+    """An example number of `country` in `number_format` (phonenumbers.PhoneNumberFormat), or ""
+    when phonenumbers has none."""
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        return ""
+    return _example_number(country, number_format)
+
+
+@lru_cache(maxsize=None)  # phonenumbers builds an example from its metadata on every call
+def _example_number(country, number_format):
+    example = phonenumbers.example_number(country)
+    return phonenumbers.format_number(example, number_format) if example else ""
+
+
+class TimeZoneField(ListChoiceField):
     def __init__(self, **kwargs):
-        super().__init__(choices=countries.time_zone_choices, widget=OptionsSelect, **kwargs)
+        super().__init__(choices=countries.time_zone_choices, **kwargs)
 
 
 class CallingSettingsForm(forms.Form):
-    country = forms.ChoiceField(label=_("Country"), choices=countries.calling_country_choices,
-                                widget=OptionsSelect,
-                                help_text=_("Where the main location is. The main number must "
-                                            "belong to this country."))
+    country = ListChoiceField(label=_("Country"), choices=countries.calling_country_choices,
+                              help_text=_("Where the main location is. The main number must "
+                                          "belong to this country."))
     time_zone = TimeZoneField(label=_("Time zone"))
     location_name = forms.CharField(label=_("Default location name"), max_length=100,
                                     help_text=_("The name users see for the main site, e.g. "
@@ -40,11 +65,9 @@ class CallingSettingsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         country = self.data.get("country") or self.initial.get("country")
-        example = (phonenumbers.example_number(country)
-                   if country in phonenumbers.SUPPORTED_REGIONS else None)
+        example = example_number(country, phonenumbers.PhoneNumberFormat.NATIONAL)
         if example:
-            self.fields["main_number"].widget.attrs["placeholder"] = phonenumbers.format_number(
-                example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            self.fields["main_number"].widget.attrs["placeholder"] = example
 
     def clean_location_name(self):
         name = self.cleaned_data["location_name"].strip()
@@ -60,28 +83,23 @@ class CallingSettingsForm(forms.Form):
         return data
 
     def _e164(self, raw, country):
-        example = phonenumbers.example_number(country)
-        hint = (phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-                if example else "")
-        params = {"country": countries.country_name(country), "example": hint}
-        message = (_("Enter a valid phone number for %(country)s, e.g. %(example)s.") if hint
-                   else _("Enter a valid phone number for %(country)s."))
         try:
             number = phonenumbers.parse(raw, country)
         except phonenumbers.NumberParseException:
-            self.add_error("main_number", forms.ValidationError(message, code="invalid",
-                                                                params=params))
-            return raw
-        if not phonenumbers.is_valid_number_for_region(number, country):
-            self.add_error("main_number", forms.ValidationError(message, code="invalid",
-                                                                params=params))
-            return raw
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            number = None
+        if number is not None and phonenumbers.is_valid_number_for_region(number, country):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        hint = example_number(country, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        params = {"country": countries.country_name(country), "example": hint}
+        message = (_("Enter a valid phone number for %(country)s, e.g. %(example)s.") if hint
+                   else _("Enter a valid phone number for %(country)s."))
+        self.add_error("main_number", forms.ValidationError(message, code="invalid", params=params))
+        return raw
 
 
 class MeetingSettingsForm(forms.Form):
-    language = forms.ChoiceField(label=_("Default language"), choices=meeting_language_choices,
-                                 help_text=_("Of the meeting site, invitations and recordings."))
+    language = ListChoiceField(label=_("Default language"), choices=meeting_language_choices,
+                               help_text=_("Of the meeting site, invitations and recordings."))
     time_zone = TimeZoneField(label=_("Time zone"),
                               help_text=_("Meeting times in invitations are shown in it."))
     recording_allowed = forms.BooleanField(label=_("Hosts may record meetings"), required=False)

@@ -7,12 +7,14 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings as django_settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import Order, Service
+from orders.models import Order, OrderLine, Service
 from orgs import subdomains
 from orgs.models import Organization, normalise_email
 from provisioning import lifecycle, outbox
@@ -40,9 +42,15 @@ class ServiceSetupError(Exception):
         self.missing = list(missing)
 
 
+def services_of(order):
+    """The services purchased: `purchased` when load_order read them, else from the lines."""
+    purchased = getattr(order, "purchased", None)
+    return sorted(set(purchased)) if purchased is not None else order.services
+
+
 def steps_for(order):
     """The step keys of this order, according to the services purchased."""
-    services = set(order.services)
+    services = set(services_of(order))
     steps = [SUBSCRIPTION]
     if Service.CALLING in services:
         steps.append(CALLING)
@@ -92,11 +100,15 @@ def missing_before_deploy(order):
 
 
 def load_order(**lookup):
-    """The order with everything the assistant shows, in two queries."""
+    """The order with everything each page of the assistant reads, in one query: its relations,
+    and the services of its lines (which decide the steps). A page that lists the lines reads
+    them itself."""
+    # Each join more costs PostgreSQL more to plan than to run: nothing shown needs partner_org.
     return (Order.objects
-            .select_related("provisioning", "partner_org", "customer_org", "subscription",
-                            "calling_settings", "meeting_settings")
-            .prefetch_related("lines")
+            .select_related("provisioning", "customer_org", "subscription", "calling_settings",
+                            "meeting_settings")
+            .annotate(purchased=ArraySubquery(
+                OrderLine.objects.filter(order=OuterRef("pk")).values("service")))
             .get(**lookup))
 
 
@@ -147,15 +159,22 @@ def mark_subscription_reviewed(order, by=None):
     return subscription
 
 
+def _update_or_create(model, order, values):
+    """The order's settings row updated, else inserted. The caller holds the provisioning row's
+    lock, so no other writer can insert it meanwhile: update_or_create's own row lock and
+    savepoint would only add round trips."""
+    if not model.objects.filter(order=order).update(saved_at=timezone.now(), **values):
+        model.objects.create(order=order, **values)
+
+
 @transaction.atomic
 def save_calling_settings(order, *, country, time_zone, location_name, main_number, by=None):
     _lock(order)
     values = dict(country=country, time_zone=time_zone, location_name=location_name,
                   main_number=main_number)
-    settings, _created = CallingSettings.objects.update_or_create(order=order, defaults=values)
+    _update_or_create(CallingSettings, order, values)
     Event.objects.create(order=order, kind=Event.Kind.SETTINGS_SAVED, actor=_actor(by),
                          data={"step": CALLING, **values})
-    return settings
 
 
 @transaction.atomic
@@ -164,10 +183,9 @@ def save_meeting_settings(order, *, language, time_zone, recording_allowed, gues
     _lock(order)
     values = dict(language=language, time_zone=time_zone, recording_allowed=recording_allowed,
                   guests_allowed=guests_allowed, join_before_host=join_before_host)
-    settings, _created = MeetingSettings.objects.update_or_create(order=order, defaults=values)
+    _update_or_create(MeetingSettings, order, values)
     Event.objects.create(order=order, kind=Event.Kind.SETTINGS_SAVED, actor=_actor(by),
                          data={"step": MEETINGS, **values})
-    return settings
 
 
 def subdomain_locked(org, order):
@@ -237,7 +255,7 @@ def deploy(order, by=None, installer_email=""):
         subscription = ensure_subscription(fresh)
         subscription.activated_at = now
         subscription.save(update_fields=["activated_at"])
-        services = fresh.services
+        services = services_of(fresh)
         BillingPeriod.objects.bulk_create(
             [BillingPeriod(subscription=subscription, service=service, started_at=now)
              for service in services])
