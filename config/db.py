@@ -91,12 +91,14 @@ class SelectRelated:
     page, where Django compiling the same joined queryset again costs more than running it
     (bench/RESULTS.md): the SQL is written once per process from the models' fields, and the
     instances come back linked as select_related links them. `where` is SQL naming the tables
-    by their path, quoted: `"t"` for `model`, `"order"`, `"order__provisioning"`."""
+    by their path, quoted: `"t"` for `model`, `"order"`, `"order__provisioning"`; `extra` maps
+    attributes of the first instance to SQL expressions, as annotate() would add them."""
 
-    def __init__(self, model, *paths, where):
+    def __init__(self, model, *paths, where, extra=None):
         quote = connection.ops.quote_name
+        self.extra = list(extra or {})  # attribute of the first instance: its SQL expression
         self.columns = [Columns(model, quote("t"))]
-        self.links = []  # (parent index, attribute, reverse one-to-one)
+        self.links = []  # (parent index, the parent's field or reverse one-to-one)
         joins, aliases, models = [], {"": 0}, {"": model}
         for path in paths:
             parent_path, _, name = path.rpartition("__")
@@ -107,16 +109,16 @@ class SelectRelated:
             if field.concrete:  # a foreign key or one-to-one of the parent
                 on = (f"{alias}.{quote(child._meta.pk.column)} = "
                       f"{parent_alias}.{quote(field.column)}")
-                kind, attribute, reverse = ("LEFT JOIN" if field.null else "JOIN"), name, False
+                kind = "LEFT JOIN" if field.null else "JOIN"
             else:  # the other side of a one-to-one
                 on = (f"{alias}.{quote(field.field.column)} = "
                       f"{parent_alias}.{quote(parent._meta.pk.column)}")
-                kind, attribute, reverse = "LEFT JOIN", field.get_accessor_name(), True
+                kind = "LEFT JOIN"
             joins.append(f"{kind} {quote(child._meta.db_table)} {alias} ON {on}")
             aliases[path], models[path] = len(self.columns), child
             self.columns.append(Columns(child, alias))
-            self.links.append((aliases[parent_path], attribute, reverse))
-        select = ", ".join(columns.sql for columns in self.columns)
+            self.links.append((aliases[parent_path], field))
+        select = ", ".join([*(columns.sql for columns in self.columns), *(extra or {}).values()])
         self.sql = (f"SELECT {select} FROM {quote(model._meta.db_table)} {quote('t')} "
                     f"{' '.join(joins)} WHERE {where}")
 
@@ -131,7 +133,16 @@ class SelectRelated:
         for columns in self.columns:
             instances.append(columns.build(row[start:start + len(columns)]))
             start += len(columns)
-        for child, (parent, attribute, reverse) in zip(instances[1:], self.links):
-            if instances[parent] is not None and (child is not None or not reverse):
-                setattr(instances[parent], attribute, child)
+        for child, (parent, field) in zip(instances[1:], self.links):
+            if instances[parent] is None:
+                continue
+            if field.concrete:
+                setattr(instances[parent], field.name, child)
+            elif child is None:
+                # Absent, as select_related leaves it: reading it raises DoesNotExist, no query.
+                field.set_cached_value(instances[parent], None)
+            else:
+                setattr(instances[parent], field.get_accessor_name(), child)
+        for name, value in zip(self.extra, row[start:]):
+            setattr(instances[0], name, value)
         return instances[0]

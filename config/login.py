@@ -8,6 +8,7 @@ stays the page that was asked for (ours or the admin's), answered 429 with a mes
 what to do, in the reader's language.
 """
 from axes.backends import AxesStandaloneBackend
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.forms.forms import NON_FIELD_ERRORS
@@ -29,6 +30,16 @@ class LockoutBackend(AxesStandaloneBackend, ModelBackend):
         if request is not None:  # raises PermissionDenied while this pair is locked out
             AxesStandaloneBackend.authenticate(self, request, username, password, **kwargs)
         return ModelBackend.authenticate(self, request, username, password, **kwargs)
+
+    def get_user(self, user_id):
+        # ModelBackend's, with the user's membership in the same query: nearly every signed-in
+        # page asks which organisation the user belongs to (onboarding/access.py).
+        model = get_user_model()
+        try:
+            user = model._default_manager.select_related("membership").get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 def axes_username(request, credentials):

@@ -3,17 +3,17 @@ calling and meeting settings, reserve the subdomain, deploy and start billing.
 
 Each function locks the order's provisioning row first, so a deploy never interleaves with a
 settings change of the same order, and refuses changes once the order is deployed."""
+import functools
 import secrets
 from dataclasses import dataclass
 
 from django.conf import settings as django_settings
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import IntegrityError, transaction
-from django.db.models import OuterRef
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.db import SelectRelated
 from orders.models import Order, OrderLine, Service
 from orgs import subdomains
 from orgs.models import Organization, normalise_email
@@ -99,17 +99,29 @@ def missing_before_deploy(order):
     return [step for step in steps_for(order)[:-1] if step not in done]
 
 
+_LOADED = ("provisioning", "customer_org", "subscription", "calling_settings", "meeting_settings")
+
+
+@functools.cache
+def _order_statement(column, vendor):
+    # The services of its lines in the same row where the database has arrays (PostgreSQL);
+    # elsewhere (make run's SQLite) services_of reads the lines.
+    purchased = ({"purchased": f"ARRAY(SELECT service FROM {OrderLine._meta.db_table} "
+                               'WHERE order_id = "t"."id")'} if vendor == "postgresql" else {})
+    return SelectRelated(Order, *_LOADED, where=f'"t"."{column}" = %s', extra=purchased)
+
+
 def load_order(**lookup):
     """The order with everything each page of the assistant reads, in one query: its relations,
     and the services of its lines (which decide the steps). A page that lists the lines reads
-    them itself."""
-    # Each join more costs PostgreSQL more to plan than to run: nothing shown needs partner_org.
-    return (Order.objects
-            .select_related("provisioning", "customer_org", "subscription", "calling_settings",
-                            "meeting_settings")
-            .annotate(purchased=ArraySubquery(
-                OrderLine.objects.filter(order=OuterRef("pk")).values("service")))
-            .get(**lookup))
+    them itself. Its SQL is written once per process (config/db.py): compiling this queryset
+    cost several times running it. Raises Order.DoesNotExist."""
+    (name, value), = lookup.items()
+    column = Order._meta.pk.column if name == "pk" else Order._meta.get_field(name).column
+    order = _order_statement(column, connection.vendor).first([value])
+    if order is None:
+        raise Order.DoesNotExist(f"no order with {name} {value!r}")
+    return order
 
 
 # --- State changes -----------------------------------------------------------------------------

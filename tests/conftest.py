@@ -69,6 +69,14 @@ def _english_unless_asked():
     translation.activate("en")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_tasks_registered():
+    """The suite's Celery runs tasks eagerly, but only those this process registered: a worker
+    imports provisioning.tasks, a web process hands work over by name (provisioning/outbox.py).
+    Registered here, a test run alone delivers its emails as it does within the whole suite."""
+    import provisioning.tasks  # noqa: F401
+
+
 @pytest.fixture(autouse=True)
 def password_reset_worker(request, monkeypatch):
     """Password reset emails are sent by a Celery worker, and the suite runs none: the task runs

@@ -101,6 +101,18 @@ def test_reps_and_superusers_see_the_dashboard(client, anne, admin_user):
     assert client.get(URL).status_code == 200
 
 
+@pytest.mark.parametrize("who, shown", [("rep", True), ("superuser", True),
+                                        ("rep outside staff", False), ("partner user", False)])
+def test_the_menu_offers_the_dashboard_to_those_it_opens_for(client, who, shown):
+    user = {"rep": lambda: RepFactory(), "superuser": lambda: UserFactory(is_superuser=True),
+            "rep outside staff": lambda: RepFactory(is_staff=False),
+            "partner user": lambda: MembershipFactory().user}[who]()
+    client.force_login(user)
+    page = client.get("/", follow=True).content.decode()
+    assert (f'href="{URL}"' in page) is shown
+    assert (client.get(URL).status_code == 200) is shown
+
+
 # --- What it lists -----------------------------------------------------------------------------
 
 def test_by_default_a_rep_sees_their_own_stalled_orders_most_overdue_first(client, world, anne):

@@ -4,6 +4,7 @@ import html as htmllib
 import re
 
 import pytest
+from django.core.exceptions import ObjectDoesNotExist
 
 from onboarding import countries
 from provisioning import webex_setup
@@ -468,3 +469,45 @@ def test_deploying_a_customer_led_order_stays_within_its_query_budget(
     with django_assert_max_num_queries(15 + 1):  # + the partner's email
         assert client.post(step_url(order, "deploy")).status_code == 302
     assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.DEPLOYED).count() == 2
+
+
+# --- load_order: the one query every page of the assistant begins with ---------------------------
+
+def _fields(instance):
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("configured", [False, True])
+def test_load_order_loads_what_the_orm_loads_and_nothing_more(configured,
+                                                               django_assert_num_queries):
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models import OuterRef
+
+    from orders.models import Order, OrderLine
+
+    order = set_up_order(("calling", "meetings", "messaging"), configured=configured)
+    expected = (Order.objects.select_related(
+        "provisioning", "customer_org", "subscription", "calling_settings", "meeting_settings")
+        .annotate(purchased=ArraySubquery(OrderLine.objects.filter(order=OuterRef("pk"))
+                                          .values("service"))).get(pk=order.pk))
+    with django_assert_num_queries(1):
+        loaded = webex_setup.load_order(number=order.number)
+        relations = {}
+        for name in ("provisioning", "customer_org", "subscription", "calling_settings",
+                     "meeting_settings"):
+            try:
+                relations[name] = _fields(getattr(loaded, name))
+            except ObjectDoesNotExist:  # absent, known without asking again
+                relations[name] = None
+    assert _fields(loaded) == _fields(expected)
+    assert sorted(loaded.purchased) == sorted(expected.purchased) == ["calling", "meetings",
+                                                                      "messaging"]
+    for name, fields in relations.items():
+        try:
+            assert fields == _fields(getattr(expected, name)), name
+        except ObjectDoesNotExist:
+            assert fields is None, name
+    assert (relations["calling_settings"] is not None) == configured
+    with pytest.raises(Order.DoesNotExist):
+        webex_setup.load_order(pk=order.pk + 1000)
