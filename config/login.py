@@ -7,6 +7,8 @@ the authentication backend, so our sign-in page and the admin's are both covered
 stays the page that was asked for (ours or the admin's), answered 429 with a message that says
 what to do, in the reader's language.
 """
+import functools
+
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -14,6 +16,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.forms.forms import NON_FIELD_ERRORS
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+
+from config.db import SelectRelated
 
 MESSAGE = _("Too many failed sign-in attempts. Wait 15 minutes and try again, "
             "or reset your password.")
@@ -33,13 +37,15 @@ class LockoutBackend(AxesStandaloneBackend, ModelBackend):
 
     def get_user(self, user_id):
         # ModelBackend's, with the user's membership in the same query: nearly every signed-in
-        # page asks which organisation the user belongs to (onboarding/access.py).
-        model = get_user_model()
-        try:
-            user = model._default_manager.select_related("membership").get(pk=user_id)
-        except model.DoesNotExist:
-            return None
-        return user if self.user_can_authenticate(user) else None
+        # page asks which organisation the user belongs to (onboarding/access.py). Its SQL is
+        # written once per process (config/db.py), as it is asked on every signed-in request.
+        user = _user_with_membership().first([user_id])
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+@functools.cache
+def _user_with_membership():
+    return SelectRelated(get_user_model(), "membership", where='"t"."id" = %s')
 
 
 def axes_username(request, credentials):
