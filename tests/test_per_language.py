@@ -84,7 +84,7 @@ OLD_PROGRESS_LOOP = (
 def test_the_wizard_progress_is_the_list_the_template_loop_wrote(language):
     from onboarding.wizard import ALL_STEPS, STEP_NAMES
 
-    new = Template("{% load wizard_progress %}{% wizard_progress progress %}")
+    new = Template("{% load step_lists %}{% wizard_progress progress %}")
     with translation.override(language):
         for steps in (ALL_STEPS, ["role", "installer", "confirm"], ["customer_org", "confirm"]):
             for current in range(len(steps)):

@@ -528,3 +528,33 @@ def test_step_links_follow_the_sites_path_prefix():
             assert step_url(order, None) == f"{prefix}orders/{order.number}/services/deployed/"
     finally:
         set_script_prefix(before)
+
+
+OLD_STEPS_LOOP = (
+    '{% load i18n %}{% for s in steps %}\n'
+    '        <li class="{% if s.current %}current{% elif s.done %}done{% endif %}"'
+    '{% if s.current %} aria-current="step"{% endif %}>\n'
+    '          {% if s.reachable and not s.current %}<a href="{{ s.url }}">{{ s.label }}</a>'
+    '{% else %}{{ s.label }}{% endif %}\n'
+    '          {% if s.done %}<span class="visually-hidden">({% translate "done" %})</span>'
+    '{% endif %}\n'
+    '        </li>\n'
+    '      {% endfor %}')
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_assistants_steps_are_the_list_the_template_loop_wrote(language):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from onboarding.webex_setup_views import STEP_LABELS
+
+    keys = list(STEP_LABELS)
+    new = Template("{% load step_lists %}{% service_steps steps %}")
+    with translation.override(language):
+        for current in range(len(keys)):
+            steps = [{"key": key, "label": STEP_LABELS[key], "url": f"/o/A&B/{key}/",
+                      "done": i < current or i == len(keys) - 1, "current": i == current,
+                      "reachable": i <= current + 1} for i, key in enumerate(keys)]
+            assert new.render(Context({"steps": steps})) == \
+                Template(OLD_STEPS_LOOP).render(Context({"steps": steps}))
