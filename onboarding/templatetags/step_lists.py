@@ -38,15 +38,15 @@ def wizard_progress(progress):
 
 @register.simple_tag
 def service_steps(steps):
-    done = _("done")
+    done = f'<span class="visually-hidden">({conditional_escape(_("done"))})</span>'
     items = []
     for step in steps:
         label = conditional_escape(step["label"])
-        shown = (format_html('<a href="{}">{}</a>', step["url"], label)
-                 if step["reachable"] and not step["current"] else label)
-        items.append(format_html(
-            '\n        <li class="{}"{}>\n          {}\n          {}\n        </li>\n      ',
-            "current" if step["current"] else "done" if step["done"] else "",
-            mark_safe(' aria-current="step"') if step["current"] else "", shown,
-            format_html('<span class="visually-hidden">({})</span>', done) if step["done"] else ""))
+        current = step["current"]
+        shown = (f'<a href="{conditional_escape(step["url"])}">{label}</a>'
+                 if step["reachable"] and not current else label)
+        state = "current" if current else "done" if step["done"] else ""
+        aria = ' aria-current="step"' if current else ""
+        items.append(f'\n        <li class="{state}"{aria}>\n          {shown}'
+                     f'\n          {done if step["done"] else ""}\n        </li>\n      ')
     return mark_safe("".join(items))
