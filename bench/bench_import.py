@@ -105,11 +105,13 @@ def raw_bulk_insert(orders):
             for oid, o in zip(order_ids, orders):
                 s = schedule_for(Row(o))
                 rows.append((oid, "scheduled", s["email_due_at"], s["email_next_attempt_at"], 0, "",
-                             s["stall_due_at"], s["window_closes_at"], "", "", "", now))
+                             s["stall_due_at"], s["window_closes_at"], "", "", "", now,
+                             "", "", "", "", ""))
             execute_values(cur, """INSERT INTO provisioning_provisioning (order_id, status,
                 email_due_at, email_next_attempt_at, email_attempts, email_last_error,
                 stall_due_at, window_closes_at, setup_mode, installer_name, installer_email,
-                updated_at) VALUES %s""", rows, page_size=1000)
+                updated_at, confirmed_in_browser, customer_admin_email, email_delivery,
+                email_delivery_reason, email_message_id) VALUES %s""", rows, page_size=1000)
             execute_values(cur, """INSERT INTO provisioning_event (order_id, kind, note, data)
                 VALUES %s""", [(oid, "imported", "", "{}") for oid in order_ids], page_size=1000)
     return time.perf_counter() - t0

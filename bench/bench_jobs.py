@@ -44,9 +44,10 @@ RETURNING order_id"""
 # The database work of one deployment batch once claimed: a link per order, marked sent, history.
 SEND_FLOOR_SQL = """
 WITH links AS (
-  INSERT INTO provisioning_setuplink (order_id, token_hash, recipient_email, purpose, created_at)
-  SELECT o.id, md5(random()::text) || md5(random()::text), lower(o.deployment_contact_email),
-         'deployment', %(now)s
+  INSERT INTO provisioning_setuplink (order_id, token_hash, nonce, recipient_email, purpose,
+                                     created_at)
+  SELECT o.id, md5(random()::text) || md5(random()::text), md5(random()::text),
+         lower(o.deployment_contact_email), 'deployment', %(now)s
   FROM orders_order o WHERE o.id = ANY(%(ids)s)
   RETURNING order_id),
 sent AS (

@@ -35,18 +35,21 @@ def fill_outbox(n):
         # Sent: one every (two years / n), the newest a few seconds ago.
         cur.execute(f"""
             INSERT INTO {table} (kind, "to", subject, body_text, body_html, created_at,
-                                 next_attempt_at, attempts, last_error, sent_at, secrets)
+                                 next_attempt_at, attempts, last_error, sent_at, secrets,
+                                 delivery, delivery_reason, message_id)
             SELECT (%s::text[])[1 + i %% %s], 'someone' || i || '@example.com', %s,
-                   repeat('Bonjour, ', 60), repeat('<p>Bonjour</p>', 60), t, NULL, 1, '', t, '{{}}'
+                   repeat('Bonjour, ', 60), repeat('<p>Bonjour</p>', 60), t, NULL, 1, '', t, '{{}}',
+                   '', '', ''
             FROM generate_series(1, %s) AS i,
                  LATERAL (SELECT %s::timestamptz - (i * interval '63072 seconds' / %s * 1000)) AS s(t)
             """, [kinds, len(kinds), MARKER, n, now, n])
         cur.execute(f"""
             INSERT INTO {table} (kind, "to", subject, body_text, body_html, created_at,
-                                 next_attempt_at, attempts, last_error, sent_at, secrets)
+                                 next_attempt_at, attempts, last_error, sent_at, secrets,
+                                 delivery, delivery_reason, message_id)
             SELECT (%s::text[])[1 + i %% %s], 'waiting' || i || '@example.com', %s, 'b', '',
                    %s::timestamptz - i * interval '2 seconds', %s, CASE WHEN i <= 60 THEN 3 ELSE 0 END,
-                   '', NULL, '{{}}'
+                   '', NULL, '{{}}', '', '', ''
             FROM generate_series(1, 300) AS i""", [kinds, len(kinds), MARKER, now, now])
         cur.execute(f"ANALYZE {table}")
     return n
