@@ -58,15 +58,18 @@ def _formatted(value):
     return text if isinstance(value, SafeData) else html.escape(text)
 
 
+def write_attrs(attrs):
+    """What django/forms/widgets/attrs.html writes for a widget's attributes."""
+    return "".join(f" {rendered(name)}" if value is True
+                   else f' {rendered(name)}="{_formatted(value)}"'
+                   for name, value in attrs.items() if value is not False)
+
+
 def write_input(widget):
-    attrs = []
-    for name, value in widget["attrs"].items():
-        if value is not False:
-            attrs.append(f" {rendered(name)}" if value is True else f' {rendered(name)}="{_formatted(value)}"')
     value = widget["value"]
     value = "" if value is None else f' value="{_formatted(value)}"'
     return (f'<input type="{rendered(widget["type"])}" name="{rendered(widget["name"])}"{value}'
-            f'{"".join(attrs)}>\n')
+            f'{write_attrs(widget["attrs"])}>\n')
 
 
 def write_input_option(widget):

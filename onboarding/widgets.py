@@ -8,17 +8,13 @@ Choices given as a function (as the setup forms give them) are taken to depend o
 language alone: their options are written once per language and process, and a request only
 marks the selected one. Going through hundreds of choices again on every request (Django
 normalises each of them) was still most of the calling step's time."""
-import html
 from typing import NamedTuple
 
 from django import forms
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-
-def _escape(value):
-    """django.utils.html.conditional_escape, without its per-call lazy-string wrapper."""
-    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+from config.form_renderer import rendered, write_attrs
 
 
 class Written(NamedTuple):
@@ -44,12 +40,12 @@ def _write(choices):
         else:
             group, group_choices = None, [(option_value, option_label)]
         if group:
-            parts.append(f'\n  <optgroup label="{_escape(group)}">')
+            parts.append(f'\n  <optgroup label="{rendered(group)}">')
             length += len(parts[-1])
         for subvalue, sublabel in group_choices:
-            opening = f'\n  <option value="{_escape(subvalue)}"'
+            opening = f'\n  <option value="{rendered(subvalue)}"'
             offsets.setdefault(str(subvalue), length + len(opening))
-            parts.append(f"{opening}>{_escape(sublabel)}</option>\n")
+            parts.append(f"{opening}>{rendered(sublabel)}</option>\n")
             length += len(parts[-1])
         if group:
             parts.append("\n  </optgroup>")
@@ -70,10 +66,7 @@ class OptionsSelect(forms.Select):
         """select.html and attrs.html's markup, written here too: through the template engine,
         the <select> tag around the options cost more than writing them."""
         widget = self.get_context(name, value, attrs)["widget"]
-        attributes = "".join(
-            f" {_escape(key)}" if val is True else f' {_escape(key)}="{_escape(val)}"'
-            for key, val in widget["attrs"].items() if val is not False)
-        return mark_safe(f'<select name="{_escape(widget["name"])}"{attributes}>'
+        return mark_safe(f'<select name="{rendered(widget["name"])}"{write_attrs(widget["attrs"])}>'
                          f'{widget["options_html"]}\n</select>')
 
     def written_options(self):
