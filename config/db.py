@@ -5,10 +5,13 @@ sends it again. If the database restarts at that moment, the job's connection is
 closes it, waits for the server to come back and writes again (a few seconds at most), instead
 of giving up and leaving a duplicate email for the next run. Only outside a transaction: inside
 one, the work done so far is gone with the connection, and retrying would be wrong."""
+import functools
+import hashlib
 import logging
 import time
 
 from django.db import InterfaceError, OperationalError, connection
+from django.db.transaction import TransactionManagementError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,41 @@ def placeholders(values):
 
 
 # --- A hot look-up's SQL written once per process -----------------------------------------------
+
+@functools.cache
+def _prepared_form(sql):
+    """(statement name, the SQL with PostgreSQL's numbered parameters, their count)."""
+    parts = sql.split("%s")
+    if any("%" in part for part in parts):
+        raise ValueError("only %s placeholders can be prepared")
+    body = "".join(f"{part}${number}" for number, part in enumerate(parts[:-1], 1)) + parts[-1]
+    return f"hot_{hashlib.sha1(sql.encode()).hexdigest()[:16]}", body, len(parts) - 1
+
+
+def execute_prepared(cursor, sql, params):
+    """`cursor.execute(sql, params)`, planned once per database connection on PostgreSQL.
+
+    Planning a joined look-up cost PostgreSQL several times running it (bench/NOTES.md), and a
+    connection lives for many requests (CONN_MAX_AGE). The statement is prepared on the first
+    use on each connection and executed by name after; a prepared statement outlives a rolled
+    back transaction, and a new connection starts a new set. The PREPARE goes through the
+    driver's own cursor, as Django's connection set-up does: it is per connection, not per
+    request, and stays out of the query counts. Not for a pooler that hands one client's
+    statements to another server connection (PgBouncer in transaction mode)."""
+    if connection.vendor != "postgresql":
+        cursor.execute(sql, params)
+        return
+    name, body, count = _prepared_form(sql)
+    raw = connection.connection
+    if getattr(connection, "_prepared_on", None) is not raw:
+        connection._prepared_on, connection._prepared = raw, set()
+    if name not in connection._prepared:
+        with connection.wrap_database_errors:
+            cursor.cursor.execute(f"PREPARE {name} AS {body}")
+        connection._prepared.add(name)
+    cursor.execute(f"EXECUTE {name}({placeholders(range(count))})" if count else f"EXECUTE {name}",
+                   params)
+
 
 class Columns:
     """All a model's concrete fields as a SELECT list under a table alias, and the instance built
@@ -94,8 +132,11 @@ class SelectRelated:
     by their path, quoted: `"t"` for `model`, `"order"`, `"order__provisioning"`; `extra` maps
     attributes of the first instance to SQL expressions, as annotate() would add them."""
 
-    def __init__(self, model, *paths, where, extra=None):
+    def __init__(self, model, *paths, where, extra=None, lock=False):
         quote = connection.ops.quote_name
+        # FOR UPDATE where the database has row locks; SQLite (make run's default) runs one
+        # writer at a time anyway, as select_for_update() there.
+        self.lock = lock and connection.features.has_select_for_update
         self.extra = list(extra or {})  # attribute of the first instance: its SQL expression
         self.columns = [Columns(model, quote("t"))]
         self.links = []  # (parent index, the parent's field or reverse one-to-one)
@@ -120,12 +161,14 @@ class SelectRelated:
             self.links.append((aliases[parent_path], field))
         select = ", ".join([*(columns.sql for columns in self.columns), *(extra or {}).values()])
         self.sql = (f"SELECT {select} FROM {quote(model._meta.db_table)} {quote('t')} "
-                    f"{' '.join(joins)} WHERE {where}")
+                    f"{' '.join(joins)} WHERE {where}{' FOR UPDATE' if self.lock else ''}")
 
     def first(self, params):
         """The instance of the first row (the where should find one at most), or None."""
+        if self.lock and not connection.in_atomic_block:
+            raise TransactionManagementError("a row lock outside a transaction ends at once")
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            execute_prepared(cursor, self.sql, params)
             row = cursor.fetchone()
         if row is None:
             return None
@@ -146,3 +189,24 @@ class SelectRelated:
         for name, value in zip(self.extra, row[start:]):
             setattr(instances[0], name, value)
         return instances[0]
+
+
+@functools.cache
+def _update_statement(model, names, key):
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    return (f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
+            f"WHERE {quote(model._meta.get_field(key).column)} = %s"), fields
+
+
+def update_rows(model, key, value, values):
+    """`model.objects.filter(**{key: value}).update(**values)` for a write made on every submit of
+    a page: the UPDATE written once per process (and prepared per connection), the values
+    prepared for the database by their fields as the ORM prepares them. Returns the rows
+    updated."""
+    sql, fields = _update_statement(model, tuple(values), key)
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, sql, [*params, value])
+        return cursor.rowcount

@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from config.db import SelectRelated
+from config.db import SelectRelated, update_rows
 from orders.models import Order, OrderLine, Service
 from orgs import subdomains
 from orgs.models import Organization, normalise_email
@@ -126,9 +126,17 @@ def load_order(**lookup):
 
 # --- State changes -----------------------------------------------------------------------------
 
+@functools.cache
+def _lock_statement(vendor):
+    return SelectRelated(Provisioning, where='"t"."order_id" = %s', lock=True)
+
+
 def _lock(order):
-    """Lock the provisioning row; refuse when the order is not (or no longer) open for changes."""
-    provisioning = Provisioning.objects.select_for_update().get(pk=order.pk)
+    """Lock the provisioning row; refuse when the order is not (or no longer) open for changes.
+    Every save of the assistant begins here: its SQL is written once per process."""
+    provisioning = _lock_statement(connection.vendor).first([order.pk])
+    if provisioning is None:
+        raise Provisioning.DoesNotExist(f"no provisioning for order {order.pk}")
     if provisioning.deployed_at is not None:
         raise ServiceSetupError(ServiceSetupError.DEPLOYED)
     if provisioning.status == Status.CLOSED:
@@ -175,7 +183,7 @@ def _update_or_create(model, order, values):
     """The order's settings row updated, else inserted. The caller holds the provisioning row's
     lock, so no other writer can insert it meanwhile: update_or_create's own row lock and
     savepoint would only add round trips."""
-    if not model.objects.filter(order=order).update(saved_at=timezone.now(), **values):
+    if not update_rows(model, "order", order.pk, {"saved_at": timezone.now(), **values}):
         model.objects.create(order=order, **values)
 
 
