@@ -1,8 +1,9 @@
 """Django's form renderer, with its input widgets written in Python (settings.FORM_RENDERER).
 
-Every text, email, password, hidden or checkbox input, and each radio or checkbox option, is
-one to three template includes in Django (input.html with attrs.html, input_option.html): on a
-wizard step that was most of what rendering its form cost. This renderer writes the same markup
+Every text, email, password, hidden or checkbox input, each radio or checkbox option, and each
+option of a select, is one to three template includes in Django (input.html with attrs.html,
+input_option.html, select_option.html): on a wizard step that was most of what rendering its
+form cost, and on the rep dashboard its filters' options were forty-odd includes. This renderer writes the same markup
 in Python, for those templates only and only while they are Django's own, word for word: the
 sources below are checked against the installed templates when the renderer starts, so an
 overriding project template or another Django version falls back to the templates. Everything
@@ -18,6 +19,8 @@ from django.utils.safestring import SafeData
 WIDGETS = "django/forms/widgets/"
 INPUT = WIDGETS + "input.html"
 INPUT_OPTION = WIDGETS + "input_option.html"
+SELECT = WIDGETS + "select.html"
+SELECT_OPTION = WIDGETS + "select_option.html"
 
 # The templates this module writes in Python, as Django 5.2 ships them.
 SOURCES = {
@@ -32,6 +35,16 @@ SOURCES = {
                    '{{ widget.attrs.id }}"{% endif %}>{% endif %}'
                    '{% include "django/forms/widgets/input.html" %}'
                    '{% if widget.wrap_label %} {{ widget.label }}</label>{% endif %}\n'),
+}
+SELECT_SOURCES = {
+    SELECT: ('<select name="{{ widget.name }}"{% include "django/forms/widgets/attrs.html" %}>'
+             '{% for group_name, group_choices, group_index in widget.optgroups %}'
+             '{% if group_name %}\n  <optgroup label="{{ group_name }}">{% endif %}'
+             '{% for option in group_choices %}\n  '
+             '{% include option.template_name with widget=option %}{% endfor %}'
+             '{% if group_name %}\n  </optgroup>{% endif %}{% endfor %}\n</select>\n'),
+    SELECT_OPTION: ('<option value="{{ widget.value|stringformat:\'s\' }}"'
+                    '{% include "django/forms/widgets/attrs.html" %}>{{ widget.label }}</option>\n'),
 }
 INCLUDES_INPUT = '{% include "django/forms/widgets/input.html" %}\n'
 INCLUDES_INPUT_OPTION = '{% include "django/forms/widgets/input_option.html" %}\n'
@@ -80,6 +93,24 @@ def write_input_option(widget):
     return f'<label{label_for}>{write_input(widget)} {rendered(widget["label"])}</label>\n'
 
 
+def write_select(widget):
+    """select.html, its options written as select_option.html writes them. None when an option
+    has another template (a widget of the project's own): the templates render it all then."""
+    parts = [f'<select name="{rendered(widget["name"])}"{write_attrs(widget["attrs"])}>']
+    for group_name, group_choices, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{rendered(group_name)}">')
+        for option in group_choices:
+            if option["template_name"] != SELECT_OPTION:
+                return None
+            parts.append(f'\n  <option value="{_formatted(option["value"])}"'
+                         f'{write_attrs(option["attrs"])}>{rendered(option["label"])}</option>\n')
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>\n")
+    return "".join(parts)
+
+
 class Renderer(DjangoTemplates):
     def __init__(self):
         super().__init__()
@@ -91,6 +122,8 @@ class Renderer(DjangoTemplates):
             for name in OPTION_TEMPLATES:
                 if self._source(name) == INCLUDES_INPUT_OPTION:
                     self.writers[name] = write_input_option
+            if all(self._source(name) == source for name, source in SELECT_SOURCES.items()):
+                self.writers[SELECT] = write_select
 
     def _source(self, template_name):
         try:
@@ -101,6 +134,7 @@ class Renderer(DjangoTemplates):
 
     def render(self, template_name, context, request=None):
         write = self.writers.get(template_name)
-        if write is None:
+        written = write(context["widget"]) if write is not None else None
+        if written is None:
             return super().render(template_name, context, request)
-        return write(context["widget"]).strip()
+        return written.strip()

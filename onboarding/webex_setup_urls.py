@@ -8,7 +8,7 @@ from onboarding import webex_setup_views
 urlpatterns = [
     # The order whose setup link this browser opened last, at its first step not done.
     path("services/", webex_setup_views.service_setup, name="service_setup"),
-    path("orders/<str:number>/services/", webex_setup_views.resume, name="service_resume"),
-    path("orders/<str:number>/services/deployed/", webex_setup_views.deployed, name="service_deployed"),
-    path("orders/<str:number>/services/<slug:step>/", webex_setup_views.step, name="service_step"),
+    path("orders/<order:number>/services/", webex_setup_views.resume, name="service_resume"),
+    path("orders/<order:number>/services/deployed/", webex_setup_views.deployed, name="service_deployed"),
+    path("orders/<order:number>/services/<slug:step>/", webex_setup_views.step, name="service_step"),
 ]

@@ -6,8 +6,8 @@ from onboarding import done_views, link_views, wizard
 
 urlpatterns: list = [
     path("setup/", link_views.last_setup, name="last_setup"),
-    path("setup/orders/<str:number>/", wizard.SetupWizard.as_view(), name="setup"),
-    path("setup/orders/<str:number>/done/", done_views.setup_done, name="setup_done"),
+    path("setup/orders/<order:number>/", wizard.SetupWizard.as_view(), name="setup"),
+    path("setup/orders/<order:number>/done/", done_views.setup_done, name="setup_done"),
     # Tokens are 43 URL-safe characters: a shorter segment is some other /setup/... page.
     re_path(r"^setup/(?P<token>[A-Za-z0-9_-]{32,100})/$", link_views.entry, name="setup_link"),
 ]

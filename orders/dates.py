@@ -31,6 +31,16 @@ def long_date(value):
     return _written_day(day, translation.get_language())
 
 
+@functools.lru_cache(maxsize=4096)
+def _written_moment(wall_clock, fold, zone, language):
+    # The dashboard writes fifty moments a page, the same ones at every reload. The key holds
+    # the wall clock and its zone, not the instant: one instant reads differently in two zones.
+    return _written(wall_clock.replace(tzinfo=zone, fold=fold), "DATETIME_FORMAT", language)
+
+
 def long_datetime(value):
     """`value` in the current time zone already (templates convert it first)."""
+    if isinstance(value, datetime.datetime):
+        return _written_moment(value.replace(tzinfo=None), value.fold, value.tzinfo,
+                               translation.get_language())
     return _written(value, "DATETIME_FORMAT", translation.get_language())

@@ -1,5 +1,7 @@
 """The account-rep dashboard: thin views over selectors (reads) and services (changes)."""
 import csv
+import functools
+import re
 from functools import wraps
 from urllib.parse import quote
 
@@ -9,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -43,6 +45,7 @@ def stalled(request):
     page = Paginator(rows, form.page_size()).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for row in page:
+        row.urls = _row_urls(row.order)
         row.days_overdue = selectors.days_overdue(row, today)
         row.last_event_label = Event.Kind(row.last_event_kind).label if row.last_event_kind else ""
         row.can_reopen = lifecycle.can_reopen(row)
@@ -59,6 +62,35 @@ def stalled(request):
         "failing_emails": selectors.failing_emails(request.user, everyone),
         "next_quoted": quote(request.get_full_path(), safe="/"),
     })
+
+
+ROW_ACTIONS = ("reopen", "resend", "change_contact", "contacted")
+_MARK = "0rder0mark0"  # what no URL of the site holds otherwise
+_PLAIN = re.compile(r"[A-Za-z0-9._-]+")  # written in a URL as is, by reverse() as by str()
+
+
+@functools.lru_cache(maxsize=8)
+def _row_url_patterns(_prefix):
+    # A page of 25 rows reversed a hundred URLs that differ only by the order: each is reversed
+    # once per process with a mark, then the mark replaced. The prefix is in the key: reverse()
+    # starts with it.
+    patterns = {name: reverse(f"provisioning:{name}", args=[_MARK]) for name in ROW_ACTIONS}
+    try:
+        patterns["admin"] = reverse("admin:orders_order_change", args=[_MARK])
+    except NoReverseMatch:
+        patterns["admin"] = ""
+    return patterns
+
+
+def _row_urls(order):
+    """The row's action links: reverse()'s answers, without reversing at every row."""
+    patterns = _row_url_patterns(get_script_prefix())
+    if _PLAIN.fullmatch(order.number):
+        urls = {name: patterns[name].replace(_MARK, order.number) for name in ROW_ACTIONS}
+    else:
+        urls = {name: reverse(f"provisioning:{name}", args=[order.number]) for name in ROW_ACTIONS}
+    urls["admin"] = patterns["admin"].replace(_MARK, str(order.pk))
+    return urls
 
 
 def _cell(value):

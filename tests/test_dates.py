@@ -36,3 +36,19 @@ def test_templates_write_datetimes_in_the_site_s_time_zone(settings):
 
 def test_no_date_writes_nothing():
     assert Template("{% load order_dates %}[{{ none|long_date }}]").render(Context({"none": None})) == "[]"
+
+
+def test_one_instant_in_two_zones_and_two_languages_is_written_for_each():
+    """The written moments are kept per process: the same instant seen from another zone, or in
+    the other language, must not get the first one's text."""
+    from orders.dates import long_datetime
+
+    instant = datetime.datetime(2026, 12, 1, 8, 5, tzinfo=UTC)
+    paris, montreal = instant.astimezone(ZoneInfo("Europe/Paris")), instant.astimezone(
+        ZoneInfo("America/Montreal"))
+    with translation.override("fr"):
+        assert long_datetime(paris) == "1er décembre 2026 09:05"
+        assert long_datetime(montreal) == "1er décembre 2026 03:05"
+        assert long_datetime(instant) == "1er décembre 2026 08:05"
+    with translation.override("en"):
+        assert long_datetime(paris) == "Dec. 1, 2026, 9:05 a.m."

@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
-from config.form_renderer import INPUT, OPTION_TEMPLATES, Renderer
+from config.form_renderer import INPUT, OPTION_TEMPLATES, SELECT, Renderer
 from tests.wizard_helpers import open_link
 
 DJANGO = DjangoTemplates()
@@ -59,10 +59,41 @@ def test_radio_and_checkbox_options_are_djangos_markup(field_class, widget, data
         assert options(MINE) == options(DJANGO)
 
 
+GROUPED = [("", "none"), (gettext_lazy("English"), [("a&b", 'x"<y>'), (5, mark_safe("<b>5</b>"))]),
+           ('O"Neil <g>', [("x", "X"), ("y", gettext_lazy("French"))]), ("z", "last")]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("attrs", ATTRS)
+@pytest.mark.parametrize("widget", [forms.Select, forms.SelectMultiple, forms.NullBooleanSelect])
+def test_selects_are_djangos_markup(widget, attrs, language):
+    with translation.override(language):
+        for choices in ([], CHOICES, GROUPED):
+            values = [None, "", "a&b", 5, ["a&b", "y"], "nope", True, "unknown"]
+            made = widget(attrs=attrs)
+            if widget is forms.NullBooleanSelect:
+                values = [None, "", True, False, "true", "unknown", "2"]
+            else:
+                made.choices = choices
+            for value in values:
+                mine = made.render("f", value, renderer=MINE)
+                assert mine == made.render("f", value, renderer=DJANGO), (choices, value)
+
+
+def test_a_select_whose_options_have_another_template_is_rendered_by_the_templates():
+    class Marked(forms.Select):
+        option_template_name = "django/forms/widgets/input_option.html"
+
+    widget = Marked(choices=CHOICES)
+    assert widget.render("f", "a&b", renderer=MINE) == widget.render("f", "a&b", renderer=DJANGO)
+    assert "<option" not in widget.render("f", "a&b", renderer=MINE)
+
+
 def test_it_writes_the_inputs_and_options_itself():
     assert {INPUT.replace("input", name) for name in ("text", "email", "password", "hidden")} \
         <= set(MINE.writers)
     assert set(OPTION_TEMPLATES) <= set(MINE.writers)
+    assert SELECT in MINE.writers
 
 
 def test_a_template_that_is_not_djangos_own_is_rendered_by_the_template():
@@ -75,6 +106,17 @@ def test_a_template_that_is_not_djangos_own_is_rendered_by_the_template():
     assert renderer.writers == {}
     assert forms.TextInput().render("f", "x", renderer=renderer) == \
         forms.TextInput().render("f", "x", renderer=DJANGO)
+
+
+def test_an_overridden_select_template_keeps_the_select_to_the_templates_only():
+    class Overridden(Renderer):
+        def _source(self, template_name):
+            source = super()._source(template_name)
+            return source.replace("<option", "<option data-ours") \
+                if template_name.endswith("select_option.html") else source
+
+    renderer = Overridden()
+    assert SELECT not in renderer.writers and INPUT.replace("input", "text") in renderer.writers
 
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
