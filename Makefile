@@ -27,6 +27,9 @@ messages: $(STAMP)
 	$(BIN)/python scripts/untranslated.py
 
 # Web + Celery worker + beat on SQLite and a filesystem broker unless DATABASE_URL/REDIS_URL are set.
+# DEBUG for every step, not only the servers: the settings refuse the public development key
+# without it, and migrate runs first.
+run: export DEBUG ?= true
 run: $(STAMP) compilemessages
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py collectstatic --noinput -v0
