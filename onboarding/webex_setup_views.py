@@ -1,18 +1,17 @@
 """The service setup assistant (spec step 11). Each step saves when submitted (real settings,
 through provisioning/webex_setup.py); leaving half-way loses nothing, and coming back resumes at the
 first step not done."""
-import functools
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from config.reversing import reverse_with
 from onboarding import countries
 from onboarding.access import (authenticated_recently, last_opened, mark_authenticated,
                                user_can_deploy, user_can_manage)
@@ -75,16 +74,9 @@ def _guarded(view):
 
 
 def step_url(order, step):
-    return _step_url(get_script_prefix(), order.number, step)
-
-
-@functools.lru_cache(maxsize=4096)
-def _step_url(_prefix, number, step):
-    # Each page links every step of its order (the navigation, back, next): the same few URLs
-    # reversed again at every request. The prefix is in the key: reverse() starts with it.
     if step is None or step == "deployed":
-        return reverse("onboarding:service_deployed", args=[number])
-    return reverse("onboarding:service_step", args=[number, step])
+        return reverse_with("onboarding:service_deployed", order.number)
+    return reverse_with("onboarding:service_step", order.number, step)
 
 
 def _resume_url(order):

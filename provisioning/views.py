@@ -1,7 +1,5 @@
 """The account-rep dashboard: thin views over selectors (reads) and services (changes)."""
 import csv
-import functools
-import re
 from functools import wraps
 from urllib.parse import quote
 
@@ -11,12 +9,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from config.reversing import reverse_with
 from orders.dates import long_date
 from orders.models import Order
 from provisioning import charts, lifecycle, selectors, services
@@ -65,31 +64,15 @@ def stalled(request):
 
 
 ROW_ACTIONS = ("reopen", "resend", "change_contact", "contacted")
-_MARK = "0rder0mark0"  # what no URL of the site holds otherwise
-_PLAIN = re.compile(r"[A-Za-z0-9._-]+")  # written in a URL as is, by reverse() as by str()
-
-
-@functools.lru_cache(maxsize=8)
-def _row_url_patterns(_prefix):
-    # A page of 25 rows reversed a hundred URLs that differ only by the order: each is reversed
-    # once per process with a mark, then the mark replaced. The prefix is in the key: reverse()
-    # starts with it.
-    patterns = {name: reverse(f"provisioning:{name}", args=[_MARK]) for name in ROW_ACTIONS}
-    try:
-        patterns["admin"] = reverse("admin:orders_order_change", args=[_MARK])
-    except NoReverseMatch:
-        patterns["admin"] = ""
-    return patterns
 
 
 def _row_urls(order):
-    """The row's action links: reverse()'s answers, without reversing at every row."""
-    patterns = _row_url_patterns(get_script_prefix())
-    if _PLAIN.fullmatch(order.number):
-        urls = {name: patterns[name].replace(_MARK, order.number) for name in ROW_ACTIONS}
-    else:
-        urls = {name: reverse(f"provisioning:{name}", args=[order.number]) for name in ROW_ACTIONS}
-    urls["admin"] = patterns["admin"].replace(_MARK, str(order.pk))
+    """The row's action links, and its order's page in the admin ("" where it is not mounted)."""
+    urls = {name: reverse_with(f"provisioning:{name}", order.number) for name in ROW_ACTIONS}
+    try:
+        urls["admin"] = reverse_with("admin:orders_order_change", order.pk)
+    except NoReverseMatch:
+        urls["admin"] = ""
     return urls
 
 

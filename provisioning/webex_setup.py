@@ -127,7 +127,7 @@ def load_order(**lookup):
 # --- State changes -----------------------------------------------------------------------------
 
 @functools.cache
-def _lock_statement(vendor):
+def _lock_statement(_vendor):
     return SelectRelated(Provisioning, where='"t"."order_id" = %s', lock=True)
 
 

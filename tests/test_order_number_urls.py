@@ -8,9 +8,9 @@ import time_machine
 from django.urls import resolve, reverse
 
 from orders.validation import ORDER_NUMBER_RE
-from provisioning import jobs
-from provisioning.models import Event
-from tests.factories import EmailedOrderFactory, RepFactory
+from provisioning import jobs, links
+from provisioning.models import Event, SetupLink
+from tests.factories import EmailedOrderFactory, InstallerFactory, OrderFactory, RepFactory
 from tests.helpers import local
 from tests.service_helpers import set_up_order
 
@@ -63,8 +63,6 @@ def test_a_rep_dashboard_listing_such_an_order_opens_and_its_actions_work(client
 
 def test_its_partner_reaches_the_service_setup(client):
     order = set_up_order(["calling"], number=NUMBER)
-    from tests.factories import InstallerFactory
-
     client.force_login(InstallerFactory(organization=order.partner_org))
     response = client.get(reverse("onboarding:service_resume", args=[NUMBER]))
     assert response.status_code == 302
@@ -74,10 +72,6 @@ def test_its_partner_reaches_the_service_setup(client):
 
 
 def test_its_setup_link_opens_the_wizard(client):
-    from provisioning import links
-    from provisioning.models import SetupLink
-    from tests.factories import OrderFactory
-
     order = OrderFactory(number=NUMBER)
     token = links.issue_link(order, order.deployment_contact_email, SetupLink.Purpose.DEPLOYMENT)
     response = client.get(f"/setup/{token}/")
