@@ -11,6 +11,7 @@ import logging
 import time
 
 from django.db import InterfaceError, OperationalError, connection
+from django.db.models import Value
 from django.db.transaction import TransactionManagementError
 
 log = logging.getLogger(__name__)
@@ -88,12 +89,19 @@ def execute_prepared(cursor, sql, params):
 
 
 class Columns:
-    """All a model's concrete fields as a SELECT list under a table alias, and the instance built
-    back from them as the ORM builds it (the database's values converted, then Model.from_db)."""
+    """A model's concrete fields (all, or those named and the primary key) as a SELECT list under
+    a table alias, and the instance built back from them as the ORM builds it (the database's
+    values converted, then Model.from_db, which defers the fields left out)."""
 
-    def __init__(self, model, alias):
+    def __init__(self, model, alias, names=None):
         self.model = model
         self.fields = model._meta.concrete_fields
+        if names is not None:  # as only(): these fields and the primary key, the rest deferred
+            keep = {model._meta.pk.name, *names}
+            unknown = keep - {field.name for field in self.fields}
+            if unknown:
+                raise ValueError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+            self.fields = [field for field in self.fields if field.name in keep]
         self.names = [field.attname for field in self.fields]
         self.sql = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}"
                              for field in self.fields)
@@ -125,20 +133,31 @@ class Columns:
 
 
 class SelectRelated:
-    """`model.objects.select_related(*paths).filter(…)` for look-ups made on every request of a
+    """`model.objects.select_related(*paths).filter(…)` for queries made on every request of a
     page, where Django compiling the same joined queryset again costs more than running it
     (bench/RESULTS.md): the SQL is written once per process from the models' fields, and the
     instances come back linked as select_related links them. `where` is SQL naming the tables
     by their path, quoted: `"t"` for `model`, `"order"`, `"order__provisioning"`; `extra` maps
-    attributes of the first instance to SQL expressions, as annotate() would add them."""
+    attributes of the first instance to SQL expressions, as annotate() would add them (or to
+    (SQL, a model field): the value converted as that field's, as annotate's output_field); `only`
+    names the fields to load as only() does (`"status"`, `"order__number"`), the others deferred;
+    `then` is SQL after the where (ORDER BY)."""
 
-    def __init__(self, model, *paths, where, extra=None, lock=False):
+    def __init__(self, model, *paths, where, extra=None, lock=False, only=None, then=""):
         quote = connection.ops.quote_name
-        # FOR UPDATE where the database has row locks; SQLite (make run's default) runs one
-        # writer at a time anyway, as select_for_update() there.
-        self.lock = lock and connection.features.has_select_for_update
-        self.extra = list(extra or {})  # attribute of the first instance: its SQL expression
-        self.columns = [Columns(model, quote("t"))]
+        self.lock = lock
+        self.extra = [(name, sql[1] if isinstance(sql, tuple) else None)
+                      for name, sql in (extra or {}).items()]  # (attribute, its field or None)
+        self._extra_converters = {}
+
+        def loaded(path):
+            if only is None:
+                return None
+            prefix = f"{path}__" if path else ""
+            return [name[len(prefix):] for name in only
+                    if name.startswith(prefix) and "__" not in name[len(prefix):]]
+
+        self.columns = [Columns(model, quote("t"), loaded(""))]
         self.links = []  # (parent index, the parent's field or reverse one-to-one)
         joins, aliases, models = [], {"": 0}, {"": model}
         for path in paths:
@@ -148,6 +167,8 @@ class SelectRelated:
             child = field.related_model
             alias, parent_alias = quote(path), quote(parent_path or "t")
             if field.concrete:  # a foreign key or one-to-one of the parent
+                if field not in self.columns[aliases[parent_path]].fields:
+                    raise ValueError(f"{path} is joined but {field.name} is not loaded")
                 on = (f"{alias}.{quote(child._meta.pk.column)} = "
                       f"{parent_alias}.{quote(field.column)}")
                 kind = "LEFT JOIN" if field.null else "JOIN"
@@ -157,21 +178,51 @@ class SelectRelated:
                 kind = "LEFT JOIN"
             joins.append(f"{kind} {quote(child._meta.db_table)} {alias} ON {on}")
             aliases[path], models[path] = len(self.columns), child
-            self.columns.append(Columns(child, alias))
+            self.columns.append(Columns(child, alias, loaded(path)))
             self.links.append((aliases[parent_path], field))
-        select = ", ".join([*(columns.sql for columns in self.columns), *(extra or {}).values()])
-        self.sql = (f"SELECT {select} FROM {quote(model._meta.db_table)} {quote('t')} "
-                    f"{' '.join(joins)} WHERE {where}{' FOR UPDATE' if self.lock else ''}")
+        select = ", ".join([*(columns.sql for columns in self.columns),
+                            *(sql[0] if isinstance(sql, tuple) else sql
+                              for sql in (extra or {}).values())])
+        self.select = (f"SELECT {select} FROM {quote(model._meta.db_table)} {quote('t')} "
+                       f"{' '.join(joins)} WHERE {where}{' ' + then if then else ''}")
+        # FOR UPDATE where the database has row locks; SQLite (make run's default) runs one
+        # writer at a time anyway, as select_for_update() there.
+        self.sql = self.select + (" FOR UPDATE" if lock and connection.features.has_select_for_update
+                                  else "")
 
     def first(self, params):
-        """The instance of the first row (the where should find one at most), or None."""
+        """The instance of the first row (the where should find one at most), or None. Planned
+        once per connection (execute_prepared): a look-up by key has one plan whatever its
+        values."""
         if self.lock and not connection.in_atomic_block:
             raise TransactionManagementError("a row lock outside a transaction ends at once")
         with connection.cursor() as cursor:
             execute_prepared(cursor, self.sql, params)
             row = cursor.fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._instance(row)
+
+    def all(self, params, limit=None, offset=0):
+        """The instances of every row, or of `limit` rows after the first `offset`. Planned at
+        each call, as the ORM's are: a list's best plan can depend on its values (a range of
+        dates, how many rows a rep has)."""
+        if self.lock:
+            raise TransactionManagementError("rows are locked one look-up at a time (first())")
+        sql = self.select if limit is None else f"{self.select} LIMIT %s OFFSET %s"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params if limit is None else [*params, limit, offset])
+            return [self._instance(row) for row in cursor.fetchall()]
+
+    def iterator(self, params, chunk_size):
+        """The instances of every row, fetched `chunk_size` rows at a time through the cursor the
+        ORM's iterator() uses (server-side on PostgreSQL): an export of every row."""
+        if self.lock:
+            raise TransactionManagementError("rows are locked one look-up at a time (first())")
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(self.select, params)
+            while rows := cursor.fetchmany(chunk_size):
+                yield from (self._instance(row) for row in rows)
+
+    def _instance(self, row):
         instances, start = [], 0
         for columns in self.columns:
             instances.append(columns.build(row[start:start + len(columns)]))
@@ -186,9 +237,32 @@ class SelectRelated:
                 field.set_cached_value(instances[parent], None)
             else:
                 setattr(instances[parent], field.get_accessor_name(), child)
-        for name, value in zip(self.extra, row[start:]):
-            setattr(instances[0], name, value)
+        converters = self._extra_converters_now()
+        for (name, _), value, convert in zip(self.extra, row[start:], converters):
+            setattr(instances[0], name, convert(value))
         return instances[0]
+
+    def _extra_converters_now(self):
+        vendor = connection.vendor
+        if vendor not in self._extra_converters:
+            self._extra_converters[vendor] = [_converter(field) for _, field in self.extra]
+        return self._extra_converters[vendor]
+
+
+def _converter(field):
+    """The database's value of an expression of `field` (a model's, or one such as
+    BooleanField() for an EXISTS) as the ORM gives it: a SQLite datetime is text, its EXISTS 0
+    or 1."""
+    if field is None:
+        return lambda value: value
+    column = Value(None, output_field=field)
+    steps = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+
+    def convert(value):
+        for step in steps:
+            value = step(value, column, connection)
+        return value
+    return convert
 
 
 @functools.cache

@@ -24,11 +24,12 @@ def _written_day(day, language):
     return _written(day, "DATE_FORMAT", language)
 
 
-def long_date(value):
+def long_date(value, language=None):
+    """`language`: the active one when not given (a page writing many dates looks it up once)."""
     if not value:
         return ""
     day = value.date() if isinstance(value, datetime.datetime) else value
-    return _written_day(day, translation.get_language())
+    return _written_day(day, language or translation.get_language())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -38,9 +39,9 @@ def _written_moment(wall_clock, fold, zone, language):
     return _written(wall_clock.replace(tzinfo=zone, fold=fold), "DATETIME_FORMAT", language)
 
 
-def long_datetime(value):
+def long_datetime(value, language=None):
     """`value` in the current time zone already (templates convert it first)."""
+    language = language or translation.get_language()
     if isinstance(value, datetime.datetime):
-        return _written_moment(value.replace(tzinfo=None), value.fold, value.tzinfo,
-                               translation.get_language())
-    return _written(value, "DATETIME_FORMAT", translation.get_language())
+        return _written_moment(value.replace(tzinfo=None), value.fold, value.tzinfo, language)
+    return _written(value, "DATETIME_FORMAT", language)

@@ -81,12 +81,19 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
-@pytest.mark.parametrize("who", ["partner user", "staff, not a rep", "rep outside staff"])
+@pytest.mark.parametrize("who", ["partner user", "staff, not a rep", "staff in another group",
+                                 "rep outside staff"])
 def test_people_who_are_not_account_reps_get_403(client, who):
     if who == "partner user":
         user = MembershipFactory().user
     elif who == "staff, not a rep":
         user = UserFactory(is_staff=True)
+    elif who == "staff in another group":
+        from django.contrib.auth.models import Group
+
+        user = UserFactory(is_staff=True)
+        user.groups.add(Group.objects.create(name="Support"))
+        RepFactory()  # the reps group has members, just not this one
     else:
         user = RepFactory(is_staff=False)
     client.force_login(user)
