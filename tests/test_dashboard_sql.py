@@ -265,3 +265,17 @@ def test_the_failing_panels_and_the_chart_count_what_the_orm_counted(world):
                                          TODAY - datetime.timedelta(days=1))
         assert days[(TODAY - datetime.timedelta(days=3), Event.Kind.STALLED)] == 1
         assert days[(TODAY - datetime.timedelta(days=2), Event.Kind.SET_UP)] == 1
+
+
+@pytest.mark.parametrize("search", ["'; DROP TABLE orders_order; --", "%", "_", "\\", "100%",
+                                    "Martin' OR '1'='1", '"order"."id"', "%s", "$1"])
+def test_a_hostile_search_is_a_value_never_sql(world, client, search):
+    anne = world["anne"]
+    with time_machine.travel(NOW + datetime.timedelta(hours=2), tick=False):
+        found = selectors.stalled_orders(anne, everyone=True, search=search)
+        expected = orm_stalled_orders(anne, everyone=True, search=search)
+        assert found.count() == expected.count()
+        assert [shown(row) for row in found] == [shown(row) for row in expected]
+        client.force_login(anne)
+        assert client.get("/reps/stalled/", {"reps": "all", "q": search}).status_code == 200
+    assert Provisioning.objects.count() == 17

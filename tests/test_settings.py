@@ -71,6 +71,50 @@ def test_the_make_run_demo_on_sqlite_prints_a_set_up_now_link_that_opens(tmp_pat
     assert (status, path.startswith("/setup/orders/CCW-DEMO-")) == ("200", True), page.stdout + page.stderr
 
 
+DASHBOARD_ON_SQLITE = """
+import datetime
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.utils import timezone
+from orders.models import Order
+from provisioning import jobs, lifecycle, selectors
+order = Order.objects.get(number__startswith="CCW-DEMO-")
+rep = order.account_rep
+rep.is_staff = True
+rep.save()
+rep.groups.add(Group.objects.get_or_create(name=settings.REPS_GROUP)[0])
+jobs.flag_stalled_provisioning(timezone.now() + datetime.timedelta(days=3))
+lifecycle.mark_contacted(order, "Called the partner", actor=rep)
+from provisioning.models import Event
+Event.objects.create(order=order, kind=Event.Kind.STALLED, at=timezone.now() - datetime.timedelta(days=2))
+Event.objects.create(order=order, kind=Event.Kind.SET_UP, at=timezone.now())
+client = Client(HTTP_HOST="127.0.0.1")
+client.force_login(rep)
+page = client.get("/reps/stalled/")
+export = b"".join(client.get("/reps/stalled/", {"format": "csv"}).streaming_content).decode()
+row = selectors.stalled_orders(rep)[0:1][0]
+chart = selectors.daily_chart(rep)
+print(page.status_code, order.number in page.content.decode(), "Called the partner" in page.content.decode(),
+      export.count(order.number), type(row.last_event_at).__name__, row.waiting_approval,
+      [day["day"] for day in chart if day["stalled"]] == [timezone.localdate() - datetime.timedelta(days=2)],
+      sum(day["set_up"] for day in chart), selectors.failing_emails(rep),
+      len(selectors.failing_deployment_emails(rep, everyone=True)))
+"""
+
+
+def test_the_rep_dashboard_works_on_sqlite(tmp_path):
+    """The dashboard's SQL written once per process, on make run's database: rows, count, export,
+    chart and panels (their dates and flags converted as the ORM converts SQLite's text)."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "REDIS_URL": "",
+           "EMAIL_URL": "consolemail://", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    assert run_manage("migrate", "--noinput", "-v0", **env).returncode == 0
+    assert run_manage("load_demo", **env).returncode == 0
+    result = run_manage("shell", "-c", DASHBOARD_ON_SQLITE, **env)
+    assert result.stdout.strip().splitlines()[-1] == "200 True True 1 datetime False True 1 0 0", \
+        result.stdout + result.stderr
+
+
 def test_make_run_twice_in_a_row_on_sqlite_prints_a_link_that_opens_each_time(tmp_path):
     """`make run`, then `make run` again: a fresh link to the same demo order; once that order is
     set up, the next run loads a new demo order rather than printing no link."""
