@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.html import escape
 
 from orders import dates
+from orders.models import Product, Service
 from provisioning import lifecycle, links, outbox
 from provisioning.models import OutboundEmail, Provisioning, SetupLink, Status
 
@@ -55,9 +56,9 @@ def email_values(provisioning):
     """What the deployment email's templates show of the order, as strings in its language."""
     order = provisioning.order
     with translation.override(order.language):
-        services = [f"{line.get_service_display()} × {line.quantity}" for line in order.lines.all()]
+        services = [f"{_label(Service, line.service)} × {line.quantity}" for line in order.lines.all()]
         return {
-            "number": order.number, "product": str(order.get_product_display()),
+            "number": order.number, "product": _label(Product, order.product),
             "customer": order.customer_name, "partner": order.partner_name,
             "start_date": dates.long_date(order.requested_start_date),
             "window_closes": dates.long_date(timezone.localtime(provisioning.window_closes_at)),
@@ -65,6 +66,15 @@ def email_values(provisioning):
             "services_html": "<br>".join(escape(service) for service in services),
             "language": order.language,
         }
+
+
+def _label(choices, value):
+    """A choice's label in the active language, as get_FOO_display() gives it, without building
+    the field's choices again at every call, as it does: the job writes thousands of emails."""
+    try:
+        return str(choices(value).label)
+    except ValueError:  # not one of the choices: shown as it is, as get_FOO_display() shows it
+        return value
 
 
 def build(provisioning, next_attempt_at=None):

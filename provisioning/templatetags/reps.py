@@ -1,5 +1,5 @@
-"""The dashboard's markup written in Python where a template cost more than the page's queries:
-its rows (`{% stalled_rows %}`), each asking the template engine for twenty values.
+"""The dashboard's markup written in Python where the template engine was most of the page's
+rendering: its rows (`{% stalled_rows %}`), every value of every row looked up through it.
 
 It is what provisioning/stalled.html's loop wrote, character for character
 (tests/test_stalled_rows.py holds it to that loop, in both languages and every state a row has)."""
@@ -54,7 +54,7 @@ def _attempts(count):
 
 def _e(text):
     """Django's escape() of text that is never marked safe (the database's, a number's), without
-    its checks for lazy and safe strings: sixteen a row."""
+    its checks for lazy and safe strings, made for every value of every row."""
     return html.escape(str(text))
 
 
