@@ -110,26 +110,38 @@ class Columns:
     def __len__(self):
         return len(self.fields)
 
-    def _converters_now(self):
-        vendor = connection.vendor
-        if vendor not in self._converters:
-            found = []
-            for index, field in enumerate(self.fields):
-                column = field.get_col(self.model._meta.db_table)
-                for convert in (connection.ops.get_db_converters(column)
-                                + field.get_db_converters(connection)):
-                    found.append((index, convert, column))
-            self._converters[vendor] = found
-        return self._converters[vendor]
-
     def build(self, values):
         """The instance, or None when the row's values are all NULL (a LEFT JOIN found none)."""
         if all(value is None for value in values):
             return None
-        values = list(values)
-        for index, convert, column in self._converters_now():
-            values[index] = convert(values[index], column, connection)
+        values = _converted(values, _converters_now(self._converters, self.fields))
         return self.model.from_db(connection.alias, self.names, values)
+
+
+def _converters_now(cache, fields):
+    """(index, convert, expression) for each of `fields` whose value the ORM converts from the
+    database's (a SQLite datetime is text, its EXISTS 0 or 1), kept in `cache` per database
+    vendor. A field of no model (BooleanField() for an EXISTS) stands for an expression of its
+    type; None for a value taken as it comes."""
+    if connection.vendor not in cache:
+        found = []
+        for index, field in enumerate(fields):
+            if field is None:
+                continue
+            expression = (field.get_col(field.model._meta.db_table) if hasattr(field, "model")
+                          else Value(None, output_field=field))
+            for convert in (connection.ops.get_db_converters(expression)
+                            + field.get_db_converters(connection)):
+                found.append((index, convert, expression))
+        cache[connection.vendor] = found
+    return cache[connection.vendor]
+
+
+def _converted(values, converters):
+    values = list(values)
+    for index, convert, expression in converters:
+        values[index] = convert(values[index], expression, connection)
+    return values
 
 
 class SelectRelated:
@@ -237,32 +249,11 @@ class SelectRelated:
                 field.set_cached_value(instances[parent], None)
             else:
                 setattr(instances[parent], field.get_accessor_name(), child)
-        converters = self._extra_converters_now()
-        for (name, _), value, convert in zip(self.extra, row[start:], converters):
-            setattr(instances[0], name, convert(value))
+        extras = _converted(row[start:], _converters_now(
+            self._extra_converters, [field for _, field in self.extra]))
+        for (name, _), value in zip(self.extra, extras):
+            setattr(instances[0], name, value)
         return instances[0]
-
-    def _extra_converters_now(self):
-        vendor = connection.vendor
-        if vendor not in self._extra_converters:
-            self._extra_converters[vendor] = [_converter(field) for _, field in self.extra]
-        return self._extra_converters[vendor]
-
-
-def _converter(field):
-    """The database's value of an expression of `field` (a model's, or one such as
-    BooleanField() for an EXISTS) as the ORM gives it: a SQLite datetime is text, its EXISTS 0
-    or 1."""
-    if field is None:
-        return lambda value: value
-    column = Value(None, output_field=field)
-    steps = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-
-    def convert(value):
-        for step in steps:
-            value = step(value, column, connection)
-        return value
-    return convert
 
 
 @functools.cache

@@ -68,14 +68,19 @@ SHOWN = [*(name.replace("order__", "order.") for name in selectors.ROW_FIELDS), 
          "last_event_kind", "last_event_at", "last_contact_note", "waiting_approval"]
 
 
-def shown(row, with_rep=False):
+def values_of(row, names):
+    """`row`'s value at each dotted path of `names`, as a page reads it."""
     values = []
-    for name in SHOWN + (["order.account_rep.email"] if with_rep else []):
+    for name in names:
         value = row
         for part in name.split("."):
             value = getattr(value, part)
         values.append(value)
     return values
+
+
+def shown(row, with_rep=False):
+    return values_of(row, SHOWN + (["order.account_rep.email"] if with_rep else []))
 
 
 @pytest.fixture
@@ -203,16 +208,7 @@ FAILING_SHOWN = [*(name.replace("order__", "order.") for name in selectors.FAILI
 
 
 def failing_shown(rows):
-    found = []
-    for row in rows:
-        values = []
-        for name in FAILING_SHOWN:
-            value = row
-            for part in name.split("."):
-                value = getattr(value, part)
-            values.append(value)
-        found.append(values)
-    return found
+    return [values_of(row, FAILING_SHOWN) for row in rows]
 
 
 def test_the_failing_panels_and_the_chart_count_what_the_orm_counted(world):

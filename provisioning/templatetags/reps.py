@@ -15,7 +15,7 @@ from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext, ngettext
 
 from orders.dates import long_date, long_datetime
-from provisioning.models import UNDELIVERED
+from provisioning.models import UNDELIVERED, Status
 
 register = template.Library()
 
@@ -60,7 +60,7 @@ def _e(text):
 
 def _row(row, labels, back, zone, language):
     order, urls, e = row.order, row.urls, _e
-    closed = f' <span class="tag bad">{labels["closed"]}</span>' if row.status == "closed" else ""
+    closed = f' <span class="tag bad">{labels["closed"]}</span>' if row.status == Status.CLOSED else ""
     if row.email_sent_at:
         day, moment = _day(row.email_sent_at, zone, language)
         bounced = (f' <span class="tag bad" title="{e(row.email_delivery_reason)}">'
@@ -83,7 +83,7 @@ def _row(row, labels, back, zone, language):
         day, moment = _day(row.last_event_at, zone, language)
         last = f'{e(row.last_event_label)}<span class="sub" title="{moment}">{day}</span>'
     contacted = (f'<span class="sub">{labels["contacted"]} '
-                 f'{e(long_date(timezone.localtime(row.last_contacted_at, zone), language))}</span>'
+                 f'{_day(row.last_contacted_at, zone, language)[0]}</span>'
                  if row.last_contacted_at else "")
     note = row.last_contact_note
     if not note:
